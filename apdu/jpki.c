@@ -1,0 +1,2 @@
+/* placeholder: being written */
+typedef int myna_placeholder_jpki;

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ * Copyright (C) 2026 The mynacard authors
+ *
+ * The virtual My Number Card (libmynacard-emu): a JPKI card whose keys live
+ * in a SoftHSM2 token in the card's directory.  It answers command APDUs
+ * exactly as shared/reference/jpki-card.md says the real card does, keeps
+ * its PIN counters in the directory between runs, and injects faults on
+ * demand.  Used in process by the tests (through the callback transport)
+ * and by the mynacard-emu program, which plugs it into pcscd through
+ * vsmartcard's vpcd.  It does not use the card layer above the APDU codec.
+ */
+#ifndef MYNA_EMU_H
+#define MYNA_EMU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct tp_card_cb;
+
+/* What `mynacard-emu init` takes. */
+struct emu_init_params {
+    const char *auth_pin;    /* default "1234" */
+    const char *sign_pin;    /* default "ABC123" */
+    const char *name;        /* holder's name, UTF-8; default a test name */
+    const char *name_alt;    /* substitute characters of the name; may be NULL */
+    const char *address;     /* default a test address */
+    const char *address_alt; /* may be NULL */
+    const char *birth;       /* EYYYYMMDD, era digit then date; default */
+    const char *sex;         /* "1" male, "2" female, "3" other (as JPKI) */
+    const char *city;        /* for the signature certificate's subject */
+    const char *token_label; /* default "JPKIAPICCTOKEN2" */
+    int not_before_days;     /* validity start, days from now (<= 0) */
+    int valid_days;          /* validity length in days (5 years default);
+                              * negative not_before + short validity makes
+                              * an expired card */
+    unsigned serial;         /* 0: random; makes certificates differ per card */
+};
+
+void emu_init_params_default(struct emu_init_params *p);
+
+/* Make a new card in @dir (created if missing; must not hold a card yet).
+ * Writes DIR/softhsm2.conf, DIR/tokens/, DIR/card.state, the certificates
+ * and token files, and the test CAs.  Returns 0 or -1 with a message on
+ * stderr. */
+int emu_card_init(const char *dir, const struct emu_init_params *p);
+
+/* Switches for what is not known of the real card, and faults. */
+struct emu_options {
+    bool reselect_clears_pin;  /* SELECT of the JPKI AP drops verified PINs */
+    bool extended_length;      /* READ BINARY accepts extended Le */
+    unsigned chain_chunk;      /* > 0: answer data in chunks of this size
+                                * with 61xx, for GET RESPONSE */
+    unsigned latency_apdu_us;  /* per APDU */
+    unsigned latency_byte_us;  /* per byte each way */
+    unsigned latency_sign_us;  /* per COMPUTE DIGITAL SIGNATURE */
+    unsigned reset_after;      /* > 0: reset the card after this many APDUs */
+    unsigned remove_after;     /* > 0: remove the card after this many APDUs */
+    enum { EMU_CORRUPT_NONE, EMU_CORRUPT_SW, EMU_CORRUPT_TRUNCATE,
+           EMU_CORRUPT_GARBAGE, EMU_CORRUPT_OVERLONG } corrupt;
+    unsigned corrupt_after;    /* corrupt the answer to APDU number N (1-based)
+                                * and every one after it */
+    const char *log_path;      /* APDU log (PIN bytes redacted); NULL: none */
+};
+
+struct emu_card;
+
+/* Open the card in @dir with @opt (copied; NULL for defaults).  Loads
+ * SoftHSM with DIR/softhsm2.conf.  Returns 0 or -1 with a message on
+ * stderr. */
+int emu_card_open(const char *dir, const struct emu_options *opt,
+                  struct emu_card **out);
+void emu_card_close(struct emu_card *c);
+
+/* Answer one command APDU.  Returns 0 with the response (data and SW) in
+ * @resp; MYNA_E_CARD_RESET or MYNA_E_NO_CARD when a reset_after or
+ * remove_after fault fires (the card then behaves as reset, or answers
+ * MYNA_E_NO_CARD from then on); MYNA_E_BUFFER_SMALL if @cap is below
+ * 258 + 2. */
+int emu_card_apdu(struct emu_card *c, const uint8_t *cmd, size_t len,
+                  uint8_t *resp, size_t cap, size_t *resplen);
+
+/* Power cycle: verified PINs and the selection are lost. */
+void emu_card_reset(struct emu_card *c);
+
+/* The ATR (the first one seen on real cards: 3B E0 00 FF 81 31 FE 45 14). */
+const uint8_t *emu_card_atr(const struct emu_card *c, size_t *len);
+
+/* Tries left, for tests (what is persisted in DIR/card.state). */
+int emu_card_tries(const struct emu_card *c, int role /* 0 auth, 1 sign */);
+
+/* How many APDUs the card has answered, and bytes each way (benchmarks). */
+void emu_card_counters(const struct emu_card *c, unsigned long *apdus,
+                       unsigned long *bytes_in, unsigned long *bytes_out);
+
+/* Fill @cb so that the callback transport talks to @c. */
+void emu_card_callbacks(struct emu_card *c, struct tp_card_cb *cb);
+
+#endif
