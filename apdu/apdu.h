@@ -33,6 +33,9 @@ struct apdu {
                            * up to 65536 extended */
     bool extended;        /* force extended lengths even when short fit */
     bool secret;          /* data is a PIN: redacted in every log */
+    bool secret_response; /* the answer is personal data (the signature
+                           * certificate): redacted in every log and
+                           * wiped from internal buffers */
 };
 
 /*
