@@ -20,9 +20,14 @@
 
 /* The most a transport can return for one command: 65536 data + SW. */
 #define APDU_RESP_MAX (APDU_EXT_LE_MAX + 2u)
-/* GET RESPONSE rounds after one command; 64 x 256 bytes is far more than
- * any JPKI file, and a card that keeps saying 61xx is broken or hostile. */
-#define APDU_GET_RESPONSE_MAX 64u
+/*
+ * GET RESPONSE rounds are bounded by progress, not by a count: every
+ * answer to a GET RESPONSE that announces more (61xx) must bring at least
+ * one byte, and the bytes are bounded by the caller's @cap.  So a card that
+ * chains in 1-byte chunks still works (slowly), and one that keeps saying
+ * 61xx without data is stopped at once.  Only the answer to the command
+ * itself may be empty (T=0 cards answer a case 4 command with 61xx).
+ */
 
 /* The encoded size of @a, which apdu_encode() has already validated. */
 static size_t encoded_size(const struct apdu *a, bool ext)
@@ -289,7 +294,6 @@ int apdu_transmit(struct transport *t, const struct apdu *a, uint8_t *resp,
     uint8_t *cmd = NULL, *rbuf;
     const uint8_t *cur;
     size_t cmdlen = 0, curlen, rlen, datalen, total = 0;
-    unsigned rounds = 0;
     bool resent = false, cur_secret;
     uint16_t status;
     int err;
@@ -366,13 +370,12 @@ int apdu_transmit(struct transport *t, const struct apdu *a, uint8_t *resp,
 
         if ((status >> 8) != 0x61)
             break;
-        if (rounds >= APDU_GET_RESPONSE_MAX) {
-            myna_log(MYNA_LOG_ERROR, "apdu: more than %u GET RESPONSE rounds",
-                     APDU_GET_RESPONSE_MAX);
+        if (cur == getresp && datalen == 0) {
+            myna_log(MYNA_LOG_ERROR,
+                     "apdu: GET RESPONSE announced more but brought nothing");
             err = MYNA_E_BAD_RESPONSE;
             goto out_rbuf;
         }
-        rounds++;
         /* The command has done its work: no PIN need stay in memory. */
         if (cmd) {
             free_cmd(cmd, cmdlen, a->secret);
