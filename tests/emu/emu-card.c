@@ -1,0 +1,983 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ * Copyright (C) 2026 The mynacard authors
+ *
+ * The virtual card's APDU state machine: the four applications, the JPKI
+ * files, VERIFY and its try counters, CHANGE REFERENCE DATA, COMPUTE
+ * DIGITAL SIGNATURE through SoftHSM, GET CHALLENGE, response chaining with
+ * GET RESPONSE, and the faults, latencies, counters and APDU log of struct
+ * emu_options.  It follows shared/reference/jpki-card.md; where the
+ * reference leaves a choice open the choice is written next to the code.
+ * One mutex per card guards everything below it.  Uses apdu_decode() from
+ * apdu/ to parse commands, SoftHSM through emu-hsm.c, and OpenSSL for
+ * random bytes; nothing above the APDU codec.
+ */
+#include "emu.h"
+#include "emu-internal.h"
+
+#include "apdu.h"
+#include "myna-err.h"
+#include "transport.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+static const uint8_t emu_atr[] = { 0x3B, 0xE0, 0x00, 0xFF, 0x81,
+                                   0x31, 0xFE, 0x45, 0x14 };
+
+static const uint8_t aid_jpki[] = { 0xD3, 0x92, 0xF0, 0x00, 0x26,
+                                    0x01, 0x00, 0x00, 0x00, 0x01 };
+/* The three other applications: empty shells that can be selected. */
+static const uint8_t aid_other[3][10] = {
+    { 0xD3, 0x92, 0x10, 0x00, 0x31, 0x00, 0x01, 0x01, 0x04, 0x08 },
+    { 0xD3, 0x92, 0x10, 0x00, 0x31, 0x00, 0x01, 0x01, 0x04, 0x02 },
+    { 0xD3, 0x92, 0x10, 0x00, 0x31, 0x00, 0x01, 0x01, 0x04, 0x01 },
+};
+
+enum app { APP_NONE, APP_JPKI, APP_OTHER };
+enum ef_kind { EF_FREE, EF_SIGN_CERT, EF_KEY, EF_PIN };
+
+struct ef {
+    uint16_t fid;
+    enum ef_kind kind;
+    int role;         /* keys and PINs: 0 auth, 1 sign */
+    const char *file; /* data files: the name in DIR */
+    uint8_t *data;
+    size_t len;
+};
+
+#define EF_COUNT 10
+#define ROLE_AUTH 0
+#define ROLE_SIGN 1
+/* Room for the largest answer: an extended READ BINARY of 65536 bytes. */
+#define WORK_CAP (APDU_EXT_LE_MAX + 2u)
+/* COMPUTE DIGITAL SIGNATURE: PKCS#1 v1.5 type 1 leaves 256 - 11 bytes. */
+#define SIGN_DATA_MAX 245u
+#define SIG_LEN 256u
+
+struct emu_card {
+    pthread_mutex_t lock;
+    char *dir;
+    struct emu_options opt;
+    char *log_path;
+    FILE *log;
+
+    /* Persistent: what DIR/card.state holds. */
+    struct emu_state st;
+    struct ef files[EF_COUNT];
+
+    struct emu_hsm *hsm;
+    CK_FUNCTION_LIST *fn;
+    CK_SESSION_HANDLE sess;
+    CK_OBJECT_HANDLE key[2];
+
+    /* Volatile: lost on reset. */
+    enum app app;
+    struct ef *cur;
+    bool verified[2];
+    uint8_t *pending;       /* chained answer still to be fetched */
+    size_t pending_len, pending_off;
+    uint16_t pending_sw;
+
+    /* Faults and counters. */
+    bool reset_fired;
+    bool removed;
+    unsigned long apdus, bytes_in, bytes_out;
+
+    uint8_t *work;          /* the answer being built, WORK_CAP bytes */
+};
+
+/* An answer under construction: data in card->work, then the SW. */
+struct answer {
+    uint8_t *data;
+    size_t len;
+    uint16_t sw;
+};
+
+static const struct {
+    uint16_t fid;
+    enum ef_kind kind;
+    int role;
+    const char *file;
+} ef_table[EF_COUNT] = {
+    { 0x000A, EF_FREE, 0, "ef-000A.bin" },
+    { 0x000B, EF_FREE, 0, "ef-000B.bin" },
+    { 0x0001, EF_SIGN_CERT, ROLE_SIGN, "ef-0001.bin" },
+    { 0x0002, EF_FREE, 0, "ef-0002.bin" },
+    { 0x0006, EF_FREE, 0, "ef-0006.bin" },
+    { 0x0008, EF_FREE, 0, "ef-0008.bin" },
+    { 0x0017, EF_KEY, ROLE_AUTH, NULL },
+    { 0x0018, EF_PIN, ROLE_AUTH, NULL },
+    { 0x001A, EF_KEY, ROLE_SIGN, NULL },
+    { 0x001B, EF_PIN, ROLE_SIGN, NULL },
+};
+
+static void sleep_us(unsigned long long us)
+{
+    struct timespec ts;
+
+    if (us == 0)
+        return;
+    ts.tv_sec = (time_t)(us / 1000000u);
+    ts.tv_nsec = (long)(us % 1000000u) * 1000L;
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+static int *tries_of(struct emu_card *c, int role)
+{
+    return role == ROLE_AUTH ? &c->st.auth_tries : &c->st.sign_tries;
+}
+
+static int tries_max(int role)
+{
+    return role == ROLE_AUTH ? EMU_AUTH_TRIES_MAX : EMU_SIGN_TRIES_MAX;
+}
+
+static char *pin_of(struct emu_card *c, int role)
+{
+    return role == ROLE_AUTH ? c->st.auth_pin : c->st.sign_pin;
+}
+
+static void drop_pending_locked(struct emu_card *c)
+{
+    if (c->pending)
+        OPENSSL_clear_free(c->pending, c->pending_len);
+    c->pending = NULL;
+    c->pending_len = c->pending_off = 0;
+}
+
+/* Power cycle: selection, verified PINs and chained answers are gone. */
+static void reset_locked(struct emu_card *c)
+{
+    c->app = APP_NONE;
+    c->cur = NULL;
+    c->verified[0] = c->verified[1] = false;
+    drop_pending_locked(c);
+}
+
+/* ---- The APDU log ---- */
+
+static void log_hex(FILE *f, const uint8_t *p, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        fprintf(f, i ? " %02X" : "%02X", p[i]);
+}
+
+/* INS whose command data are PINs: VERIFY, CHANGE REFERENCE DATA,
+ * ENABLE/DISABLE VERIFICATION REQUIREMENT, RESET RETRY COUNTER. */
+static bool ins_carries_pin(uint8_t ins)
+{
+    return ins == 0x20 || ins == 0x21 || ins == 0x24 || ins == 0x26 ||
+           ins == 0x28 || ins == 0x2C;
+}
+
+static void log_command_locked(struct emu_card *c, const uint8_t *cmd,
+                               size_t len)
+{
+    if (!c->log)
+        return;
+    fprintf(c->log, "> ");
+    if (len > 4 && ins_carries_pin(cmd[1])) {
+        /* The header only: neither the PIN nor its length (the Lc byte
+         * would tell the length of the signature password). */
+        log_hex(c->log, cmd, 4);
+        fprintf(c->log, " [data redacted]\n");
+    } else {
+        log_hex(c->log, cmd, len);
+        fputc('\n', c->log);
+    }
+    fflush(c->log);
+}
+
+static void log_answer_locked(struct emu_card *c, const uint8_t *r, size_t n)
+{
+    if (!c->log)
+        return;
+    fprintf(c->log, "< ");
+    log_hex(c->log, r, n);
+    fputc('\n', c->log);
+    fflush(c->log);
+}
+
+static void log_event_locked(struct emu_card *c, const char *what)
+{
+    if (!c->log)
+        return;
+    fprintf(c->log, "# %s\n", what);
+    fflush(c->log);
+}
+
+/* ---- Commands ---- */
+
+static struct ef *find_fid(struct emu_card *c, uint16_t fid)
+{
+    size_t i;
+
+    for (i = 0; i < EF_COUNT; i++)
+        if (c->files[i].fid == fid)
+            return &c->files[i];
+    return NULL;
+}
+
+static void do_select_ef(struct emu_card *c, const struct apdu *a,
+                         struct answer *ans)
+{
+    struct ef *ef;
+
+    if (a->p2 != 0x0C && a->p2 != 0x00) {
+        ans->sw = 0x6A86;
+        return;
+    }
+    if (a->lc != 2) {
+        ans->sw = 0x6700;
+        return;
+    }
+    /* The other applications are empty shells: they have no files. */
+    if (c->app != APP_JPKI) {
+        ans->sw = 0x6A82;
+        return;
+    }
+    ef = find_fid(c, (uint16_t)((a->data[0] << 8) | a->data[1]));
+    if (!ef) {
+        ans->sw = 0x6A82;
+        return;
+    }
+    /* Selecting works on every file, the guarded ones included; with P2
+     * 00 a real card would send an FCI, which nobody reads. */
+    c->cur = ef;
+    ans->sw = 0x9000;
+}
+
+static void do_select(struct emu_card *c, const struct apdu *a,
+                      struct answer *ans)
+{
+    size_t i;
+
+    switch (a->p1) {
+    case 0x04: /* by DF name */
+        if (a->p2 != 0x0C && a->p2 != 0x00) {
+            ans->sw = 0x6A86;
+            return;
+        }
+        if (a->lc == 0) {
+            ans->sw = 0x6700;
+            return;
+        }
+        if (a->lc == sizeof(aid_jpki) &&
+            memcmp(a->data, aid_jpki, sizeof(aid_jpki)) == 0) {
+            /* Whether the real card forgets its PINs here is unknown
+             * (OpenSC assumes it does): a switch. */
+            if (c->opt.reselect_clears_pin)
+                c->verified[0] = c->verified[1] = false;
+            c->app = APP_JPKI;
+            c->cur = NULL;
+            ans->sw = 0x9000;
+            return;
+        }
+        for (i = 0; i < 3; i++) {
+            if (a->lc == sizeof(aid_other[i]) &&
+                memcmp(a->data, aid_other[i], sizeof(aid_other[i])) == 0) {
+                /* Leaving the JPKI AP always drops its security state:
+                 * the verified PINs belong to the application. */
+                c->verified[0] = c->verified[1] = false;
+                c->app = APP_OTHER;
+                c->cur = NULL;
+                ans->sw = 0x9000;
+                return;
+            }
+        }
+        ans->sw = 0x6A82; /* unknown AID; the selection stays */
+        return;
+    case 0x00:
+        /* The ISO MF is not selectable: without data 6A86, by 3F00
+         * 6A82.  Any other FID is looked up as P1 02 does. */
+        if (a->lc == 0) {
+            ans->sw = 0x6A86;
+            return;
+        }
+        if (a->lc == 2 && a->data[0] == 0x3F && a->data[1] == 0x00) {
+            ans->sw = 0x6A82;
+            return;
+        }
+        do_select_ef(c, a, ans);
+        return;
+    case 0x02: /* EF under the current DF */
+        do_select_ef(c, a, ans);
+        return;
+    default:
+        ans->sw = 0x6A86;
+        return;
+    }
+}
+
+static void do_read_binary(struct emu_card *c, const struct apdu *a,
+                           struct answer *ans)
+{
+    struct ef *ef;
+    size_t off, n;
+
+    if (a->lc != 0 || a->le == 0) {
+        ans->sw = 0x6700;
+        return;
+    }
+    if (a->extended && !c->opt.extended_length) {
+        ans->sw = 0x6700;
+        return;
+    }
+    if (a->p1 & 0x80) {
+        /* Short EF identifier in P1 bits 5-1, offset in P2.  The JPKI
+         * files' SFIs are their FIDs' low bytes. */
+        if (a->p1 & 0x60) {
+            ans->sw = 0x6A86;
+            return;
+        }
+        ef = c->app == APP_JPKI ? find_fid(c, a->p1 & 0x1F) : NULL;
+        if (!ef) {
+            ans->sw = 0x6A82;
+            return;
+        }
+        c->cur = ef;
+        off = a->p2;
+    } else {
+        ef = c->cur;
+        if (!ef) {
+            ans->sw = 0x6986; /* no current EF */
+            return;
+        }
+        off = ((size_t)(a->p1 & 0x7F) << 8) | a->p2;
+    }
+    /* Keys and PINs are not transparent files: 6981, "command
+     * incompatible with file structure". */
+    if (ef->kind == EF_KEY || ef->kind == EF_PIN) {
+        ans->sw = 0x6981;
+        return;
+    }
+    if (ef->kind == EF_SIGN_CERT && !c->verified[ROLE_SIGN]) {
+        ans->sw = 0x6982;
+        return;
+    }
+    if (off >= ef->len) {
+        ans->sw = 0x6B00;
+        return;
+    }
+    n = ef->len - off;
+    if (n > a->le)
+        n = a->le;
+    memcpy(ans->data, ef->data + off, n);
+    ans->len = n;
+    ans->sw = 0x9000;
+}
+
+/* Persist a changed counter or PIN before the card answers.  A failure
+ * becomes 6581 (memory failure), as a card whose EEPROM write failed. */
+static bool persist_locked(struct emu_card *c)
+{
+    return emu_state_save(c->dir, &c->st) == 0;
+}
+
+static void do_verify(struct emu_card *c, const struct apdu *a,
+                      struct answer *ans)
+{
+    int role, *tries;
+    const char *pin;
+    bool ok;
+
+    if (a->p1 != 0x00 || a->p2 != 0x80) {
+        ans->sw = 0x6A86;
+        return;
+    }
+    if (!c->cur || c->cur->kind != EF_PIN) {
+        ans->sw = 0x6986; /* no PIN file selected */
+        return;
+    }
+    role = c->cur->role;
+    tries = tries_of(c, role);
+    if (a->lc == 0) {
+        /* Tries left, also right after a correct VERIFY; 63C0 once
+         * blocked (a count of zero, not 6984: nothing was tried). */
+        ans->sw = (uint16_t)(0x63C0 | *tries);
+        return;
+    }
+    if (*tries == 0) {
+        ans->sw = 0x6984;
+        return;
+    }
+    pin = pin_of(c, role);
+    ok = a->lc == strlen(pin) && CRYPTO_memcmp(a->data, pin, a->lc) == 0;
+    if (ok) {
+        c->verified[role] = true;
+        if (*tries != tries_max(role)) {
+            *tries = tries_max(role);
+            if (!persist_locked(c)) {
+                ans->sw = 0x6581;
+                return;
+            }
+        }
+        ans->sw = 0x9000;
+        return;
+    }
+    /* A wrong try also ends an earlier verification. */
+    c->verified[role] = false;
+    (*tries)--;
+    if (!persist_locked(c)) {
+        ans->sw = 0x6581;
+        return;
+    }
+    ans->sw = (uint16_t)(0x63C0 | *tries);
+}
+
+static void do_change_pin(struct emu_card *c, const struct apdu *a,
+                          struct answer *ans)
+{
+    char old[EMU_PIN_MAX + 1];
+    char *pin;
+    int role;
+
+    if (a->p1 != 0x01 || a->p2 != 0x80) {
+        ans->sw = 0x6A86;
+        return;
+    }
+    if (!c->cur || c->cur->kind != EF_PIN) {
+        ans->sw = 0x6986;
+        return;
+    }
+    role = c->cur->role;
+    if (!c->verified[role]) {
+        ans->sw = 0x6982;
+        return;
+    }
+    if (!emu_pin_format_ok(role, a->data, a->lc)) {
+        ans->sw = 0x6A80;
+        return;
+    }
+    pin = pin_of(c, role);
+    memcpy(old, pin, sizeof(old));
+    memcpy(pin, a->data, a->lc);
+    pin[a->lc] = '\0';
+    if (!persist_locked(c)) {
+        memcpy(pin, old, sizeof(old)); /* the card kept the old PIN */
+        ans->sw = 0x6581;
+    } else {
+        ans->sw = 0x9000;
+    }
+    OPENSSL_cleanse(old, sizeof(old));
+}
+
+static void do_sign(struct emu_card *c, const struct apdu *a,
+                    struct answer *ans)
+{
+    CK_MECHANISM mech = { CKM_RSA_PKCS, NULL, 0 };
+    CK_ULONG siglen = SIG_LEN;
+    CK_RV rv;
+    int role;
+
+    /* P1 00: the card pads PKCS#1 v1.5 type 1 itself.  Other P1 values
+     * (hashing, PSS) were never confirmed on a card. */
+    if (a->p1 != 0x00 || a->p2 != 0x80) {
+        ans->sw = 0x6A86;
+        return;
+    }
+    if (!c->cur || c->cur->kind != EF_KEY) {
+        ans->sw = 0x6986;
+        return;
+    }
+    role = c->cur->role;
+    if (!c->verified[role]) {
+        ans->sw = 0x6982;
+        return;
+    }
+    if (a->lc < 1 || a->lc > SIGN_DATA_MAX) {
+        ans->sw = 0x6700;
+        return;
+    }
+    if (a->le != 0 && a->le < SIG_LEN) {
+        ans->sw = 0x6700;
+        return;
+    }
+    rv = c->fn->C_SignInit(c->sess, &mech, c->key[role]);
+    if (rv == CKR_OK)
+        rv = c->fn->C_Sign(c->sess, (CK_BYTE *)a->data, a->lc, ans->data,
+                           &siglen);
+    if (rv != CKR_OK || siglen != SIG_LEN) {
+        fprintf(stderr, "mynacard-emu: SoftHSM C_Sign: 0x%lx\n",
+                (unsigned long)rv);
+        ans->sw = 0x6F00;
+        return;
+    }
+    sleep_us(c->opt.latency_sign_us);
+    ans->len = SIG_LEN;
+    ans->sw = 0x9000;
+}
+
+static void do_get_challenge(struct emu_card *c, const struct apdu *a,
+                             struct answer *ans)
+{
+    if (a->p1 != 0x00 || a->p2 != 0x00) {
+        ans->sw = 0x6A86;
+        return;
+    }
+    if (a->lc != 0 || a->le == 0 || a->le > APDU_SHORT_LE_MAX) {
+        ans->sw = 0x6700;
+        return;
+    }
+    if (RAND_bytes(ans->data, (int)a->le) != 1) {
+        ans->sw = 0x6F00;
+        return;
+    }
+    ans->len = a->le;
+    ans->sw = 0x9000;
+}
+
+/* The 61xx status word that announces @left more bytes. */
+static uint16_t sw_more(size_t left)
+{
+    return (uint16_t)(0x6100 | (left >= 256 ? 0 : left));
+}
+
+static void do_get_response(struct emu_card *c, const struct apdu *a,
+                            struct answer *ans)
+{
+    size_t left, n;
+
+    if (!c->pending) {
+        ans->sw = 0x6985; /* nothing to get */
+        return;
+    }
+    if (a->p1 != 0x00 || a->p2 != 0x00) {
+        ans->sw = 0x6A86;
+        return;
+    }
+    left = c->pending_len - c->pending_off;
+    n = a->le ? a->le : APDU_SHORT_LE_MAX;
+    if (n > left)
+        n = left;
+    if (n > c->opt.chain_chunk)
+        n = c->opt.chain_chunk;
+    memcpy(ans->data, c->pending + c->pending_off, n);
+    ans->len = n;
+    c->pending_off += n;
+    left -= n;
+    if (left > 0) {
+        ans->sw = sw_more(left);
+        return;
+    }
+    ans->sw = c->pending_sw;
+    drop_pending_locked(c);
+}
+
+static void process_locked(struct emu_card *c, const uint8_t *cmd, size_t len,
+                           struct answer *ans)
+{
+    struct apdu a;
+    bool proprietary;
+
+    ans->data = c->work;
+    ans->len = 0;
+    if (len < 4 || apdu_decode(cmd, len, &a) < 0) {
+        ans->sw = 0x6700;
+        return;
+    }
+    /* Only the class bytes the JPKI card uses: 00 for the ISO commands,
+     * 80 for COMPUTE DIGITAL SIGNATURE.  Chaining and secure messaging
+     * bits are not supported. */
+    if (a.cla != 0x00 && a.cla != 0x80) {
+        ans->sw = 0x6E00;
+        return;
+    }
+    proprietary = a.cla == 0x80;
+    if (a.ins == 0xC0 && !proprietary) {
+        do_get_response(c, &a, ans);
+        return;
+    }
+    /* Any other command gives up the rest of a chained answer. */
+    drop_pending_locked(c);
+    switch (a.ins) {
+    case 0xA4:
+    case 0xB0:
+    case 0x20:
+    case 0x24:
+    case 0x84:
+        if (proprietary) {
+            ans->sw = 0x6E00;
+            return;
+        }
+        break;
+    case 0x2A:
+        if (!proprietary) {
+            ans->sw = 0x6E00;
+            return;
+        }
+        break;
+    default:
+        ans->sw = 0x6D00;
+        return;
+    }
+    switch (a.ins) {
+    case 0xA4:
+        do_select(c, &a, ans);
+        break;
+    case 0xB0:
+        do_read_binary(c, &a, ans);
+        break;
+    case 0x20:
+        do_verify(c, &a, ans);
+        break;
+    case 0x24:
+        do_change_pin(c, &a, ans);
+        break;
+    case 0x2A:
+        do_sign(c, &a, ans);
+        break;
+    case 0x84:
+        do_get_challenge(c, &a, ans);
+        break;
+    default:
+        ans->sw = 0x6D00;
+        break;
+    }
+}
+
+/* chain_chunk: keep what is over the chunk for GET RESPONSE. */
+static int chain_locked(struct emu_card *c, struct answer *ans)
+{
+    size_t chunk = c->opt.chain_chunk;
+
+    if (chunk == 0 || ans->len <= chunk || c->pending)
+        return 0;
+    c->pending_len = ans->len - chunk;
+    c->pending = malloc(c->pending_len);
+    if (!c->pending) {
+        c->pending_len = 0;
+        return MYNA_E_NOMEM;
+    }
+    memcpy(c->pending, ans->data + chunk, c->pending_len);
+    c->pending_off = 0;
+    c->pending_sw = ans->sw;
+    ans->len = chunk;
+    ans->sw = sw_more(c->pending_len);
+    return 0;
+}
+
+/* Damage the answer on the wire (the card's state changed all the same,
+ * as when a reader garbles an answer). */
+static void corrupt_locked(struct emu_card *c, uint8_t *resp, size_t cap,
+                           size_t *len)
+{
+    size_t extra;
+
+    switch (c->opt.corrupt) {
+    case EMU_CORRUPT_NONE:
+        break;
+    case EMU_CORRUPT_SW:
+        /* 6F00, "no precise diagnosis": never a status word the JPKI
+         * card sends to a well-formed command. */
+        resp[*len - 2] = 0x6F;
+        resp[*len - 1] = 0x00;
+        break;
+    case EMU_CORRUPT_TRUNCATE:
+        *len = 1;
+        break;
+    case EMU_CORRUPT_GARBAGE:
+        RAND_bytes(resp, (int)*len);
+        break;
+    case EMU_CORRUPT_OVERLONG:
+        /* More than any command can ask for: pad the data with 00 up to
+         * the caller's buffer (at most 256 bytes more), SW kept last. */
+        extra = cap - *len;
+        if (extra > 256)
+            extra = 256;
+        if (extra == 0)
+            break;
+        memmove(resp + *len - 2 + extra, resp + *len - 2, 2);
+        memset(resp + *len - 2, 0, extra);
+        *len += extra;
+        break;
+    }
+}
+
+int emu_card_apdu(struct emu_card *c, const uint8_t *cmd, size_t len,
+                  uint8_t *resp, size_t cap, size_t *resplen)
+{
+    struct answer ans;
+    unsigned long long delay;
+    size_t n;
+    int rc = 0;
+
+    if (!c || !cmd || !resp || !resplen)
+        return MYNA_E_ARGS;
+    if (cap < APDU_SHORT_LE_MAX + 2u + 2u)
+        return MYNA_E_BUFFER_SMALL;
+    *resplen = 0;
+
+    pthread_mutex_lock(&c->lock);
+    if (c->removed) {
+        rc = MYNA_E_NO_CARD;
+        goto out_unlock;
+    }
+    if (c->opt.remove_after && c->apdus >= c->opt.remove_after) {
+        c->removed = true;
+        reset_locked(c);
+        log_event_locked(c, "card removed (remove_after)");
+        rc = MYNA_E_NO_CARD;
+        goto out_unlock;
+    }
+    if (c->opt.reset_after && !c->reset_fired &&
+        c->apdus >= c->opt.reset_after) {
+        /* Once: the command is not executed, as when the card was reset
+         * before it arrived. */
+        c->reset_fired = true;
+        reset_locked(c);
+        log_event_locked(c, "card reset (reset_after)");
+        rc = MYNA_E_CARD_RESET;
+        goto out_unlock;
+    }
+
+    log_command_locked(c, cmd, len);
+    process_locked(c, cmd, len, &ans);
+    rc = chain_locked(c, &ans);
+    if (rc < 0)
+        goto out_unlock;
+    n = ans.len + 2;
+    if (n > cap) {
+        drop_pending_locked(c);
+        rc = MYNA_E_BUFFER_SMALL;
+        goto out_unlock;
+    }
+    memcpy(resp, ans.data, ans.len);
+    OPENSSL_cleanse(ans.data, ans.len);
+    resp[ans.len] = (uint8_t)(ans.sw >> 8);
+    resp[ans.len + 1] = (uint8_t)ans.sw;
+    c->apdus++;
+    if (c->opt.corrupt != EMU_CORRUPT_NONE &&
+        c->apdus >= (c->opt.corrupt_after ? c->opt.corrupt_after : 1))
+        corrupt_locked(c, resp, cap, &n);
+    c->bytes_in += len;
+    c->bytes_out += n;
+    *resplen = n;
+    log_answer_locked(c, resp, n);
+
+    /* The card is slow while it holds the line: sleep with the lock held,
+     * as a second command has to wait for the card. */
+    delay = (unsigned long long)c->opt.latency_apdu_us +
+            (unsigned long long)c->opt.latency_byte_us * (len + n);
+    sleep_us(delay);
+out_unlock:
+    pthread_mutex_unlock(&c->lock);
+    return rc;
+}
+
+void emu_card_reset(struct emu_card *c)
+{
+    pthread_mutex_lock(&c->lock);
+    reset_locked(c);
+    log_event_locked(c, "reset");
+    pthread_mutex_unlock(&c->lock);
+}
+
+const uint8_t *emu_card_atr(const struct emu_card *c, size_t *len)
+{
+    (void)c;
+    *len = sizeof(emu_atr);
+    return emu_atr;
+}
+
+int emu_card_tries(const struct emu_card *cc, int role)
+{
+    struct emu_card *c = (struct emu_card *)cc; /* for the lock only */
+    int n;
+
+    pthread_mutex_lock(&c->lock);
+    n = role == ROLE_AUTH ? c->st.auth_tries : c->st.sign_tries;
+    pthread_mutex_unlock(&c->lock);
+    return n;
+}
+
+void emu_card_counters(const struct emu_card *cc, unsigned long *apdus,
+                       unsigned long *bytes_in, unsigned long *bytes_out)
+{
+    struct emu_card *c = (struct emu_card *)cc; /* for the lock only */
+
+    pthread_mutex_lock(&c->lock);
+    if (apdus)
+        *apdus = c->apdus;
+    if (bytes_in)
+        *bytes_in = c->bytes_in;
+    if (bytes_out)
+        *bytes_out = c->bytes_out;
+    pthread_mutex_unlock(&c->lock);
+}
+
+static int cb_xfer(void *ctx, const uint8_t *cmd, size_t cmdlen,
+                   uint8_t *resp, size_t cap, size_t *resplen)
+{
+    return emu_card_apdu(ctx, cmd, cmdlen, resp, cap, resplen);
+}
+
+static void cb_reset(void *ctx)
+{
+    emu_card_reset(ctx);
+}
+
+void emu_card_callbacks(struct emu_card *c, struct tp_card_cb *cb)
+{
+    memset(cb, 0, sizeof(*cb));
+    cb->xfer = cb_xfer;
+    cb->reset = cb_reset;
+    cb->ctx = c;
+    memcpy(cb->atr, emu_atr, sizeof(emu_atr));
+    cb->atr_len = sizeof(emu_atr);
+}
+
+/* ---- Open and close ---- */
+
+static int load_files(struct emu_card *c)
+{
+    size_t i;
+
+    for (i = 0; i < EF_COUNT; i++) {
+        struct ef *ef = &c->files[i];
+        char *path;
+
+        ef->fid = ef_table[i].fid;
+        ef->kind = ef_table[i].kind;
+        ef->role = ef_table[i].role;
+        ef->file = ef_table[i].file;
+        if (!ef->file)
+            continue;
+        path = emu_path(c->dir, ef->file);
+        if (!path)
+            return -1;
+        if (emu_read_file(path, &ef->data, &ef->len) < 0) {
+            fprintf(stderr, "mynacard-emu: cannot read %s: %s\n", path,
+                    strerror(errno));
+            free(path);
+            return -1;
+        }
+        free(path);
+    }
+    return 0;
+}
+
+static int open_hsm(struct emu_card *c)
+{
+    CK_SLOT_ID slot;
+    CK_RV rv;
+
+    if (emu_hsm_open(c->dir, &c->hsm) < 0)
+        return -1;
+    c->fn = emu_hsm_fn(c->hsm);
+    if (emu_hsm_find_token(c->hsm, &slot) < 0) {
+        fprintf(stderr, "mynacard-emu: %s has no SoftHSM token\n", c->dir);
+        return -1;
+    }
+    rv = c->fn->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL,
+                              &c->sess);
+    if (rv != CKR_OK) {
+        c->sess = CK_INVALID_HANDLE;
+        fprintf(stderr, "mynacard-emu: SoftHSM C_OpenSession: 0x%lx\n",
+                (unsigned long)rv);
+        return -1;
+    }
+    rv = c->fn->C_Login(c->sess, CKU_USER, (CK_UTF8CHAR *)c->st.hsm_user_pin,
+                        strlen(c->st.hsm_user_pin));
+    if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) {
+        fprintf(stderr, "mynacard-emu: SoftHSM C_Login: 0x%lx\n",
+                (unsigned long)rv);
+        return -1;
+    }
+    if (emu_hsm_find_key(c->hsm, c->sess, CKO_PRIVATE_KEY, EMU_KEY_AUTH,
+                         &c->key[ROLE_AUTH]) < 0 ||
+        emu_hsm_find_key(c->hsm, c->sess, CKO_PRIVATE_KEY, EMU_KEY_SIGN,
+                         &c->key[ROLE_SIGN]) < 0) {
+        fprintf(stderr, "mynacard-emu: the card's keys are missing\n");
+        return -1;
+    }
+    return 0;
+}
+
+int emu_card_open(const char *dir, const struct emu_options *opt,
+                  struct emu_card **out)
+{
+    struct emu_card *c;
+
+    *out = NULL;
+    c = calloc(1, sizeof(*c));
+    if (!c)
+        return -1;
+    c->sess = CK_INVALID_HANDLE;
+    if (opt)
+        c->opt = *opt;
+    c->opt.log_path = NULL; /* the copy below owns it */
+    pthread_mutex_init(&c->lock, NULL);
+    c->dir = realpath(dir, NULL);
+    if (!c->dir) {
+        fprintf(stderr, "mynacard-emu: %s: %s\n", dir, strerror(errno));
+        goto err;
+    }
+    c->work = malloc(WORK_CAP);
+    if (!c->work)
+        goto err;
+    if (opt && opt->log_path) {
+        c->log_path = strdup(opt->log_path);
+        if (!c->log_path)
+            goto err;
+        c->opt.log_path = c->log_path;
+        c->log = fopen(c->log_path, "ae");
+        if (!c->log) {
+            fprintf(stderr, "mynacard-emu: cannot open %s: %s\n",
+                    c->log_path, strerror(errno));
+            goto err;
+        }
+    }
+    if (emu_state_load(c->dir, &c->st) < 0)
+        goto err;
+    if (load_files(c) < 0)
+        goto err;
+    /* A copied card directory must use its own tokens. */
+    if (emu_write_conf(c->dir) < 0)
+        goto err;
+    if (open_hsm(c) < 0)
+        goto err;
+    *out = c;
+    return 0;
+
+err:
+    emu_card_close(c);
+    return -1;
+}
+
+void emu_card_close(struct emu_card *c)
+{
+    size_t i;
+
+    if (!c)
+        return;
+    if (c->hsm) {
+        if (c->sess != CK_INVALID_HANDLE) {
+            c->fn->C_Logout(c->sess);
+            c->fn->C_CloseSession(c->sess);
+        }
+        emu_hsm_close(c->hsm);
+    }
+    drop_pending_locked(c);
+    for (i = 0; i < EF_COUNT; i++)
+        free(c->files[i].data);
+    emu_state_wipe(&c->st);
+    if (c->log)
+        fclose(c->log);
+    free(c->log_path);
+    if (c->work)
+        OPENSSL_clear_free(c->work, WORK_CAP);
+    free(c->dir);
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+}
