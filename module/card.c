@@ -1,0 +1,667 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ * Copyright (C) 2026 The mynacard authors
+ *
+ * The card-session manager: one struct mc_card per card in a reader, from
+ * its insertion to its removal.  It owns the connection (tp_hub_connect)
+ * and the JPKI handle, serialises every APDU of both tokens and all
+ * threads behind its I/O lock, wraps each operation in a transaction
+ * (jpki_begin/jpki_end), and keeps what is true on the card: which PIN we
+ * verified, the certificates (read once per insertion; the signature
+ * certificate only in memory, cleansed when freed), the tries left.
+ * Layer: module/; the only file of the module that talks to the card
+ * (jpki_*) and connects to it (tp_hub_connect).
+ *
+ * Identity: a card is the reader's events counter at the time it was
+ * made.  When the counter moves on (slot.c sees it) or the transport says
+ * the card is gone, the card is killed: its sessions are closed, so every
+ * old handle fails, and the next use of the reader makes a new card.
+ *
+ * A reset (by us, to log out, or by another program) loses every verified
+ * PIN: jpki_begin() reports it and both tokens are logged out in software.
+ * The card cannot tell whether a PIN is verified, so that software state
+ * is all there is.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include "module.h"
+#include "myna-err.h"
+#include "log.h"
+
+static const char *role_name(enum jpki_role role)
+{
+    return role == JPKI_AUTH ? "authentication" : "signature";
+}
+
+static int max_tries(enum jpki_role role)
+{
+    return role == JPKI_AUTH ? JPKI_AUTH_TRIES : JPKI_SIGN_TRIES;
+}
+
+static bool is_gone(int err)
+{
+    return err == MYNA_E_NO_CARD || err == MYNA_E_NO_READER;
+}
+
+/* Errors after which the card's state is unknown: stop, do not go on
+ * reading.  Everything else is a status word about one file or command. */
+static bool is_fatal(int err)
+{
+    return is_gone(err) || err == MYNA_E_TRANSPORT || err == MYNA_E_NO_SERVICE
+           || err == MYNA_E_CARD_RESET || err == MYNA_E_NOMEM;
+}
+
+/* ---- Lifetime (module lock) ---- */
+
+static void card_free(struct mc_card *c)
+{
+    for (int i = 0; i < MC_OBJ_COUNT; i++)
+        mc_object_free(c->objs[i]);
+    jpki_free(c->j);
+    tp_free(c->tp);
+    mc_mutex_free(c->io);
+    OPENSSL_cleanse(c->memo, sizeof(c->memo));
+    free(c);
+}
+
+struct mc_card *card_current_locked(struct mc_reader *r)
+{
+    struct mc_card *c;
+
+    if (r->card && !r->card->dead)
+        return r->card;
+    if (!slot_token_present_locked(r))
+        return NULL;
+    c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    if (mc_mutex_new(&c->io) != CKR_OK) {
+        free(c);
+        return NULL;
+    }
+    c->reader = r;
+    c->events = r->events;
+    c->refs = 1;                /* the reader's */
+    c->tries[JPKI_AUTH] = -1;
+    c->tries[JPKI_SIGN] = -1;
+    snprintf(c->serial, sizeof(c->serial), "%016u", 0u);
+    c->handle_base = mc_g.next_handle_base;
+    mc_g.next_handle_base += MC_HANDLES_PER_CARD;
+    r->card = c;
+    return c;
+}
+
+void card_ref_locked(struct mc_card *c)
+{
+    c->refs++;
+}
+
+void card_unref_locked(struct mc_card *c)
+{
+    if (--c->refs == 0)
+        card_free(c);
+}
+
+void card_kill_locked(struct mc_card *c)
+{
+    struct mc_reader *r = c->reader;
+
+    if (c->dead)
+        return;
+    c->dead = true;
+    c->logged_in[JPKI_AUTH] = false;
+    c->logged_in[JPKI_SIGN] = false;
+    /* Until the reader's counter moves on, this card is not to be made
+     * again (not JPKI, or gone before the hub noticed). */
+    r->unusable = true;
+    r->unusable_events = c->events;
+    myna_log(MYNA_LOG_INFO, "reader %u: card forgotten (removed, replaced, "
+             "unusable or finalised)", r->index);
+    card_ref_locked(c);         /* survive the loop below */
+    sessions_close_card_locked(c);
+    if (r->card == c) {
+        r->card = NULL;
+        card_unref_locked(c);   /* the reader's reference */
+    }
+    card_unref_locked(c);
+}
+
+/* ---- Helpers under the I/O lock ---- */
+
+static bool card_dead(struct mc_card *c)
+{
+    bool dead;
+
+    mc_mutex_lock(mc_g.lock);
+    dead = c->dead;
+    mc_mutex_unlock(mc_g.lock);
+    return dead;
+}
+
+static void card_gone(struct mc_card *c)
+{
+    mc_mutex_lock(mc_g.lock);
+    card_kill_locked(c);
+    mc_mutex_unlock(mc_g.lock);
+}
+
+/* Every verified PIN is lost: both tokens are logged out. */
+static void card_forget_pins(struct mc_card *c)
+{
+    c->pin_verified[JPKI_AUTH] = false;
+    c->pin_verified[JPKI_SIGN] = false;
+    mc_mutex_lock(mc_g.lock);
+    if (c->logged_in[JPKI_AUTH] || c->logged_in[JPKI_SIGN])
+        myna_log(MYNA_LOG_INFO, "reader %u: card reset, tokens logged out",
+                 c->reader->index);
+    c->logged_in[JPKI_AUTH] = false;
+    c->logged_in[JPKI_SIGN] = false;
+    mc_mutex_unlock(mc_g.lock);
+}
+
+/* What an error mid-transaction means for the card as a whole. */
+static int card_check(struct mc_card *c, int err)
+{
+    if (is_gone(err))
+        card_gone(c);
+    else if (err == MYNA_E_CARD_RESET)
+        card_forget_pins(c);
+    return err;
+}
+
+static int card_connect(struct mc_card *c)
+{
+    int err;
+
+    if (c->j)
+        return 0;
+    if (!c->tp) {
+        /* The hub is used under the module lock (transport.h). */
+        mc_mutex_lock(mc_g.lock);
+        err = tp_hub_connect(mc_g.hub, c->reader->name, &c->tp);
+        mc_mutex_unlock(mc_g.lock);
+        if (err < 0) {
+            c->tp = NULL;
+            return err;
+        }
+    }
+    return jpki_new(c->tp, &c->j);
+}
+
+/* Open a transaction.  *@was_reset: the card was reset since our last
+ * one, every PIN is gone (already accounted for).  On error there is no
+ * transaction. */
+static int card_begin(struct mc_card *c, bool *was_reset)
+{
+    int err;
+
+    *was_reset = false;
+    if (card_dead(c))
+        return MYNA_E_NO_CARD;
+    err = card_connect(c);
+    if (err < 0)
+        return card_check(c, err);
+    err = jpki_begin(c->j);
+    if (err == MYNA_E_CARD_RESET) {
+        *was_reset = true;
+        card_forget_pins(c);
+        return 0;
+    }
+    return card_check(c, err);
+}
+
+static void card_end(struct mc_card *c, bool reset)
+{
+    int err = jpki_end(c->j, reset);
+
+    if (reset)
+        card_forget_pins(c);
+    if (err < 0) {
+        myna_log(MYNA_LOG_ERROR, "reader %u: ending the transaction%s: %s",
+                 c->reader->index, reset ? " with a reset" : "",
+                 myna_strerror(err));
+        if (is_gone(err))
+            card_gone(c);
+    }
+}
+
+/* ---- The rejected-PIN memo (I/O lock) ---- */
+
+static bool memo_has(const struct mc_pin_memo *m, const uint8_t *mac)
+{
+    bool hit = false;
+
+    for (unsigned i = 0; i < m->n; i++)
+        hit |= CRYPTO_memcmp(m->mac[i], mac, MC_MAC_LEN) == 0;
+    return hit;
+}
+
+static void memo_add(struct mc_pin_memo *m, const uint8_t *mac)
+{
+    if (memo_has(m, mac))
+        return;
+    if (m->n == MC_PIN_MEMO_MAX) {
+        memmove(m->mac[0], m->mac[1], (MC_PIN_MEMO_MAX - 1) * MC_MAC_LEN);
+        m->n--;
+    }
+    memcpy(m->mac[m->n++], mac, MC_MAC_LEN);
+}
+
+static void memo_clear(struct mc_pin_memo *m)
+{
+    OPENSSL_cleanse(m, sizeof(*m));
+}
+
+/* ---- Loading a new card ---- */
+
+struct load_result {
+    enum jpki_token_kind kind;
+    char serial[17];
+    int tries[2];
+    struct mc_object *objs[MC_OBJ_COUNT];
+};
+
+static void hex_serial(const uint8_t *data, size_t len, char out[17])
+{
+    uint8_t md[SHA256_DIGEST_LENGTH];
+
+    /* Stable for a card, different between cards: the authentication
+     * certificate is unique per card and readable without a PIN. */
+    SHA256(data, len, md);
+    for (int i = 0; i < 8; i++)
+        snprintf(out + 2 * i, 3, "%02X", md[i]);
+}
+
+/* Read one free certificate and make its objects; a card error about that
+ * file only is logged and skipped. */
+static int load_cert(struct mc_card *c, enum jpki_cert which,
+                     struct load_result *res)
+{
+    uint8_t *der = NULL;
+    size_t len = 0;
+    int err;
+
+    err = jpki_read_cert(c->j, which, &der, &len);
+    if (err < 0) {
+        myna_log(MYNA_LOG_ERROR, "reader %u: certificate %d: %s",
+                 c->reader->index, (int)which, myna_strerror(err));
+        return is_fatal(err) ? err : 0;
+    }
+    if (which == JPKI_CERT_AUTH)
+        hex_serial(der, len, res->serial);
+    if (mc_objects_from_cert(which, der, len, c->handle_base,
+                             mc_g.cfg.sign_always_authenticate, res->objs)
+        != CKR_OK)
+        myna_log(MYNA_LOG_ERROR, "reader %u: certificate %d unusable",
+                 c->reader->index, (int)which);
+    free(der);
+    return 0;
+}
+
+static int load_in_transaction(struct mc_card *c, struct load_result *res)
+{
+    struct jpki_token_info ti;
+    int err;
+
+    err = jpki_select_ap(c->j);
+    if (err < 0)
+        return err;
+
+    err = jpki_read_token_info(c->j, &ti);
+    if (err < 0) {
+        if (is_fatal(err))
+            return err;
+        myna_log(MYNA_LOG_ERROR, "reader %u: token information: %s",
+                 c->reader->index, myna_strerror(err));
+    } else {
+        res->kind = ti.kind;
+        myna_log(MYNA_LOG_INFO, "reader %u: %s (%s)", c->reader->index,
+                 jpki_kind_name(ti.kind), ti.label);
+    }
+
+    err = load_cert(c, JPKI_CERT_AUTH, res);
+    if (err == 0)
+        err = load_cert(c, JPKI_CERT_AUTH_CA, res);
+    if (err == 0)
+        err = load_cert(c, JPKI_CERT_SIGN_CA, res);
+    if (err < 0)
+        return err;
+    if (mc_object_profile(c->handle_base, &res->objs[MC_OBJ_AUTH_PROFILE])
+        != CKR_OK)
+        return MYNA_E_NOMEM;
+
+    for (int role = JPKI_AUTH; role <= JPKI_SIGN; role++) {
+        err = jpki_pin_tries(c->j, (enum jpki_role)role, &res->tries[role]);
+        if (err < 0) {
+            res->tries[role] = -1;
+            if (is_fatal(err))
+                return err;
+        }
+    }
+    return 0;
+}
+
+int card_load(struct mc_card *c)
+{
+    struct load_result res;
+    bool loaded, reset;
+    int err;
+
+    memset(&res, 0, sizeof(res));
+    snprintf(res.serial, sizeof(res.serial), "%016u", 0u);
+    res.tries[JPKI_AUTH] = -1;
+    res.tries[JPKI_SIGN] = -1;
+
+    mc_mutex_lock(c->io);
+    mc_mutex_lock(mc_g.lock);
+    loaded = c->loaded;
+    mc_mutex_unlock(mc_g.lock);
+    if (loaded) {
+        err = 0;                /* another thread was first */
+        goto out_unlock;
+    }
+
+    err = card_begin(c, &reset);
+    if (err < 0)
+        goto out_unlock;
+    err = load_in_transaction(c, &res);
+    card_check(c, err);
+    card_end(c, false);
+
+    mc_mutex_lock(mc_g.lock);
+    if (err == MYNA_E_NOT_JPKI) {
+        myna_log(MYNA_LOG_INFO, "reader %u: not a JPKI card",
+                 c->reader->index);
+        card_kill_locked(c);
+    } else if (err == 0 && !c->dead) {
+        c->kind = res.kind;
+        memcpy(c->serial, res.serial, sizeof(c->serial));
+        c->tries[JPKI_AUTH] = res.tries[JPKI_AUTH];
+        c->tries[JPKI_SIGN] = res.tries[JPKI_SIGN];
+        for (int i = 0; i < MC_OBJ_COUNT; i++) {
+            c->objs[i] = res.objs[i];
+            res.objs[i] = NULL;
+        }
+        c->loaded = true;
+    }
+    mc_mutex_unlock(mc_g.lock);
+
+out_unlock:
+    mc_mutex_unlock(c->io);
+    for (int i = 0; i < MC_OBJ_COUNT; i++)
+        mc_object_free(res.objs[i]);
+    return err;
+}
+
+/* After the signature password: the signature certificate and its keys.
+ * Personal data: it stays in memory, and is cleansed when freed. */
+static void load_sign_cert(struct mc_card *c)
+{
+    struct mc_object *objs[MC_OBJ_COUNT] = { NULL };
+    uint8_t *der = NULL;
+    size_t len = 0;
+    bool have;
+    int err;
+
+    mc_mutex_lock(mc_g.lock);
+    have = c->objs[MC_OBJ_SIGN_CERT] != NULL;
+    mc_mutex_unlock(mc_g.lock);
+    if (have)
+        return;
+
+    err = jpki_read_cert(c->j, JPKI_CERT_SIGN, &der, &len);
+    if (err < 0) {
+        card_check(c, err);
+        myna_log(MYNA_LOG_ERROR, "reader %u: signature certificate: %s",
+                 c->reader->index, myna_strerror(err));
+        return;
+    }
+    if (mc_objects_from_cert(JPKI_CERT_SIGN, der, len, c->handle_base,
+                             mc_g.cfg.sign_always_authenticate, objs)
+        != CKR_OK)
+        myna_log(MYNA_LOG_ERROR, "reader %u: signature certificate unusable",
+                 c->reader->index);
+    OPENSSL_clear_free(der, len);
+
+    mc_mutex_lock(mc_g.lock);
+    for (int i = 0; i < MC_OBJ_COUNT; i++) {
+        if (objs[i] && !c->objs[i]) {
+            c->objs[i] = objs[i];
+            objs[i] = NULL;
+        }
+    }
+    mc_mutex_unlock(mc_g.lock);
+    for (int i = 0; i < MC_OBJ_COUNT; i++)
+        mc_object_free(objs[i]);
+}
+
+/* ---- PINs ---- */
+
+/* Publish what a VERIFY said.  I/O lock held. */
+static void after_verify(struct mc_card *c, enum jpki_role role, int err,
+                         int left, const uint8_t *mac)
+{
+    int tries = -1;
+
+    if (err == 0) {
+        c->pin_verified[role] = true;
+        memo_clear(&c->memo[role]);
+        tries = max_tries(role);
+    } else if (err == MYNA_E_PIN_INCORRECT) {
+        memo_add(&c->memo[role], mac);
+        tries = left;
+    } else if (err == MYNA_E_PIN_LOCKED) {
+        tries = 0;
+    } else {
+        return;
+    }
+    myna_log(MYNA_LOG_INFO, "reader %u: %s PIN %s, %d tries left",
+             c->reader->index, role_name(role),
+             err == 0 ? "verified" : "rejected", tries);
+    mc_mutex_lock(mc_g.lock);
+    c->tries[role] = tries;
+    mc_mutex_unlock(mc_g.lock);
+}
+
+/* Refuse without the card what the card would refuse: a PIN it already
+ * rejected (applications re-send it) and a blocked PIN. */
+static int precheck_pin(struct mc_card *c, enum jpki_role role,
+                        const uint8_t *mac)
+{
+    int tries;
+
+    if (memo_has(&c->memo[role], mac))
+        return MYNA_E_PIN_INCORRECT;
+    mc_mutex_lock(mc_g.lock);
+    tries = c->tries[role];
+    mc_mutex_unlock(mc_g.lock);
+    if (tries == 0)
+        return MYNA_E_PIN_LOCKED;
+    return 0;
+}
+
+int card_login(struct mc_card *c, enum jpki_role role, bool context,
+               const uint8_t *pin, size_t len, const uint8_t *mac)
+{
+    bool reset;
+    int err, left = -1;
+
+    mc_mutex_lock(c->io);
+    err = precheck_pin(c, role, mac);
+    if (err < 0)
+        goto out_unlock;
+    err = card_begin(c, &reset);
+    if (err < 0)
+        goto out_unlock;
+
+    /* The JPKI layer selects the PIN file afresh in every transaction, so
+     * a selection another program made cannot misdirect this VERIFY. */
+    err = jpki_verify(c->j, role, pin, len, &left);
+    after_verify(c, role, err, left, mac);
+    card_check(c, err);
+    if (err == 0 && role == JPKI_SIGN)
+        load_sign_cert(c);
+    if (err == 0 && !context) {
+        mc_mutex_lock(mc_g.lock);
+        c->logged_in[role] = true;
+        mc_mutex_unlock(mc_g.lock);
+    }
+    card_end(c, false);
+out_unlock:
+    mc_mutex_unlock(c->io);
+    return err;
+}
+
+int card_set_pin(struct mc_card *c, enum jpki_role role,
+                 const uint8_t *oldpin, size_t oldlen, const uint8_t *oldmac,
+                 const uint8_t *newpin, size_t newlen)
+{
+    bool reset, logged_in;
+    int err, left = -1;
+
+    mc_mutex_lock(c->io);
+    err = precheck_pin(c, role, oldmac);
+    if (err < 0)
+        goto out_unlock;
+    err = card_begin(c, &reset);
+    if (err < 0)
+        goto out_unlock;
+
+    err = jpki_verify(c->j, role, oldpin, oldlen, &left);
+    after_verify(c, role, err, left, oldmac);
+    card_check(c, err);
+    if (err == 0) {
+        err = jpki_change_pin(c->j, role, newpin, newlen);
+        card_check(c, err);
+        if (err == 0) {
+            /* Whatever was rejected before was measured against the old
+             * PIN. */
+            memo_clear(&c->memo[role]);
+            myna_log(MYNA_LOG_INFO, "reader %u: %s PIN changed",
+                     c->reader->index, role_name(role));
+        }
+    }
+
+    /* The old PIN is verified now: leave it so only if the token was
+     * logged in anyway. */
+    mc_mutex_lock(mc_g.lock);
+    logged_in = c->logged_in[role];
+    mc_mutex_unlock(mc_g.lock);
+    card_end(c, c->pin_verified[role] && !logged_in);
+out_unlock:
+    mc_mutex_unlock(c->io);
+    return err;
+}
+
+int card_logout(struct mc_card *c, enum jpki_role role)
+{
+    bool reset;
+    int err = 0;
+
+    mc_mutex_lock(c->io);
+    if (!c->pin_verified[role] || !c->j)
+        goto out_unlock;        /* nothing of ours verified on the card */
+    err = card_begin(c, &reset);
+    if (err < 0)
+        goto out_unlock;        /* gone: so is the PIN */
+    /* The card has no "unverify": a reset is the only way, and it logs
+     * the other token out too. */
+    card_end(c, !reset);
+    myna_log(MYNA_LOG_INFO, "reader %u: %s token logged out, card reset",
+             c->reader->index, role_name(role));
+out_unlock:
+    mc_mutex_unlock(c->io);
+    return err;
+}
+
+/* ---- Signing and random ---- */
+
+/* The DER SubjectPublicKeyInfo of @role's key, copied (module lock). */
+static uint8_t *copy_spki(struct mc_card *c, enum jpki_role role, size_t *len)
+{
+    const struct mc_object *o;
+    const struct mc_attr *a;
+    uint8_t *out = NULL;
+
+    mc_mutex_lock(mc_g.lock);
+    o = c->objs[role == JPKI_AUTH ? MC_OBJ_AUTH_PUB : MC_OBJ_SIGN_PUB];
+    a = o ? mc_object_attr(o, CKA_PUBLIC_KEY_INFO) : NULL;
+    if (a && a->len) {
+        out = malloc(a->len);
+        if (out) {
+            memcpy(out, a->val, a->len);
+            *len = a->len;
+        }
+    }
+    mc_mutex_unlock(mc_g.lock);
+    return out;
+}
+
+int card_sign(struct mc_card *c, enum jpki_role role, const uint8_t *in,
+              size_t inlen, uint8_t *sig, size_t *siglen)
+{
+    uint8_t *spki;
+    size_t spkilen = 0;
+    bool reset;
+    int err;
+
+    spki = copy_spki(c, role, &spkilen);
+    mc_mutex_lock(c->io);
+    err = card_begin(c, &reset);
+    if (err < 0)
+        goto out_unlock;
+    if (!c->pin_verified[role]) {
+        /* Lost to a reset since C_Login: nothing to send. */
+        err = MYNA_E_SECURITY;
+        goto out_end;
+    }
+
+    err = jpki_sign(c->j, role, in, inlen, sig, MC_SIG_LEN, siglen);
+    /* Check the signature with the certificate's key before it leaves the
+     * module: a faulty answer, or a signature by the other key, must never
+     * reach the application.  Cheap next to the card's second. */
+    if (err == 0 && spki
+        && mc_rsa_pkcs1_verify(spki, spkilen, in, inlen, sig, *siglen) != 1) {
+        myna_log(MYNA_LOG_ERROR, "reader %u: the card's signature does not "
+                 "verify with the certificate's key", c->reader->index);
+        OPENSSL_cleanse(sig, MC_SIG_LEN);
+        *siglen = 0;
+        err = MYNA_E_BAD_RESPONSE;
+    }
+    if (err == MYNA_E_SECURITY) {
+        /* 6982: the card does not have the PIN (another program reset or
+         * re-selected): the token is logged out. */
+        c->pin_verified[role] = false;
+        mc_mutex_lock(mc_g.lock);
+        c->logged_in[role] = false;
+        mc_mutex_unlock(mc_g.lock);
+    }
+    card_check(c, err);
+out_end:
+    card_end(c, false);
+out_unlock:
+    mc_mutex_unlock(c->io);
+    free(spki);
+    return err;
+}
+
+int card_random(struct mc_card *c, uint8_t *out, size_t len)
+{
+    bool reset;
+    int err;
+
+    mc_mutex_lock(c->io);
+    err = card_begin(c, &reset);
+    if (err < 0)
+        goto out_unlock;
+    err = jpki_get_challenge(c->j, out, len);
+    card_check(c, err);
+    card_end(c, false);
+out_unlock:
+    mc_mutex_unlock(c->io);
+    return err;
+}

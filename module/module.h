@@ -1,0 +1,392 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ * Copyright (C) 2026 The mynacard authors
+ *
+ * Internals of the PKCS#11 module shared between its files.  Layer: the
+ * top of the stack; the only place that knows CK_* types.  Calls go one
+ * way: C_* (entry points in every file) -> module internals -> the card
+ * manager (card.c), which alone talks to the card through the JPKI
+ * application (apdu/jpki.h); slot.c and card.c use the transport hub
+ * (apdu/transport.h) to see readers; login.c uses jpki_pin_normalize, a
+ * pure function.  Nothing here builds an APDU or calls PC/SC.
+ *
+ * Locking.  Two kinds of lock, always taken in this order:
+ *
+ *   1. a card's I/O lock (struct mc_card.io), one per card, held for a
+ *      whole card operation (a transaction, maybe a second of signing);
+ *   2. the module lock (mc_g.lock), held briefly by every C_* call for the
+ *      reader, card-state, session and object tables.
+ *
+ * A thread holding the module lock never waits for an I/O lock, so a slow
+ * card never blocks C_GetSlotInfo or C_GetTokenInfo (Firefox polls them).
+ * A thread holding an I/O lock may take the module lock briefly to publish
+ * what the card said.  Functions that need the module lock held are named
+ * *_locked; the card_* functions of card.c that talk to the card must be
+ * called without it.  The hub is used only under the module lock, except
+ * tp_hub_wait() and tp_hub_cancel(), which the transport allows anywhere.
+ */
+#ifndef MYNACARD_MODULE_H
+#define MYNACARD_MODULE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <openssl/evp.h>
+
+#include "pkcs11-v3.h"
+#include "jpki.h"
+#include "transport.h"
+#include "mynacard-test.h"
+
+#define MC_READERS_MAX 32u
+#define MC_SIG_LEN JPKI_SIG_LEN          /* RSA-2048 */
+#define MC_KEY_BITS 2048ul
+#define MC_PIN_MEMO_MAX 8u               /* rejected PINs remembered per role */
+#define MC_MAC_LEN 32u                   /* HMAC-SHA256 */
+#define MC_HANDLES_PER_CARD 16ul
+
+/* ---- Locks (init.c) ---- */
+
+/* A mutex of the kind the application chose in C_Initialize: its own
+ * callbacks or pthreads.  Returns CKR_OK, CKR_HOST_MEMORY or what the
+ * application's CreateMutex returned. */
+CK_RV mc_mutex_new(void **out);
+void mc_mutex_free(void *m);
+void mc_mutex_lock(void *m);
+void mc_mutex_unlock(void *m);
+
+/* ---- Configuration (config.c) ---- */
+
+struct mc_config {
+    char **readers;                /* substrings; NULL or empty: every reader */
+    size_t nreaders;
+    int debug;                     /* 0..4, see enum myna_log_level */
+    char *log_file;                /* NULL: stderr */
+    bool sign_always_authenticate; /* CKA_ALWAYS_AUTHENTICATE of the sign key */
+};
+
+/* Read the configuration file (MYNACARD_CONF, else the default under
+ * MYNACARD_SYSCONFDIR) into @cfg and apply MYNACARD_DEBUG.  A missing
+ * default file is no error; unknown keys and bad values are warned about
+ * and skipped.  Returns CKR_OK or CKR_HOST_MEMORY.  Called by C_Initialize
+ * before any lock exists. */
+CK_RV mc_config_load(struct mc_config *cfg);
+void mc_config_free(struct mc_config *cfg);
+/* True if @name passes the `readers =` filter. */
+bool mc_config_reader_ok(const struct mc_config *cfg, const char *name);
+/* Install the log sink the configuration asks for (file or stderr) and
+ * log the warnings collected while reading it; mc_log_close() undoes. */
+void mc_log_open(const struct mc_config *cfg);
+void mc_log_close(void);
+
+/* ---- Errors and tracing (error.c) ---- */
+
+/* The one mapping from an enum myna_err (0 or negative) to a CK_RV.  Card
+ * states that need context (a reset that lost a login, say) are decided by
+ * the caller before it maps what is left. */
+CK_RV mc_rv_from_err(int err);
+/* "CKR_PIN_INCORRECT" and so on; never NULL. */
+const char *mc_rv_name(CK_RV rv);
+/* Log one finished C_* call, "@fmt -> CKR_NAME", at the debug level, and
+ * return @rv.  The arguments must never carry a PIN or personal data:
+ * handles, slot ids, lengths and mechanism numbers only. */
+CK_RV mc_ret(CK_RV rv, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* ---- Objects (object.c) ---- */
+
+enum mc_obj_id {
+    MC_OBJ_AUTH_CERT = 0,
+    MC_OBJ_AUTH_PUB,
+    MC_OBJ_AUTH_PRIV,
+    MC_OBJ_AUTH_CA,
+    MC_OBJ_AUTH_PROFILE,
+    MC_OBJ_SIGN_CA,
+    MC_OBJ_SIGN_CERT,
+    MC_OBJ_SIGN_PUB,
+    MC_OBJ_SIGN_PRIV,
+    MC_OBJ_COUNT
+};
+
+struct mc_attr {
+    CK_ATTRIBUTE_TYPE type;
+    bool sensitive;          /* exists but never revealed */
+    CK_ULONG len;
+    void *val;               /* malloc'd, NULL when len == 0 */
+};
+
+struct mc_object {
+    CK_OBJECT_HANDLE handle;
+    enum jpki_role role;     /* the token it belongs to */
+    CK_OBJECT_CLASS cls;
+    bool priv;               /* CKA_PRIVATE: visible only when logged in */
+    size_t nattrs;
+    struct mc_attr *attrs;
+};
+
+/* Build the objects one certificate gives (certificate; public and
+ * private key for a user certificate) into @objs[] at their fixed
+ * indices, with handles @handle_base + index + 1.  @always_auth is the
+ * signature key's CKA_ALWAYS_AUTHENTICATE.  Returns CKR_OK,
+ * CKR_HOST_MEMORY or CKR_DEVICE_ERROR for a certificate OpenSSL cannot
+ * parse.  No lock needed: works on private data the caller publishes. */
+CK_RV mc_objects_from_cert(enum jpki_cert which, const uint8_t *der,
+                           size_t len, CK_OBJECT_HANDLE handle_base,
+                           bool always_auth, struct mc_object **objs);
+/* The CKO_PROFILE object of the authentication token. */
+CK_RV mc_object_profile(CK_OBJECT_HANDLE handle_base, struct mc_object **out);
+/* Free @o, cleansing every value (the signature certificate is personal
+ * data). */
+void mc_object_free(struct mc_object *o);
+/* The attribute @type of @o, or NULL. */
+const struct mc_attr *mc_object_attr(const struct mc_object *o,
+                                     CK_ATTRIBUTE_TYPE type);
+
+/* ---- Cards (card.c) ---- */
+
+struct mc_reader;
+
+struct mc_pin_memo {
+    uint8_t mac[MC_PIN_MEMO_MAX][MC_MAC_LEN];
+    unsigned n;
+};
+
+/*
+ * One card in one reader, from its insertion to its removal: the
+ * card-session manager.  A card is known by the reader's events counter;
+ * when that changes the card is dead and a new one is made lazily.
+ */
+struct mc_card {
+    struct mc_reader *reader;   /* lives until C_Finalize */
+    uint32_t events;            /* the reader's counter when it was made */
+
+    /* Module lock. */
+    unsigned refs;              /* the reader's, sessions', running calls' */
+    bool dead;                  /* removed: every session of it is closed */
+    bool loaded;                /* the fields below are filled */
+    enum jpki_token_kind kind;
+    char serial[17];            /* 16 hex digits and NUL */
+    int tries[2];               /* PIN tries left, -1 unknown */
+    bool logged_in[2];          /* per token; shared by its sessions */
+    struct mc_object *objs[MC_OBJ_COUNT];
+    CK_OBJECT_HANDLE handle_base;
+
+    /* I/O lock. */
+    void *io;
+    struct transport *tp;
+    struct jpki *j;
+    bool pin_verified[2];       /* what we verified and did not reset */
+    struct mc_pin_memo memo[2]; /* HMACs of PINs the card rejected */
+};
+
+/* The live card in @r, made if the reader holds one that is not known to
+ * be unusable; NULL when there is none.  Module lock held.  The reader
+ * holds the returned card's first reference; take your own. */
+struct mc_card *card_current_locked(struct mc_reader *r);
+void card_ref_locked(struct mc_card *c);
+/* Drop a reference; frees the card when it is dead and unused.  Module
+ * lock held. */
+void card_unref_locked(struct mc_card *c);
+/* The card is gone (removed, or unusable): mark it dead, close its
+ * sessions and detach it from its reader.  Module lock held. */
+void card_kill_locked(struct mc_card *c);
+
+/*
+ * Card operations.  Each is called with a card reference and WITHOUT the
+ * module lock; it takes the card's I/O lock and opens a transaction for
+ * its whole duration.  They return 0 or a negative enum myna_err; a
+ * removed card is killed on the way (MYNA_E_NO_CARD).
+ */
+/* Read what the tokens show (token info, certificates, tries left) once
+ * per insertion.  MYNA_E_NOT_JPKI marks the reader unusable until the card
+ * changes. */
+int card_load(struct mc_card *c);
+/* Verify @pin (normalised by jpki_pin_normalize) for @role.  @mac is its
+ * HMAC under the process key: a PIN the card already rejected is refused
+ * here with MYNA_E_PIN_INCORRECT, and a PIN known blocked with
+ * MYNA_E_PIN_LOCKED, without any APDU.  @context: a CKU_CONTEXT_SPECIFIC
+ * login (does not change the token's login state).  On success for
+ * JPKI_SIGN the signature certificate is read and its objects made. */
+int card_login(struct mc_card *c, enum jpki_role role, bool context,
+               const uint8_t *pin, size_t len, const uint8_t *mac);
+/* Verify @oldpin then change it to @newpin (both normalised; @oldmac as
+ * above).  Leaves no PIN verified unless the token was logged in. */
+int card_set_pin(struct mc_card *c, enum jpki_role role,
+                 const uint8_t *oldpin, size_t oldlen, const uint8_t *oldmac,
+                 const uint8_t *newpin, size_t newlen);
+/* Leave no verified PIN of @role on the card: reset it if one is (which
+ * also logs the other token out: the card has no other way). */
+int card_logout(struct mc_card *c, enum jpki_role role);
+/* Sign @in (1..245 bytes, a DigestInfo or raw PKCS#1 input) with @role's
+ * key into @sig (MC_SIG_LEN bytes).  MYNA_E_SECURITY when the login was
+ * lost (reset, or the card said 6982): the token is then logged out. */
+int card_sign(struct mc_card *c, enum jpki_role role, const uint8_t *in,
+              size_t inlen, uint8_t *sig, size_t *siglen);
+/* @len random bytes from GET CHALLENGE. */
+int card_random(struct mc_card *c, uint8_t *out, size_t len);
+
+/* ---- Readers and slots (slot.c) ---- */
+
+struct mc_reader {
+    char name[TP_READER_NAME_MAX];
+    unsigned index;             /* slot ids are 2 * index + role */
+    bool listed;                /* the hub lists it now */
+    bool present;               /* a card is in it */
+    uint32_t events;            /* the hub's counter */
+    bool unusable;              /* the card with unusable_events cannot */
+    uint32_t unusable_events;   /*   serve (not JPKI, vanished) */
+    struct mc_card *card;       /* the live card, NULL until needed */
+    uint32_t ev_seen;           /* C_WaitForSlotEvent bookkeeping */
+    bool ev_pending[2];
+};
+
+/* Ask the hub what changed and bring the reader table up to date: new
+ * readers get slots, removed or replaced cards are killed.  Cheap, no
+ * APDU.  Module lock held. */
+void slots_refresh_locked(void);
+/* The reader and role of @id, or CKR_SLOT_ID_INVALID.  Module lock held. */
+CK_RV slot_lookup_locked(CK_SLOT_ID id, struct mc_reader **r,
+                         enum jpki_role *role);
+CK_SLOT_ID slot_id(const struct mc_reader *r, enum jpki_role role);
+/* Whether this module shows @role's token at all (the variants). */
+bool slot_role_shown(enum jpki_role role);
+/* Token present: a card the hub sees, not known to be unusable. */
+bool slot_token_present_locked(const struct mc_reader *r);
+/* Free the reader table (C_Finalize, after the cards). */
+void slots_free_locked(void);
+
+/* ---- Sessions (session.c) ---- */
+
+struct mc_find_op {
+    bool active;
+    CK_OBJECT_HANDLE *found;
+    size_t n, pos;
+};
+
+struct mc_sign_op {
+    bool active;
+    CK_MECHANISM_TYPE mech;
+    const EVP_MD *md;           /* NULL for CKM_RSA_PKCS */
+    EVP_MD_CTX *mdctx;          /* multi-part hashing, made on first use */
+    bool multipart;             /* C_SignUpdate was called */
+    bool always_auth;           /* needs a CKU_CONTEXT_SPECIFIC login */
+    bool context_ok;            /* ... and had it */
+    uint8_t buf[JPKI_SIGN_INPUT_MAX]; /* CKM_RSA_PKCS multi-part input */
+    size_t len;
+};
+
+struct mc_verify_op {
+    bool active;
+    CK_MECHANISM_TYPE mech;
+    const EVP_MD *md;
+    EVP_MD_CTX *mdctx;
+    EVP_PKEY *pkey;
+    bool multipart;
+    uint8_t buf[JPKI_SIGN_INPUT_MAX];
+    size_t len;
+};
+
+struct mc_session {
+    CK_SESSION_HANDLE handle;
+    struct mc_reader *reader;
+    enum jpki_role role;
+    struct mc_card *card;       /* holds a reference */
+    CK_FLAGS flags;
+    struct mc_find_op find;
+    struct mc_sign_op sign;
+    struct mc_verify_op verify;
+};
+
+/* The session @h after a refresh (a removed card's sessions are gone), or
+ * CKR_SESSION_HANDLE_INVALID.  Module lock held. */
+CK_RV session_lookup_locked(CK_SESSION_HANDLE h, struct mc_session **out);
+/* Close every session of @c (its card died).  Module lock held. */
+void sessions_close_card_locked(struct mc_card *c);
+/* How many sessions the token (@c, @role) has.  Module lock held. */
+unsigned sessions_count_locked(const struct mc_card *c, enum jpki_role role);
+/* Free every session (C_Finalize).  Module lock held. */
+void sessions_free_all_locked(void);
+/* End the operations of a session (C_SessionCancel and close). */
+void session_sign_end(struct mc_sign_op *op);
+void session_verify_end(struct mc_verify_op *op);
+void session_find_end(struct mc_find_op *op);
+
+/* ---- Objects as a session sees them (object.c) ---- */
+
+/* The object @h if the session's token shows it now (CKA_PRIVATE ones
+ * only when logged in), or CKR_OBJECT_HANDLE_INVALID.  Module lock. */
+CK_RV object_lookup_locked(const struct mc_session *s, CK_OBJECT_HANDLE h,
+                           const struct mc_object **out);
+/* The object @h of the session's token even when it is private and the
+ * token is logged out (to tell CKR_USER_NOT_LOGGED_IN from an invalid
+ * handle).  Module lock. */
+const struct mc_object *object_find_any_locked(const struct mc_session *s,
+                                               CK_OBJECT_HANDLE h);
+
+/* ---- Mechanisms (sign.c) ---- */
+
+/* Check an RSA PKCS#1 v1.5 type-1 signature over @tbs (raw input: a
+ * DigestInfo or what CKM_RSA_PKCS was given) with the public key @spki (a
+ * DER SubjectPublicKeyInfo).  Returns 1 valid, 0 invalid, -1 when the key
+ * cannot be used.  No lock needed. */
+int mc_rsa_pkcs1_verify(const uint8_t *spki, size_t spkilen,
+                        const uint8_t *tbs, size_t tbslen,
+                        const uint8_t *sig, size_t siglen);
+
+/* ---- PINs (login.c) ---- */
+
+/* The HMAC-SHA256 of @pin under the process key, for the rejected-PIN
+ * memo.  The key is made in C_Initialize and wiped in C_Finalize. */
+void mc_pin_mac(enum jpki_role role, const uint8_t *pin, size_t len,
+                uint8_t mac[MC_MAC_LEN]);
+CK_RV mc_pin_key_init(void);
+void mc_pin_key_wipe(void);
+
+/* ---- The module (init.c) ---- */
+
+struct mc_global {
+    void *lock;                 /* the module lock */
+    struct tp_hub *hub;
+    bool hub_owned;
+    enum mynacard_variant variant;
+    struct mc_config cfg;
+
+    /* Module lock. */
+    struct mc_reader *readers[MC_READERS_MAX];
+    unsigned nreaders;
+    unsigned nlisted;           /* readers C_GetSlotList shows: those known
+                                 * at its last length query */
+    bool slots_started;         /* C_Initialize's first look is done:
+                                 * readers seen then raise no slot event */
+    struct mc_session **sessions;
+    size_t nsessions, cap_sessions;
+    CK_SESSION_HANDLE next_session;
+    CK_OBJECT_HANDLE next_handle_base;
+};
+
+extern struct mc_global mc_g;
+
+/* Whether the module is initialised in this process (not a forked child
+ * that has not called C_Initialize again). */
+bool mc_initialized(void);
+/* Check initialisation and take the module lock: CKR_OK (lock held) or
+ * CKR_CRYPTOKI_NOT_INITIALIZED (not held). */
+CK_RV mc_enter(void);
+void mc_leave(void);
+/* C_Finalize has begun: waiters must leave. */
+bool mc_finalizing(void);
+/* Threads inside C_WaitForSlotEvent, so that C_Finalize can wait for them
+ * to leave before it frees the hub. */
+void mc_waiter_enter(void);
+void mc_waiter_leave(void);
+
+/* The variant compiled into a shipped module (variant.c); the static
+ * library's weak default says MYNACARD_VARIANT_BOTH. */
+enum mynacard_variant mc_build_variant(void);
+
+/* Copy @src into a blank-padded PKCS#11 string field of @n bytes. */
+void mc_pad(CK_UTF8CHAR *dst, size_t n, const char *src);
+
+#endif

@@ -1,0 +1,390 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ * Copyright (C) 2026 The mynacard authors
+ *
+ * Sessions: C_OpenSession, C_CloseSession, C_CloseAllSessions,
+ * C_GetSessionInfo, C_SessionCancel.  A session belongs to one token (a
+ * card and a role) and holds a reference to the card; the login state is
+ * the token's, shared by all its sessions.  Closing the last session of a
+ * token logs it out and leaves no verified PIN on the card.  Layer:
+ * module/; calls card.c for the card and nothing of apdu/ directly.
+ *
+ * Handles count up from 1 and are never reused in a process, so the
+ * handle of a session closed by a card removal stays invalid for good.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "module.h"
+#include "myna-err.h"
+#include "log.h"
+
+void session_find_end(struct mc_find_op *op)
+{
+    free(op->found);
+    memset(op, 0, sizeof(*op));
+}
+
+void session_sign_end(struct mc_sign_op *op)
+{
+    EVP_MD_CTX_free(op->mdctx);
+    /* The buffer may hold what is about to be signed: wipe it. */
+    OPENSSL_cleanse(op, sizeof(*op));
+}
+
+void session_verify_end(struct mc_verify_op *op)
+{
+    EVP_MD_CTX_free(op->mdctx);
+    EVP_PKEY_free(op->pkey);
+    OPENSSL_cleanse(op, sizeof(*op));
+}
+
+/* Unlink and free session @i of the table.  Module lock held. */
+static void session_free_at_locked(size_t i)
+{
+    struct mc_session *s = mc_g.sessions[i];
+
+    mc_g.sessions[i] = mc_g.sessions[--mc_g.nsessions];
+    session_find_end(&s->find);
+    session_sign_end(&s->sign);
+    session_verify_end(&s->verify);
+    card_unref_locked(s->card);
+    free(s);
+}
+
+static struct mc_session *session_find_locked(CK_SESSION_HANDLE h, size_t *at)
+{
+    for (size_t i = 0; i < mc_g.nsessions; i++) {
+        if (mc_g.sessions[i]->handle == h) {
+            if (at)
+                *at = i;
+            return mc_g.sessions[i];
+        }
+    }
+    return NULL;
+}
+
+CK_RV session_lookup_locked(CK_SESSION_HANDLE h, struct mc_session **out)
+{
+    struct mc_session *s;
+
+    if (h == CK_INVALID_HANDLE)
+        return CKR_SESSION_HANDLE_INVALID;
+    s = session_find_locked(h, NULL);
+    if (!s)
+        return CKR_SESSION_HANDLE_INVALID;
+    /* The card may have left since the last call: a refresh closes its
+     * sessions, this one included.  It costs no APDU. */
+    slots_refresh_locked();
+    s = session_find_locked(h, NULL);
+    if (!s)
+        return CKR_SESSION_HANDLE_INVALID;
+    *out = s;
+    return CKR_OK;
+}
+
+void sessions_close_card_locked(struct mc_card *c)
+{
+    size_t i = 0;
+
+    while (i < mc_g.nsessions) {
+        if (mc_g.sessions[i]->card == c) {
+            myna_log(MYNA_LOG_INFO, "session %lu closed: card gone",
+                     (unsigned long)mc_g.sessions[i]->handle);
+            session_free_at_locked(i);  /* moves the last one to i */
+        } else {
+            i++;
+        }
+    }
+}
+
+unsigned sessions_count_locked(const struct mc_card *c, enum jpki_role role)
+{
+    unsigned n = 0;
+
+    for (size_t i = 0; i < mc_g.nsessions; i++)
+        if (mc_g.sessions[i]->card == c && mc_g.sessions[i]->role == role)
+            n++;
+    return n;
+}
+
+void sessions_free_all_locked(void)
+{
+    while (mc_g.nsessions > 0)
+        session_free_at_locked(mc_g.nsessions - 1);
+    free(mc_g.sessions);
+    mc_g.sessions = NULL;
+    mc_g.cap_sessions = 0;
+}
+
+static CK_RV session_add_locked(struct mc_session *s)
+{
+    if (mc_g.nsessions == mc_g.cap_sessions) {
+        size_t cap = mc_g.cap_sessions ? 2 * mc_g.cap_sessions : 16;
+        struct mc_session **grown = realloc(mc_g.sessions, cap * sizeof(*grown));
+
+        if (!grown)
+            return CKR_HOST_MEMORY;
+        mc_g.sessions = grown;
+        mc_g.cap_sessions = cap;
+    }
+    mc_g.sessions[mc_g.nsessions++] = s;
+    return CKR_OK;
+}
+
+CK_RV C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication,
+                    CK_NOTIFY Notify, CK_SESSION_HANDLE_PTR phSession)
+{
+    struct mc_session *s = NULL;
+    struct mc_reader *r;
+    struct mc_card *c;
+    enum jpki_role role;
+    CK_RV rv;
+    int err;
+
+    rv = mc_enter();
+    if (rv != CKR_OK)
+        goto out;
+    if (!phSession) {
+        rv = CKR_ARGUMENTS_BAD;
+        goto out_leave;
+    }
+    slots_refresh_locked();
+    rv = slot_lookup_locked(slotID, &r, &role);
+    if (rv != CKR_OK)
+        goto out_leave;
+    /* PKCS#11: CKF_SERIAL_SESSION must always be set (legacy flag). */
+    if (!(flags & CKF_SERIAL_SESSION)) {
+        rv = CKR_SESSION_PARALLEL_NOT_SUPPORTED;
+        goto out_leave;
+    }
+    c = slot_token_present_locked(r) ? card_current_locked(r) : NULL;
+    if (!c) {
+        rv = CKR_TOKEN_NOT_PRESENT;
+        goto out_leave;
+    }
+    if (flags & CKF_RW_SESSION) {
+        rv = CKR_TOKEN_WRITE_PROTECTED;
+        goto out_leave;
+    }
+
+    card_ref_locked(c);
+    if (!c->loaded) {
+        /* Objects and token facts come from the card once per insertion. */
+        mc_leave();
+        err = card_load(c);
+        mc_mutex_lock(mc_g.lock);
+        if (err == MYNA_E_NO_CARD || err == MYNA_E_NO_READER || c->dead)
+            rv = CKR_TOKEN_NOT_PRESENT;
+        else if (err < 0)
+            rv = mc_rv_from_err(err);
+        if (rv != CKR_OK)
+            goto out_unref;
+    }
+
+    s = calloc(1, sizeof(*s));
+    if (!s) {
+        rv = CKR_HOST_MEMORY;
+        goto out_unref;
+    }
+    s->handle = mc_g.next_session++;
+    s->reader = r;
+    s->role = role;
+    s->card = c;                /* takes over our reference */
+    s->flags = flags & (CKF_SERIAL_SESSION | CKF_RW_SESSION);
+    rv = session_add_locked(s);
+    if (rv != CKR_OK) {
+        free(s);
+        goto out_unref;
+    }
+    *phSession = s->handle;
+    goto out_leave;
+
+out_unref:
+    card_unref_locked(c);
+out_leave:
+    mc_leave();
+out:
+    (void)pApplication;
+    (void)Notify;   /* no callbacks: PKCS#11 allows a module never to call */
+    return mc_ret(rv, "C_OpenSession(slot=%lu, flags=0x%lx) session=%lu",
+                  (unsigned long)slotID, (unsigned long)flags,
+                  rv == CKR_OK ? (unsigned long)*phSession : 0ul);
+}
+
+/* Close @s; if it was the last of its token, log the token out.  Module
+ * lock held; returns the card to log out (with a reference the caller
+ * drops after card_logout), or NULL. */
+static struct mc_card *session_close_locked(size_t at, enum jpki_role *role)
+{
+    struct mc_session *s = mc_g.sessions[at];
+    struct mc_card *c = s->card;
+
+    *role = s->role;
+    card_ref_locked(c);
+    session_free_at_locked(at);
+    if (c->dead || sessions_count_locked(c, *role) > 0) {
+        card_unref_locked(c);
+        return NULL;
+    }
+    /* PKCS#11: closing the last session of a token logs it out. */
+    c->logged_in[*role] = false;
+    return c;
+}
+
+/* Leave no PIN verified for the tokens whose last session closed: outside
+ * the module lock (card I/O). */
+static void logout_cards(struct mc_card **cards, const enum jpki_role *roles,
+                         size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        card_logout(cards[i], roles[i]);
+    if (n == 0)
+        return;
+    mc_mutex_lock(mc_g.lock);
+    for (size_t i = 0; i < n; i++)
+        card_unref_locked(cards[i]);
+    mc_mutex_unlock(mc_g.lock);
+}
+
+CK_RV C_CloseSession(CK_SESSION_HANDLE hSession)
+{
+    struct mc_card *c = NULL;
+    struct mc_session *s;
+    enum jpki_role role = JPKI_AUTH;
+    size_t at = 0;
+    CK_RV rv;
+
+    rv = mc_enter();
+    if (rv != CKR_OK)
+        goto out;
+    rv = session_lookup_locked(hSession, &s);
+    if (rv == CKR_OK && session_find_locked(hSession, &at))
+        c = session_close_locked(at, &role);
+    mc_leave();
+    if (c)
+        logout_cards(&c, &role, 1);
+out:
+    return mc_ret(rv, "C_CloseSession(session=%lu)", (unsigned long)hSession);
+}
+
+CK_RV C_CloseAllSessions(CK_SLOT_ID slotID)
+{
+    struct mc_card *c = NULL;
+    struct mc_reader *r;
+    enum jpki_role role, closed_role = JPKI_AUTH;
+    CK_RV rv;
+    size_t i = 0;
+
+    rv = mc_enter();
+    if (rv != CKR_OK)
+        goto out;
+    slots_refresh_locked();
+    rv = slot_lookup_locked(slotID, &r, &role);
+    if (rv != CKR_OK)
+        goto out_leave;
+    /* All sessions of one token share one card, so at most one card comes
+     * back for logging out. */
+    while (i < mc_g.nsessions) {
+        struct mc_session *s = mc_g.sessions[i];
+        struct mc_card *out;
+
+        if (s->reader != r || s->role != role) {
+            i++;
+            continue;
+        }
+        out = session_close_locked(i, &closed_role);
+        if (out) {
+            if (c)
+                card_unref_locked(c);
+            c = out;
+        }
+    }
+out_leave:
+    mc_leave();
+    if (c)
+        logout_cards(&c, &closed_role, 1);
+out:
+    return mc_ret(rv, "C_CloseAllSessions(slot=%lu)", (unsigned long)slotID);
+}
+
+CK_RV C_GetSessionInfo(CK_SESSION_HANDLE hSession, CK_SESSION_INFO_PTR pInfo)
+{
+    struct mc_session *s;
+    CK_RV rv;
+
+    rv = mc_enter();
+    if (rv != CKR_OK)
+        goto out;
+    if (!pInfo) {
+        rv = CKR_ARGUMENTS_BAD;
+        goto out_leave;
+    }
+    rv = session_lookup_locked(hSession, &s);
+    if (rv != CKR_OK)
+        goto out_leave;
+    pInfo->slotID = slot_id(s->reader, s->role);
+    pInfo->state = s->card->logged_in[s->role] ? CKS_RO_USER_FUNCTIONS
+                                               : CKS_RO_PUBLIC_SESSION;
+    pInfo->flags = s->flags;
+    pInfo->ulDeviceError = 0;
+out_leave:
+    mc_leave();
+out:
+    return mc_ret(rv, "C_GetSessionInfo(session=%lu)", (unsigned long)hSession);
+}
+
+CK_RV C_SessionCancel(CK_SESSION_HANDLE hSession, CK_FLAGS flags)
+{
+    struct mc_session *s;
+    CK_RV rv;
+
+    rv = mc_enter();
+    if (rv != CKR_OK)
+        goto out;
+    rv = session_lookup_locked(hSession, &s);
+    if (rv != CKR_OK)
+        goto out_leave;
+    /* Operations here never run in the background: cancelling one is
+     * ending it.  Kinds we do not have are nothing to cancel. */
+    if (flags & CKF_SIGN)
+        session_sign_end(&s->sign);
+    if (flags & CKF_VERIFY)
+        session_verify_end(&s->verify);
+    if (flags & CKF_FIND_OBJECTS)
+        session_find_end(&s->find);
+out_leave:
+    mc_leave();
+out:
+    return mc_ret(rv, "C_SessionCancel(session=%lu, flags=0x%lx)",
+                  (unsigned long)hSession, (unsigned long)flags);
+}
+
+CK_RV C_GetOperationState(CK_SESSION_HANDLE hSession,
+                          CK_BYTE_PTR pOperationState,
+                          CK_ULONG_PTR pulOperationStateLen)
+{
+    CK_RV rv = mc_initialized() ? CKR_FUNCTION_NOT_SUPPORTED
+                                : CKR_CRYPTOKI_NOT_INITIALIZED;
+
+    (void)pOperationState;
+    (void)pulOperationStateLen;
+    return mc_ret(rv, "C_GetOperationState(session=%lu)",
+                  (unsigned long)hSession);
+}
+
+CK_RV C_SetOperationState(CK_SESSION_HANDLE hSession,
+                          CK_BYTE_PTR pOperationState,
+                          CK_ULONG ulOperationStateLen,
+                          CK_OBJECT_HANDLE hEncryptionKey,
+                          CK_OBJECT_HANDLE hAuthenticationKey)
+{
+    CK_RV rv = mc_initialized() ? CKR_FUNCTION_NOT_SUPPORTED
+                                : CKR_CRYPTOKI_NOT_INITIALIZED;
+
+    (void)pOperationState;
+    (void)ulOperationStateLen;
+    (void)hEncryptionKey;
+    (void)hAuthenticationKey;
+    return mc_ret(rv, "C_SetOperationState(session=%lu)",
+                  (unsigned long)hSession);
+}

@@ -1,0 +1,703 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ * Copyright (C) 2026 The mynacard authors
+ *
+ * Mechanisms and what uses them: C_GetMechanismList/Info, C_Sign* (the
+ * card signs), C_Verify* (in software, with the certificate's key),
+ * C_GenerateRandom (GET CHALLENGE) and C_SeedRandom.  Layer: module/;
+ * hashes with OpenSSL, builds the DER DigestInfo, and leaves the card to
+ * card.c.
+ *
+ * The card takes 1 to 245 bytes and adds PKCS#1 v1.5 type-1 padding
+ * itself: CKM_RSA_PKCS and the hash-and-sign CKM_SHA*_RSA_PKCS are all it
+ * can do.  CKM_RSA_PKCS_PSS and CKM_RSA_X_509 are never listed: NSS and
+ * OpenSSL would choose them and fail (consumers.md).
+ */
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+
+#include "module.h"
+#include "myna-err.h"
+#include "log.h"
+
+/* DER DigestInfo prefixes: SEQUENCE { AlgorithmIdentifier, OCTET STRING }
+ * (RFC 8017 9.2, note 1). */
+static const uint8_t DI_SHA1[] = { 0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b,
+                                   0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00, 0x04,
+                                   0x14 };
+static const uint8_t DI_SHA224[] = { 0x30, 0x2d, 0x30, 0x0d, 0x06, 0x09, 0x60,
+                                     0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+                                     0x04, 0x05, 0x00, 0x04, 0x1c };
+static const uint8_t DI_SHA256[] = { 0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60,
+                                     0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+                                     0x01, 0x05, 0x00, 0x04, 0x20 };
+static const uint8_t DI_SHA384[] = { 0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60,
+                                     0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+                                     0x02, 0x05, 0x00, 0x04, 0x30 };
+static const uint8_t DI_SHA512[] = { 0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60,
+                                     0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+                                     0x03, 0x05, 0x00, 0x04, 0x40 };
+
+struct mech {
+    CK_MECHANISM_TYPE type;
+    const EVP_MD *(*md)(void);  /* NULL: the caller's bytes as they are */
+    const uint8_t *prefix;
+    size_t prefix_len;
+    CK_FLAGS flags;
+};
+
+static const struct mech mc_mechs[] = {
+    /* CKF_HW: the card does the RSA.  Verification, in software, is there
+     * for applications that check what they signed. */
+    { CKM_RSA_PKCS, NULL, NULL, 0, CKF_HW | CKF_SIGN | CKF_VERIFY },
+    { CKM_SHA1_RSA_PKCS, EVP_sha1, DI_SHA1, sizeof(DI_SHA1),
+      CKF_SIGN | CKF_VERIFY },
+    { CKM_SHA224_RSA_PKCS, EVP_sha224, DI_SHA224, sizeof(DI_SHA224),
+      CKF_SIGN | CKF_VERIFY },
+    { CKM_SHA256_RSA_PKCS, EVP_sha256, DI_SHA256, sizeof(DI_SHA256),
+      CKF_SIGN | CKF_VERIFY },
+    { CKM_SHA384_RSA_PKCS, EVP_sha384, DI_SHA384, sizeof(DI_SHA384),
+      CKF_SIGN | CKF_VERIFY },
+    { CKM_SHA512_RSA_PKCS, EVP_sha512, DI_SHA512, sizeof(DI_SHA512),
+      CKF_SIGN | CKF_VERIFY },
+};
+#define N_MECHS (sizeof(mc_mechs) / sizeof(mc_mechs[0]))
+
+static const struct mech *mech_find(CK_MECHANISM_TYPE type)
+{
+    for (size_t i = 0; i < N_MECHS; i++)
+        if (mc_mechs[i].type == type)
+            return &mc_mechs[i];
+    return NULL;
+}
+
+/* ---- C_GetMechanismList, C_GetMechanismInfo ---- */
+
+static CK_RV token_slot_locked(CK_SLOT_ID id)
+{
+    struct mc_reader *r;
+    enum jpki_role role;
+    CK_RV rv;
+
+    slots_refresh_locked();
+    rv = slot_lookup_locked(id, &r, &role);
+    if (rv == CKR_OK && !slot_token_present_locked(r))
+        rv = CKR_TOKEN_NOT_PRESENT;
+    return rv;
+}
+
+CK_RV C_GetMechanismList(CK_SLOT_ID slotID, CK_MECHANISM_TYPE_PTR pMechanismList,
+                         CK_ULONG_PTR pulCount)
+{
+    CK_RV rv;
+
+    rv = mc_enter();
+    if (rv != CKR_OK)
+        goto out;
+    if (!pulCount) {
+        rv = CKR_ARGUMENTS_BAD;
+        goto out_leave;
+    }
+    rv = token_slot_locked(slotID);
+    if (rv != CKR_OK)
+        goto out_leave;
+    if (pMechanismList && *pulCount < N_MECHS) {
+        rv = CKR_BUFFER_TOO_SMALL;
+    } else if (pMechanismList) {
+        for (size_t i = 0; i < N_MECHS; i++)
+            pMechanismList[i] = mc_mechs[i].type;
+    }
+    *pulCount = N_MECHS;
+out_leave:
+    mc_leave();
+out:
+    return mc_ret(rv, "C_GetMechanismList(slot=%lu)", (unsigned long)slotID);
+}
+
+CK_RV C_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type,
+                         CK_MECHANISM_INFO_PTR pInfo)
+{
+    const struct mech *m;
+    CK_RV rv;
+
+    rv = mc_enter();
+    if (rv != CKR_OK)
+        goto out;
+    if (!pInfo) {
+        rv = CKR_ARGUMENTS_BAD;
+        goto out_leave;
+    }
+    rv = token_slot_locked(slotID);
+    if (rv != CKR_OK)
+        goto out_leave;
+    m = mech_find(type);
+    if (!m) {
+        rv = CKR_MECHANISM_INVALID;
+        goto out_leave;
+    }
+    pInfo->ulMinKeySize = MC_KEY_BITS;
+    pInfo->ulMaxKeySize = MC_KEY_BITS;
+    pInfo->flags = m->flags;
+out_leave:
+    mc_leave();
+out:
+    return mc_ret(rv, "C_GetMechanismInfo(slot=%lu, mech=0x%lx)",
+                  (unsigned long)slotID, (unsigned long)type);
+}
+
+/* ---- Input to the RSA operation ---- */
+
+/* Hash-and-wrap or copy, into @out (JPKI_SIGN_INPUT_MAX bytes).
+ * @multipart: the data came through *Update (in @mdctx or @buf). */
+static CK_RV rsa_input(const struct mech *m, EVP_MD_CTX **mdctx,
+                       const uint8_t *buf, size_t buflen, bool multipart,
+                       const uint8_t *data, size_t len, uint8_t *out,
+                       size_t *outlen)
+{
+    uint8_t md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+
+    if (!m->md) {
+        if (multipart) {
+            data = buf;
+            len = buflen;
+        }
+        if (len == 0 || len > JPKI_SIGN_INPUT_MAX)
+            return CKR_DATA_LEN_RANGE;
+        memcpy(out, data, len);
+        *outlen = len;
+        return CKR_OK;
+    }
+    if (multipart) {
+        if (!*mdctx || !EVP_DigestFinal_ex(*mdctx, md, &mdlen))
+            return CKR_FUNCTION_FAILED;
+    } else if (!EVP_Digest(data, len, md, &mdlen, m->md(), NULL)) {
+        return CKR_FUNCTION_FAILED;
+    }
+    memcpy(out, m->prefix, m->prefix_len);
+    memcpy(out + m->prefix_len, md, mdlen);
+    *outlen = m->prefix_len + mdlen;
+    return CKR_OK;
+}
+
+/* Feed a part to a multi-part operation. */
+static CK_RV rsa_update(const struct mech *m, EVP_MD_CTX **mdctx, uint8_t *buf,
+                        size_t *buflen, const uint8_t *part, size_t len)
+{
+    if (!m->md) {
+        if (len > JPKI_SIGN_INPUT_MAX - *buflen)
+            return CKR_DATA_LEN_RANGE;
+        if (len)
+            memcpy(buf + *buflen, part, len);
+        *buflen += len;
+        return CKR_OK;
+    }
+    if (!*mdctx) {
+        *mdctx = EVP_MD_CTX_new();
+        if (!*mdctx)
+            return CKR_HOST_MEMORY;
+        if (!EVP_DigestInit_ex(*mdctx, m->md(), NULL))
+            return CKR_FUNCTION_FAILED;
+    }
+    if (len && !EVP_DigestUpdate(*mdctx, part, len))
+        return CKR_FUNCTION_FAILED;
+    return CKR_OK;
+}
+
+/* Start a multi-part hash even when no part came (the hash of nothing). */
+static CK_RV rsa_update_start(const struct mech *m, EVP_MD_CTX **mdctx)
+{
+    static const uint8_t none[1];
+    size_t zero = 0;
+
+    return m->md ? rsa_update(m, mdctx, NULL, &zero, none, 0) : CKR_OK;
+}
+
+static int verify_pkey(EVP_PKEY *pkey, const uint8_t *tbs, size_t tbslen,
+                       const uint8_t *sig, size_t siglen)
+{
+    EVP_PKEY_CTX *ctx;
+    int ok;
+
+    ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+    if (!ctx)
+        return -1;
+    /* No digest set: the provider decrypts, removes the type-1 padding and
+     * compares with @tbs, which is what CKM_RSA_PKCS means. */
+    if (EVP_PKEY_verify_init(ctx) != 1
+        || EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) != 1) {
+        EVP_PKEY_CTX_free(ctx);
+        return -1;
+    }
+    ok = EVP_PKEY_verify(ctx, sig, siglen, tbs, tbslen) == 1;
+    EVP_PKEY_CTX_free(ctx);
+    return ok ? 1 : 0;
+}
+
+static EVP_PKEY *pkey_from_spki(const uint8_t *spki, size_t len)
+{
+    const unsigned char *p = spki;
+
+    return d2i_PUBKEY(NULL, &p, (long)len);
+}
+
+int mc_rsa_pkcs1_verify(const uint8_t *spki, size_t spkilen,
+                        const uint8_t *tbs, size_t tbslen,
+                        const uint8_t *sig, size_t siglen)
+{
+    EVP_PKEY *pkey = pkey_from_spki(spki, spkilen);
+    int ok;
+
+    if (!pkey)
+        return -1;
+    ok = verify_pkey(pkey, tbs, tbslen, sig, siglen);
+    EVP_PKEY_free(pkey);
+    return ok;
+}
+
+/* ---- Signing ---- */
+
+CK_RV C_SignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+                 CK_OBJECT_HANDLE hKey)
+{
+    const struct mc_object *o;
+    const struct mc_attr *a;
+    const struct mech *m;
+    struct mc_session *s;
+    CK_RV rv;
+
+    rv = mc_enter();
+    if (rv != CKR_OK)
+        goto out;
+    if (!pMechanism) {
+        rv = CKR_ARGUMENTS_BAD;
+        goto out_leave;
+    }
+    rv = session_lookup_locked(hSession, &s);
+    if (rv != CKR_OK)
+        goto out_leave;
+    if (s->sign.active) {
+        rv = CKR_OPERATION_ACTIVE;
+        goto out_leave;
+    }
+    m = mech_find(pMechanism->mechanism);
+    if (!m) {
+        rv = CKR_MECHANISM_INVALID;
+        goto out_leave;
+    }
+    if (pMechanism->pParameter || pMechanism->ulParameterLen) {
+        rv = CKR_MECHANISM_PARAM_INVALID;
+        goto out_leave;
+    }
+    o = object_find_any_locked(s, hKey);
+    if (!o) {
+        rv = CKR_KEY_HANDLE_INVALID;
+        goto out_leave;
+    }
+    if (o->priv && !s->card->logged_in[s->role]) {
+        rv = CKR_USER_NOT_LOGGED_IN;
+        goto out_leave;
+    }
+    if (o->cls == CKO_PUBLIC_KEY) {
+        rv = CKR_KEY_FUNCTION_NOT_PERMITTED;
+        goto out_leave;
+    }
+    if (o->cls != CKO_PRIVATE_KEY) {
+        rv = CKR_KEY_HANDLE_INVALID;
+        goto out_leave;
+    }
+    memset(&s->sign, 0, sizeof(s->sign));
+    s->sign.mech = m->type;
+    s->sign.md = m->md ? m->md() : NULL;
+    a = mc_object_attr(o, CKA_ALWAYS_AUTHENTICATE);
+    s->sign.always_auth = a && a->len == 1 && *(const CK_BBOOL *)a->val;
+    s->sign.active = true;
+out_leave:
+    mc_leave();
+out:
+    return mc_ret(rv, "C_SignInit(session=%lu, mech=0x%lx, key=%lu)",
+                  (unsigned long)hSession,
+                  pMechanism ? (unsigned long)pMechanism->mechanism : 0ul,
+                  (unsigned long)hKey);
+}
+
+/*
+ * C_Sign (@final false, @data the whole input) and C_SignFinal (@final
+ * true).  A length query and CKR_BUFFER_TOO_SMALL touch no card and keep
+ * the operation; every other outcome ends it (PKCS#11 2.40 5.11).
+ */
+static CK_RV do_sign(CK_SESSION_HANDLE hSession, bool final,
+                     const uint8_t *data, CK_ULONG len, CK_BYTE_PTR pSignature,
+                     CK_ULONG_PTR pulSignatureLen)
+{
+    uint8_t in[JPKI_SIGN_INPUT_MAX], sig[MC_SIG_LEN];
+    size_t inlen = 0, siglen = 0;
+    struct mc_session *s;
+    struct mc_sign_op *op;
+    struct mc_card *c;
+    enum jpki_role role;
+    const struct mech *m;
+    CK_RV rv;
+    int err;
+
+    rv = mc_enter();
+    if (rv != CKR_OK)
+        return rv;
+    rv = session_lookup_locked(hSession, &s);
+    if (rv != CKR_OK)
+        goto out_leave;
+    op = &s->sign;
+    if (!op->active) {
+        rv = CKR_OPERATION_NOT_INITIALIZED;
+        goto out_leave;
+    }
+    if (!pulSignatureLen || (!final && !data && len)) {
+        rv = CKR_ARGUMENTS_BAD;
+        goto out_end;
+    }
+    if (!final && op->multipart) {
+        rv = CKR_OPERATION_ACTIVE;  /* C_Sign after C_SignUpdate */
+        goto out_end;
+    }
+    if (!pSignature) {
+        *pulSignatureLen = MC_SIG_LEN;
+        goto out_leave;
+    }
+    if (*pulSignatureLen < MC_SIG_LEN) {
+        *pulSignatureLen = MC_SIG_LEN;
+        rv = CKR_BUFFER_TOO_SMALL;
+        goto out_leave;
+    }
+    role = s->role;
+    if (!s->card->logged_in[role]
+        || (op->always_auth && !op->context_ok)) {
+        rv = CKR_USER_NOT_LOGGED_IN;
+        goto out_end;
+    }
+    m = mech_find(op->mech);
+    if (final && !op->multipart)
+        rv = rsa_update_start(m, &op->mdctx);
+    if (rv == CKR_OK)
+        rv = rsa_input(m, &op->mdctx, op->buf, op->len, final, data, len, in,
+                       &inlen);
+    if (rv != CKR_OK)
+        goto out_end;
+
+    /* The operation ends here whatever the card says: take what it needs
+     * and let go of the module lock for the card. */
+    session_sign_end(op);
+    c = s->card;
+    card_ref_locked(c);
+    mc_leave();
+
+    err = card_sign(c, role, in, inlen, sig, &siglen);
+    OPENSSL_cleanse(in, sizeof(in));
+    if (err == MYNA_E_CARD_RESET)
+        err = MYNA_E_SECURITY;  /* a reset mid-way lost the login */
+    rv = mc_rv_from_err(err);
+    if (rv == CKR_OK) {
+        memcpy(pSignature, sig, siglen);
+        *pulSignatureLen = siglen;
+    }
+
+    mc_mutex_lock(mc_g.lock);
+    card_unref_locked(c);
+    mc_leave();
+    return rv;
+
+out_end:
+    session_sign_end(op);
+out_leave:
+    mc_leave();
+    return rv;
+}
+
+CK_RV C_Sign(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
+             CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen)
+{
+    CK_RV rv = do_sign(hSession, false, pData, ulDataLen, pSignature,
+                       pulSignatureLen);
+
+    return mc_ret(rv, "C_Sign(session=%lu, len=%lu, out=%s)",
+                  (unsigned long)hSession, (unsigned long)ulDataLen,
+                  pSignature ? "buf" : "NULL");
+}
+
+CK_RV C_SignFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature,
+                  CK_ULONG_PTR pulSignatureLen)
+{
+    CK_RV rv = do_sign(hSession, true, NULL, 0, pSignature, pulSignatureLen);
+
+    return mc_ret(rv, "C_SignFinal(session=%lu, out=%s)",
+                  (unsigned long)hSession, pSignature ? "buf" : "NULL");
+}
+
+CK_RV C_SignUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart,
+                   CK_ULONG ulPartLen)
+{
+    struct mc_session *s;
+    struct mc_sign_op *op;
+    CK_RV rv;
+
+    rv = mc_enter();
+    if (rv != CKR_OK)
+        goto out;
+    rv = session_lookup_locked(hSession, &s);
+    if (rv != CKR_OK)
+        goto out_leave;
+    op = &s->sign;
+    if (!op->active) {
+        rv = CKR_OPERATION_NOT_INITIALIZED;
+        goto out_leave;
+    }
+    if (!pPart && ulPartLen)
+        rv = CKR_ARGUMENTS_BAD;
+    else
+        rv = rsa_update(mech_find(op->mech), &op->mdctx, op->buf, &op->len,
+                        pPart, ulPartLen);
+    if (rv == CKR_OK)
+        op->multipart = true;
+    else
+        session_sign_end(op);   /* an error ends the operation */
+out_leave:
+    mc_leave();
+out:
+    return mc_ret(rv, "C_SignUpdate(session=%lu, len=%lu)",
+                  (unsigned long)hSession, (unsigned long)ulPartLen);
+}
+
+/* ---- Verifying, in software ---- */
+
+CK_RV C_VerifyInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+                   CK_OBJECT_HANDLE hKey)
+{
+    const struct mc_object *o;
+    const struct mc_attr *a;
+    const struct mech *m;
+    struct mc_session *s;
+    EVP_PKEY *pkey;
+    CK_RV rv;
+
+    rv = mc_enter();
+    if (rv != CKR_OK)
+        goto out;
+    if (!pMechanism) {
+        rv = CKR_ARGUMENTS_BAD;
+        goto out_leave;
+    }
+    rv = session_lookup_locked(hSession, &s);
+    if (rv != CKR_OK)
+        goto out_leave;
+    if (s->verify.active) {
+        rv = CKR_OPERATION_ACTIVE;
+        goto out_leave;
+    }
+    m = mech_find(pMechanism->mechanism);
+    if (!m) {
+        rv = CKR_MECHANISM_INVALID;
+        goto out_leave;
+    }
+    if (pMechanism->pParameter || pMechanism->ulParameterLen) {
+        rv = CKR_MECHANISM_PARAM_INVALID;
+        goto out_leave;
+    }
+    if (object_lookup_locked(s, hKey, &o) != CKR_OK) {
+        rv = CKR_KEY_HANDLE_INVALID;
+        goto out_leave;
+    }
+    if (o->cls != CKO_PUBLIC_KEY) {
+        rv = o->cls == CKO_PRIVATE_KEY ? CKR_KEY_FUNCTION_NOT_PERMITTED
+                                       : CKR_KEY_HANDLE_INVALID;
+        goto out_leave;
+    }
+    a = mc_object_attr(o, CKA_PUBLIC_KEY_INFO);
+    pkey = a ? pkey_from_spki(a->val, a->len) : NULL;
+    if (!pkey) {
+        rv = CKR_FUNCTION_FAILED;
+        goto out_leave;
+    }
+    memset(&s->verify, 0, sizeof(s->verify));
+    s->verify.mech = m->type;
+    s->verify.md = m->md ? m->md() : NULL;
+    s->verify.pkey = pkey;
+    s->verify.active = true;
+out_leave:
+    mc_leave();
+out:
+    return mc_ret(rv, "C_VerifyInit(session=%lu, mech=0x%lx, key=%lu)",
+                  (unsigned long)hSession,
+                  pMechanism ? (unsigned long)pMechanism->mechanism : 0ul,
+                  (unsigned long)hKey);
+}
+
+/* C_Verify and C_VerifyFinal; both always end the operation. */
+static CK_RV do_verify(CK_SESSION_HANDLE hSession, bool final,
+                       const uint8_t *data, CK_ULONG len,
+                       const uint8_t *sig, CK_ULONG siglen)
+{
+    uint8_t in[JPKI_SIGN_INPUT_MAX];
+    size_t inlen = 0;
+    struct mc_session *s;
+    struct mc_verify_op *op;
+    const struct mech *m;
+    CK_RV rv;
+
+    rv = mc_enter();
+    if (rv != CKR_OK)
+        return rv;
+    rv = session_lookup_locked(hSession, &s);
+    if (rv != CKR_OK)
+        goto out_leave;
+    op = &s->verify;
+    if (!op->active) {
+        rv = CKR_OPERATION_NOT_INITIALIZED;
+        goto out_leave;
+    }
+    if (!sig || (!final && !data && len)) {
+        rv = CKR_ARGUMENTS_BAD;
+        goto out_end;
+    }
+    if (!final && op->multipart) {
+        rv = CKR_OPERATION_ACTIVE;
+        goto out_end;
+    }
+    m = mech_find(op->mech);
+    if (final && !op->multipart)
+        rv = rsa_update_start(m, &op->mdctx);
+    if (rv == CKR_OK)
+        rv = rsa_input(m, &op->mdctx, op->buf, op->len, final, data, len, in,
+                       &inlen);
+    if (rv != CKR_OK)
+        goto out_end;
+    if (siglen != (CK_ULONG)EVP_PKEY_get_size(op->pkey)) {
+        rv = CKR_SIGNATURE_LEN_RANGE;
+        goto out_end;
+    }
+    switch (verify_pkey(op->pkey, in, inlen, sig, siglen)) {
+    case 1:
+        rv = CKR_OK;
+        break;
+    case 0:
+        rv = CKR_SIGNATURE_INVALID;
+        break;
+    default:
+        rv = CKR_FUNCTION_FAILED;
+        break;
+    }
+out_end:
+    session_verify_end(op);
+out_leave:
+    mc_leave();
+    return rv;
+}
+
+CK_RV C_Verify(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
+               CK_BYTE_PTR pSignature, CK_ULONG ulSignatureLen)
+{
+    CK_RV rv = do_verify(hSession, false, pData, ulDataLen, pSignature,
+                         ulSignatureLen);
+
+    return mc_ret(rv, "C_Verify(session=%lu, len=%lu)",
+                  (unsigned long)hSession, (unsigned long)ulDataLen);
+}
+
+CK_RV C_VerifyFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature,
+                    CK_ULONG ulSignatureLen)
+{
+    CK_RV rv = do_verify(hSession, true, NULL, 0, pSignature, ulSignatureLen);
+
+    return mc_ret(rv, "C_VerifyFinal(session=%lu)", (unsigned long)hSession);
+}
+
+CK_RV C_VerifyUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart,
+                     CK_ULONG ulPartLen)
+{
+    struct mc_session *s;
+    struct mc_verify_op *op;
+    CK_RV rv;
+
+    rv = mc_enter();
+    if (rv != CKR_OK)
+        goto out;
+    rv = session_lookup_locked(hSession, &s);
+    if (rv != CKR_OK)
+        goto out_leave;
+    op = &s->verify;
+    if (!op->active) {
+        rv = CKR_OPERATION_NOT_INITIALIZED;
+        goto out_leave;
+    }
+    if (!pPart && ulPartLen)
+        rv = CKR_ARGUMENTS_BAD;
+    else
+        rv = rsa_update(mech_find(op->mech), &op->mdctx, op->buf, &op->len,
+                        pPart, ulPartLen);
+    if (rv == CKR_OK)
+        op->multipart = true;
+    else
+        session_verify_end(op);
+out_leave:
+    mc_leave();
+out:
+    return mc_ret(rv, "C_VerifyUpdate(session=%lu, len=%lu)",
+                  (unsigned long)hSession, (unsigned long)ulPartLen);
+}
+
+/* ---- Random ---- */
+
+CK_RV C_GenerateRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pRandomData,
+                       CK_ULONG ulRandomLen)
+{
+    struct mc_session *s;
+    struct mc_card *c;
+    CK_RV rv;
+    int err;
+
+    rv = mc_enter();
+    if (rv != CKR_OK)
+        goto out;
+    if (!pRandomData && ulRandomLen) {
+        rv = CKR_ARGUMENTS_BAD;
+        goto out_leave;
+    }
+    rv = session_lookup_locked(hSession, &s);
+    if (rv != CKR_OK || ulRandomLen == 0)
+        goto out_leave;
+    c = s->card;
+    card_ref_locked(c);
+    mc_leave();
+
+    err = card_random(c, pRandomData, ulRandomLen);
+    rv = mc_rv_from_err(err);
+
+    mc_mutex_lock(mc_g.lock);
+    card_unref_locked(c);
+out_leave:
+    mc_leave();
+out:
+    return mc_ret(rv, "C_GenerateRandom(session=%lu, len=%lu)",
+                  (unsigned long)hSession, (unsigned long)ulRandomLen);
+}
+
+CK_RV C_SeedRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSeed,
+                   CK_ULONG ulSeedLen)
+{
+    struct mc_session *s;
+    CK_RV rv;
+
+    rv = mc_enter();
+    if (rv != CKR_OK)
+        goto out;
+    if (!pSeed && ulSeedLen)
+        rv = CKR_ARGUMENTS_BAD;
+    else
+        rv = session_lookup_locked(hSession, &s);
+    if (rv == CKR_OK)
+        rv = CKR_RANDOM_SEED_NOT_SUPPORTED;     /* the card's RNG takes none */
+    mc_leave();
+out:
+    return mc_ret(rv, "C_SeedRandom(session=%lu)", (unsigned long)hSession);
+}

@@ -1,0 +1,466 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ * Copyright (C) 2026 The mynacard authors
+ *
+ * Slots and tokens: readers as the transport hub lists them, two slots per
+ * reader (the user-authentication token and the digital-signature token)
+ * or one in the single-token modules, and C_GetSlotList, C_GetSlotInfo,
+ * C_GetTokenInfo and C_WaitForSlotEvent.  Layer: module/; it asks the hub
+ * (apdu/transport.h) which cards are where, and card.c what is on them.
+ *
+ * Slot ids are 2 * reader index + role, the index given in the order the
+ * readers were first seen, so a reader keeps its slots for the life of the
+ * process.  Nothing here sends an APDU except the first C_GetTokenInfo of
+ * a new card (card_load), whose answer is then cached until the card goes:
+ * Firefox polls these calls every few seconds.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "module.h"
+#include "myna-err.h"
+#include "log.h"
+
+#define LABEL_MYNA_AUTH "My Number Card (Authentication)"
+#define LABEL_MYNA_SIGN "My Number Card (Signature)"
+#define LABEL_JUKI_AUTH "Juki Card (Authentication)"
+#define LABEL_JUKI_SIGN "Juki Card (Signature)"
+#define LABEL_PHONE_AUTH "JPKI Smartphone (Authentication)"
+#define LABEL_PHONE_SIGN "JPKI Smartphone (Signature)"
+#define FITS_32(s) _Static_assert(sizeof(s) - 1 <= 32, s " is too long")
+FITS_32(LABEL_MYNA_AUTH);
+FITS_32(LABEL_MYNA_SIGN);
+FITS_32(LABEL_JUKI_AUTH);
+FITS_32(LABEL_JUKI_SIGN);
+FITS_32(LABEL_PHONE_AUTH);
+FITS_32(LABEL_PHONE_SIGN);
+
+/* Honest: the card is J-LIS's, the PKCS#11 view of it ours. */
+#define TOKEN_MANUFACTURER "J-LIS (via mynacard)"
+#define TOKEN_MODEL "JPKI"
+#define SLOT_MANUFACTURER "mynacard"
+
+
+CK_SLOT_ID slot_id(const struct mc_reader *r, enum jpki_role role)
+{
+    return (CK_SLOT_ID)r->index * 2 + (CK_SLOT_ID)role;
+}
+
+bool slot_role_shown(enum jpki_role role)
+{
+    switch (mc_g.variant) {
+    case MYNACARD_VARIANT_AUTH_ONLY:
+        return role == JPKI_AUTH;
+    case MYNACARD_VARIANT_SIGN_ONLY:
+        return role == JPKI_SIGN;
+    case MYNACARD_VARIANT_BOTH:
+    default:
+        return true;
+    }
+}
+
+CK_RV slot_lookup_locked(CK_SLOT_ID id, struct mc_reader **r,
+                         enum jpki_role *role)
+{
+    CK_SLOT_ID index = id / 2;
+    enum jpki_role ro = (id % 2) ? JPKI_SIGN : JPKI_AUTH;
+
+    if (index >= mc_g.nreaders || !slot_role_shown(ro))
+        return CKR_SLOT_ID_INVALID;
+    *r = mc_g.readers[index];
+    *role = ro;
+    return CKR_OK;
+}
+
+bool slot_token_present_locked(const struct mc_reader *r)
+{
+    return r->listed && r->present
+           && !(r->unusable && r->unusable_events == r->events);
+}
+
+static struct mc_reader *reader_find_locked(const char *name)
+{
+    for (unsigned i = 0; i < mc_g.nreaders; i++)
+        if (!strcmp(mc_g.readers[i]->name, name))
+            return mc_g.readers[i];
+    return NULL;
+}
+
+static struct mc_reader *reader_add_locked(const struct tp_reader_state *st)
+{
+    struct mc_reader *r;
+
+    if (mc_g.nreaders >= MC_READERS_MAX)
+        return NULL;
+    r = calloc(1, sizeof(*r));
+    if (!r)
+        return NULL;
+    memcpy(r->name, st->name, strnlen(st->name, sizeof(r->name) - 1));
+    r->index = mc_g.nreaders;
+    r->events = st->events;
+    /* A reader that appears later with a card in it is an event; the ones
+     * there at C_Initialize are the starting point. */
+    r->ev_seen = st->events;
+    mc_g.readers[mc_g.nreaders++] = r;
+    myna_log(MYNA_LOG_INFO, "reader %u: %s", r->index, r->name);
+    return r;
+}
+
+void slots_refresh_locked(void)
+{
+    struct tp_reader_state st[TP_READERS_MAX];
+    bool seen[MC_READERS_MAX] = { false };
+    bool was_present[MC_READERS_MAX];
+    size_t n = 0;
+    int err;
+
+    err = tp_hub_list(mc_g.hub, st, TP_READERS_MAX, &n);
+    if (err < 0) {
+        /* pcscd down or the like: no reader now.  Not logged at every
+         * call: Firefox polls. */
+        n = 0;
+    }
+
+    for (unsigned i = 0; i < mc_g.nreaders; i++)
+        was_present[i] = mc_g.readers[i]->listed && mc_g.readers[i]->present;
+
+    for (size_t i = 0; i < n; i++) {
+        struct mc_reader *r;
+
+        st[i].name[sizeof(st[i].name) - 1] = '\0';
+        if (!mc_config_reader_ok(&mc_g.cfg, st[i].name))
+            continue;
+        r = reader_find_locked(st[i].name);
+        if (!r) {
+            r = reader_add_locked(&st[i]);
+            if (!r)
+                continue;
+            was_present[r->index] = !mc_g.slots_started && st[i].present;
+        }
+        seen[r->index] = true;
+        r->listed = true;
+        r->present = st[i].present;
+        r->events = st[i].events;
+    }
+
+    for (unsigned i = 0; i < mc_g.nreaders; i++) {
+        struct mc_reader *r = mc_g.readers[i];
+        bool now_present;
+
+        if (!seen[i]) {
+            r->listed = false;
+            r->present = false;
+        }
+        now_present = r->listed && r->present;
+
+        /* A card that left, or was replaced by another (the counter moved
+         * on): every session of it ends now. */
+        if (r->card && (!now_present || r->events != r->card->events))
+            card_kill_locked(r->card);
+        if (r->unusable && (!now_present || r->unusable_events != r->events))
+            r->unusable = false;
+
+        if (mc_g.slots_started
+            && (r->events != r->ev_seen || now_present != was_present[i])) {
+            r->ev_pending[JPKI_AUTH] = true;
+            r->ev_pending[JPKI_SIGN] = true;
+        }
+        r->ev_seen = r->events;
+    }
+    if (!mc_g.slots_started)
+        mc_g.nlisted = mc_g.nreaders;    /* C_Initialize's first look */
+    mc_g.slots_started = true;
+}
+
+void slots_free_locked(void)
+{
+    for (unsigned i = 0; i < mc_g.nreaders; i++)
+        free(mc_g.readers[i]);
+    mc_g.nreaders = 0;
+    mc_g.nlisted = 0;
+    mc_g.slots_started = false;
+}
+
+/* ---- C_GetSlotList, C_GetSlotInfo ---- */
+
+CK_RV C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList,
+                    CK_ULONG_PTR pulCount)
+{
+    CK_SLOT_ID ids[MC_READERS_MAX * 2];
+    CK_ULONG n = 0;
+    CK_RV rv;
+
+    rv = mc_enter();
+    if (rv != CKR_OK)
+        goto out;
+    if (!pulCount) {
+        rv = CKR_ARGUMENTS_BAD;
+        goto out_leave;
+    }
+    /* PKCS#11 2.40 5.5: the set of slots is established by the length
+     * query (NULL list); a reader that appears later joins the list only
+     * at the next one.  Whether a token is present is always fresh. */
+    slots_refresh_locked();
+    if (!pSlotList)
+        mc_g.nlisted = mc_g.nreaders;
+
+    for (unsigned i = 0; i < mc_g.nlisted; i++) {
+        struct mc_reader *r = mc_g.readers[i];
+
+        if (!r->listed)
+            continue;
+        for (int role = JPKI_AUTH; role <= JPKI_SIGN; role++) {
+            if (!slot_role_shown((enum jpki_role)role))
+                continue;
+            if (tokenPresent && !slot_token_present_locked(r))
+                continue;
+            ids[n++] = slot_id(r, (enum jpki_role)role);
+        }
+    }
+
+    if (!pSlotList) {
+        *pulCount = n;
+    } else if (*pulCount < n) {
+        *pulCount = n;
+        rv = CKR_BUFFER_TOO_SMALL;
+    } else {
+        memcpy(pSlotList, ids, n * sizeof(ids[0]));
+        *pulCount = n;
+    }
+out_leave:
+    mc_leave();
+out:
+    return mc_ret(rv, "C_GetSlotList(present=%d, list=%s, count=%lu)",
+                  (int)tokenPresent, pSlotList ? "buf" : "NULL",
+                  pulCount ? (unsigned long)*pulCount : 0ul);
+}
+
+CK_RV C_GetSlotInfo(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo)
+{
+    struct mc_reader *r;
+    enum jpki_role role;
+    char desc[96];
+    CK_RV rv;
+
+    rv = mc_enter();
+    if (rv != CKR_OK)
+        goto out;
+    if (!pInfo) {
+        rv = CKR_ARGUMENTS_BAD;
+        goto out_leave;
+    }
+    slots_refresh_locked();
+    rv = slot_lookup_locked(slotID, &r, &role);
+    if (rv != CKR_OK)
+        goto out_leave;
+
+    /* The suffix must survive: two slots of one reader must differ. */
+    snprintf(desc, sizeof(desc), "%.*s %s", 50, r->name,
+             role == JPKI_AUTH ? "(Auth)" : "(Sign)");
+    mc_pad(pInfo->slotDescription, sizeof(pInfo->slotDescription), desc);
+    mc_pad(pInfo->manufacturerID, sizeof(pInfo->manufacturerID),
+           SLOT_MANUFACTURER);
+    pInfo->flags = CKF_REMOVABLE_DEVICE | CKF_HW_SLOT;
+    if (slot_token_present_locked(r))
+        pInfo->flags |= CKF_TOKEN_PRESENT;
+    pInfo->hardwareVersion.major = 0;
+    pInfo->hardwareVersion.minor = 0;
+    pInfo->firmwareVersion.major = 0;
+    pInfo->firmwareVersion.minor = 0;
+out_leave:
+    mc_leave();
+out:
+    return mc_ret(rv, "C_GetSlotInfo(slot=%lu)", (unsigned long)slotID);
+}
+
+/* ---- C_GetTokenInfo ---- */
+
+static const char *token_label(enum jpki_token_kind kind, enum jpki_role role)
+{
+    bool auth = role == JPKI_AUTH;
+
+    switch (kind) {
+    case JPKI_KIND_JUKI:
+        return auth ? LABEL_JUKI_AUTH : LABEL_JUKI_SIGN;
+    case JPKI_KIND_PHONE_ANDROID:
+    case JPKI_KIND_PHONE_IOS:
+        return auth ? LABEL_PHONE_AUTH : LABEL_PHONE_SIGN;
+    case JPKI_KIND_MYNUMBER:
+    case JPKI_KIND_UNKNOWN:
+    default:
+        return auth ? LABEL_MYNA_AUTH : LABEL_MYNA_SIGN;
+    }
+}
+
+static CK_FLAGS pin_flags(int tries, int max)
+{
+    if (tries < 0)
+        return 0;               /* unknown: claim nothing */
+    if (tries == 0)
+        return CKF_USER_PIN_LOCKED;
+    if (tries == 1)
+        return CKF_USER_PIN_FINAL_TRY | CKF_USER_PIN_COUNT_LOW;
+    if (tries < max)
+        return CKF_USER_PIN_COUNT_LOW;
+    return 0;
+}
+
+static void fill_token_info_locked(const struct mc_card *c,
+                                   enum jpki_role role, CK_TOKEN_INFO *ti)
+{
+    bool auth = role == JPKI_AUTH;
+
+    mc_pad(ti->label, sizeof(ti->label), token_label(c->kind, role));
+    mc_pad(ti->manufacturerID, sizeof(ti->manufacturerID), TOKEN_MANUFACTURER);
+    mc_pad(ti->model, sizeof(ti->model), TOKEN_MODEL);
+    mc_pad(ti->serialNumber, sizeof(ti->serialNumber), c->serial);
+    /* CKF_USER_PIN_INITIALIZED: without it NSS never logs in.  CKF_RNG:
+     * GET CHALLENGE needs no PIN, and NSS asks for random bytes at start. */
+    ti->flags = CKF_TOKEN_INITIALIZED | CKF_USER_PIN_INITIALIZED
+                | CKF_LOGIN_REQUIRED | CKF_WRITE_PROTECTED | CKF_RNG
+                | pin_flags(c->tries[role],
+                            auth ? JPKI_AUTH_TRIES : JPKI_SIGN_TRIES);
+    ti->ulMaxSessionCount = CK_EFFECTIVELY_INFINITE;
+    ti->ulSessionCount = sessions_count_locked(c, role);
+    /* No read/write session can be opened: the token is write-protected. */
+    ti->ulMaxRwSessionCount = CK_UNAVAILABLE_INFORMATION;
+    ti->ulRwSessionCount = 0;
+    ti->ulMinPinLen = auth ? JPKI_AUTH_PIN_LEN : JPKI_SIGN_PIN_MIN;
+    ti->ulMaxPinLen = auth ? JPKI_AUTH_PIN_LEN : JPKI_SIGN_PIN_MAX;
+    ti->ulTotalPublicMemory = CK_UNAVAILABLE_INFORMATION;
+    ti->ulFreePublicMemory = CK_UNAVAILABLE_INFORMATION;
+    ti->ulTotalPrivateMemory = CK_UNAVAILABLE_INFORMATION;
+    ti->ulFreePrivateMemory = CK_UNAVAILABLE_INFORMATION;
+    ti->hardwareVersion.major = 0;
+    ti->hardwareVersion.minor = 0;
+    ti->firmwareVersion.major = 0;
+    ti->firmwareVersion.minor = 0;
+    mc_pad(ti->utcTime, sizeof(ti->utcTime), "");   /* no clock */
+}
+
+CK_RV C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
+{
+    struct mc_reader *r;
+    struct mc_card *c;
+    enum jpki_role role;
+    CK_RV rv;
+    int err;
+
+    rv = mc_enter();
+    if (rv != CKR_OK)
+        goto out;
+    if (!pInfo) {
+        rv = CKR_ARGUMENTS_BAD;
+        goto out_leave;
+    }
+    slots_refresh_locked();
+    rv = slot_lookup_locked(slotID, &r, &role);
+    if (rv != CKR_OK)
+        goto out_leave;
+    c = slot_token_present_locked(r) ? card_current_locked(r) : NULL;
+    if (!c) {
+        rv = CKR_TOKEN_NOT_PRESENT;
+        goto out_leave;
+    }
+    card_ref_locked(c);
+    if (!c->loaded) {
+        /* A new card: read it once, without the module lock. */
+        mc_leave();
+        err = card_load(c);
+        mc_mutex_lock(mc_g.lock);
+        if (err == MYNA_E_NO_CARD || err == MYNA_E_NO_READER)
+            rv = CKR_TOKEN_NOT_PRESENT;
+        else if (err < 0)
+            rv = mc_rv_from_err(err);
+        else if (c->dead)
+            rv = CKR_TOKEN_NOT_PRESENT;
+    }
+    if (rv == CKR_OK)
+        fill_token_info_locked(c, role, pInfo);
+    card_unref_locked(c);
+out_leave:
+    mc_leave();
+out:
+    return mc_ret(rv, "C_GetTokenInfo(slot=%lu)", (unsigned long)slotID);
+}
+
+/* ---- C_WaitForSlotEvent ---- */
+
+/* The first slot with an event not yet reported.  Module lock held. */
+static bool take_event_locked(CK_SLOT_ID *slot)
+{
+    for (unsigned i = 0; i < mc_g.nreaders; i++) {
+        struct mc_reader *r = mc_g.readers[i];
+
+        for (int role = JPKI_AUTH; role <= JPKI_SIGN; role++) {
+            if (!r->ev_pending[role])
+                continue;
+            r->ev_pending[role] = false;
+            if (!slot_role_shown((enum jpki_role)role))
+                continue;
+            *slot = slot_id(r, (enum jpki_role)role);
+            return true;
+        }
+    }
+    return false;
+}
+
+static void nap_ms(long ms)
+{
+    struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+
+    nanosleep(&ts, NULL);
+}
+
+CK_RV C_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR pSlot,
+                         CK_VOID_PTR pReserved)
+{
+    CK_RV rv;
+    int err;
+
+    rv = mc_enter();
+    if (rv != CKR_OK)
+        return mc_ret(rv, "C_WaitForSlotEvent");
+    if (!pSlot || pReserved) {
+        mc_leave();
+        return mc_ret(CKR_ARGUMENTS_BAD, "C_WaitForSlotEvent");
+    }
+    /* Counted while the module lock is held: C_Finalize takes it after it
+     * stopped waiting for waiters, so it either sees us or we see it. */
+    mc_waiter_enter();
+
+    for (;;) {
+        if (mc_finalizing()) {
+            rv = CKR_CRYPTOKI_NOT_INITIALIZED;
+            break;
+        }
+        slots_refresh_locked();
+        if (take_event_locked(pSlot)) {
+            rv = CKR_OK;
+            break;
+        }
+        if (flags & CKF_DONT_BLOCK) {
+            rv = CKR_NO_EVENT;
+            break;
+        }
+        mc_leave();
+        /* Bounded, so that a change between our list and the wait is seen
+         * within a second whatever the hub does with it. */
+        err = tp_hub_wait(mc_g.hub, 1000);
+        if (mc_finalizing()) {
+            /* C_Finalize woke us: leave without touching anything. */
+            mc_waiter_leave();
+            return mc_ret(CKR_CRYPTOKI_NOT_INITIALIZED, "C_WaitForSlotEvent");
+        }
+        if (err < 0 && err != MYNA_E_TIMEOUT)
+            nap_ms(err == MYNA_E_CANCELLED ? 10 : 250); /* no busy loop */
+        mc_mutex_lock(mc_g.lock);
+    }
+    mc_waiter_leave();
+    mc_leave();
+    return mc_ret(rv, "C_WaitForSlotEvent(flags=0x%lx) slot=%lu",
+                  (unsigned long)flags,
+                  rv == CKR_OK ? (unsigned long)*pSlot : 0ul);
+}

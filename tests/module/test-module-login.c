@@ -1,0 +1,585 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ * Copyright (C) 2026 The mynacard authors
+ *
+ * Module tests, in process: login and PINs.  C_Login verified on the card
+ * with exactly one try per wrong PIN and none for a PIN the card has just
+ * rejected; the tries-left flags; blocked PINs; wrong formats refused
+ * before the card; the lowercase signature password; C_SetPIN; the
+ * refusals of CKU_SO, C_InitToken and C_InitPIN; and that C_Logout,
+ * closing the last session, C_Finalize, a reset or a removal leave no
+ * verified PIN, neither in the module nor on the card (checked with raw
+ * APDUs to the virtual card).  Drives the module only through
+ * C_GetFunctionList.
+ */
+#include "fixture.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static CK_RV login(CK_SESSION_HANDLE s, const char *pin)
+{
+    return fx.f->C_Login(s, CKU_USER, (CK_UTF8CHAR *)pin, strlen(pin));
+}
+
+static CK_FLAGS token_flags(enum mt_role r)
+{
+    return mt_token_info(mt_slot(r)).flags;
+}
+
+static CK_STATE session_state(CK_SESSION_HANDLE s)
+{
+    CK_SESSION_INFO info;
+
+    ck_assert_rv(fx.f->C_GetSessionInfo(s, &info), CKR_OK);
+    return info.state;
+}
+
+/* Sign once with the token's private key and check the signature. */
+static void sign_ok(enum mt_role r, CK_SESSION_HANDLE s)
+{
+    unsigned char sig[MT_SIG_LEN];
+    CK_ULONG siglen = sizeof(sig);
+    size_t dlen = 0;
+    const unsigned char *der =
+        mt_cert_der(r == MT_AUTH ? MT_CERT_AUTH : MT_CERT_SIGN, &dlen);
+    CK_OBJECT_HANDLE key = mt_one(s, CKO_PRIVATE_KEY);
+
+    ck_assert_rv(mt_sign(s, key, CKM_SHA256_RSA_PKCS, "hello", 5, sig, &siglen,
+                         r == MT_SIGN ? MT_SIGN_PIN : NULL), CKR_OK);
+    ck_assert(mt_verify(der, dlen, CKM_SHA256_RSA_PKCS, "hello", 5, sig,
+                        siglen));
+}
+
+/* A signature attempt with @key that must be refused for want of a login,
+ * without the card being asked to sign. */
+static void sign_refused(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key)
+{
+    unsigned char sig[MT_SIG_LEN];
+    CK_ULONG siglen = sizeof(sig);
+    unsigned long before = mt_spied(&fx.spy.sign_cmds);
+    unsigned long pins = mt_spied(&fx.spy.verify_pin);
+    CK_RV rv;
+
+    rv = mt_sign(s, key, CKM_SHA256_RSA_PKCS, "hello", 5, sig, &siglen, NULL);
+    /* The key may also have become invisible with the login. */
+    ck_assert_msg(MT_RV_IN(rv, CKR_USER_NOT_LOGGED_IN, CKR_KEY_HANDLE_INVALID),
+                  "signature without login: 0x%lx", (unsigned long)rv);
+    ck_assert_msg(mt_spied(&fx.spy.verify_pin) == pins,
+                  "the module sent a PIN by itself");
+    /* The login state is tracked in software: the card is not asked. */
+    ck_assert_msg(mt_spied(&fx.spy.sign_cmds) == before,
+                  "COMPUTE DIGITAL SIGNATURE sent without a login");
+}
+
+START_TEST(test_login_correct)
+{
+    for (int r = MT_AUTH; r <= MT_SIGN; r++) {
+        CK_SESSION_HANDLE s = mt_session(mt_slot(r));
+        unsigned long pins = mt_spied(&fx.spy.verify_pin);
+        int tries = mt_tries(r);
+
+        ck_assert_uint_eq(session_state(s), CKS_RO_PUBLIC_SESSION);
+        ck_assert_rv(login(s, mt_pin(r)), CKR_OK);
+        ck_assert_uint_eq(session_state(s), CKS_RO_USER_FUNCTIONS);
+        ck_assert_uint_eq(mt_spied(&fx.spy.verify_pin), pins + 1);
+        ck_assert_int_eq(mt_tries(r), tries);
+        ck_assert_rv(login(s, mt_pin(r)), CKR_USER_ALREADY_LOGGED_IN);
+        sign_ok(r, s);
+    }
+}
+END_TEST
+
+START_TEST(test_login_state_per_token)
+{
+    CK_SESSION_HANDLE a1 = mt_session(mt_slot(MT_AUTH));
+    CK_SESSION_HANDLE a2 = mt_session(mt_slot(MT_AUTH));
+    CK_SESSION_HANDLE s1 = mt_session(mt_slot(MT_SIGN));
+
+    mt_login(a1, MT_AUTH_PIN);
+    /* Every session of the application with that token is logged in. */
+    ck_assert_uint_eq(session_state(a2), CKS_RO_USER_FUNCTIONS);
+    /* The other token is not. */
+    ck_assert_uint_eq(session_state(s1), CKS_RO_PUBLIC_SESSION);
+    ck_assert_rv(fx.f->C_Logout(a2), CKR_OK);
+    ck_assert_uint_eq(session_state(a1), CKS_RO_PUBLIC_SESSION);
+    ck_assert_rv(fx.f->C_Logout(a1), CKR_USER_NOT_LOGGED_IN);
+}
+END_TEST
+
+START_TEST(test_login_bad_arguments)
+{
+    CK_SESSION_HANDLE s = mt_session(mt_slot(MT_AUTH));
+
+    ck_assert_rv(fx.f->C_Login(s, CKU_USER, NULL, 4), CKR_ARGUMENTS_BAD);
+    ck_assert_rv(fx.f->C_Login((CK_SESSION_HANDLE)0x7FFF1234, CKU_USER,
+                               (CK_UTF8CHAR *)MT_AUTH_PIN, 4),
+                 CKR_SESSION_HANDLE_INVALID);
+    ck_assert_rv(fx.f->C_Login(s, 7, (CK_UTF8CHAR *)MT_AUTH_PIN, 4),
+                 CKR_USER_TYPE_INVALID);
+    ck_assert_int_eq(mt_tries(MT_AUTH), 3);
+}
+END_TEST
+
+START_TEST(test_login_wrong_spends_one_try)
+{
+    CK_SESSION_HANDLE sa = mt_session(mt_slot(MT_AUTH));
+    CK_SESSION_HANDLE ss = mt_session(mt_slot(MT_SIGN));
+
+    ck_assert_int_eq(mt_tries(MT_AUTH), 3);
+    ck_assert_rv(login(sa, "0000"), CKR_PIN_INCORRECT);
+    ck_assert_int_eq(mt_tries(MT_AUTH), 2);
+    ck_assert_uint_eq(session_state(sa), CKS_RO_PUBLIC_SESSION);
+
+    ck_assert_int_eq(mt_tries(MT_SIGN), 5);
+    ck_assert_rv(login(ss, "WRONG1"), CKR_PIN_INCORRECT);
+    ck_assert_int_eq(mt_tries(MT_SIGN), 4);
+}
+END_TEST
+
+START_TEST(test_login_same_wrong_pin_not_resent)
+{
+    CK_SESSION_HANDLE s = mt_session(mt_slot(MT_AUTH));
+    unsigned long apdus, pins;
+
+    ck_assert_rv(login(s, "0000"), CKR_PIN_INCORRECT);
+    ck_assert_int_eq(mt_tries(MT_AUTH), 2);
+    apdus = mt_apdus();
+    pins = mt_spied(&fx.spy.verify_pin);
+    /* Applications send the same PIN again: the card must not see it. */
+    ck_assert_rv(login(s, "0000"), CKR_PIN_INCORRECT);
+    ck_assert_rv(login(s, "0000"), CKR_PIN_INCORRECT);
+    ck_assert_int_eq(mt_tries(MT_AUTH), 2);
+    ck_assert_uint_eq(mt_apdus(), apdus);
+    ck_assert_uint_eq(mt_spied(&fx.spy.verify_pin), pins);
+    /* A different PIN is tried. */
+    ck_assert_rv(login(s, MT_AUTH_PIN), CKR_OK);
+    ck_assert_int_eq(mt_tries(MT_AUTH), 3);
+}
+END_TEST
+
+START_TEST(test_pin_flags_and_lock_auth)
+{
+    CK_SESSION_HANDLE s = mt_session(mt_slot(MT_AUTH));
+    CK_FLAGS f;
+    CK_RV rv;
+
+    f = token_flags(MT_AUTH);
+    ck_assert(!(f & (CKF_USER_PIN_COUNT_LOW | CKF_USER_PIN_FINAL_TRY |
+                     CKF_USER_PIN_LOCKED)));
+
+    ck_assert_rv(login(s, "0000"), CKR_PIN_INCORRECT);
+    f = token_flags(MT_AUTH);
+    ck_assert_msg(f & CKF_USER_PIN_COUNT_LOW, "no COUNT_LOW after 1 wrong");
+    ck_assert(!(f & (CKF_USER_PIN_FINAL_TRY | CKF_USER_PIN_LOCKED)));
+
+    ck_assert_rv(login(s, "1111"), CKR_PIN_INCORRECT);
+    ck_assert_int_eq(mt_tries(MT_AUTH), 1);
+    f = token_flags(MT_AUTH);
+    ck_assert_msg(f & CKF_USER_PIN_FINAL_TRY, "no FINAL_TRY with 1 left");
+    ck_assert(!(f & CKF_USER_PIN_LOCKED));
+
+    /* The try that blocks the PIN (63C0): wrong, and now locked. */
+    rv = login(s, "2222");
+    ck_assert_msg(MT_RV_IN(rv, CKR_PIN_INCORRECT, CKR_PIN_LOCKED),
+                  "blocking try: 0x%lx", (unsigned long)rv);
+    ck_assert_int_eq(mt_tries(MT_AUTH), 0);
+    f = token_flags(MT_AUTH);
+    ck_assert_msg(f & CKF_USER_PIN_LOCKED, "no LOCKED when blocked");
+
+    /* Blocked: even the right PIN is refused, and nothing is spent. */
+    ck_assert_rv(login(s, MT_AUTH_PIN), CKR_PIN_LOCKED);
+    ck_assert_rv(login(s, "3333"), CKR_PIN_LOCKED);
+    ck_assert_int_eq(mt_tries(MT_AUTH), 0);
+    ck_assert_uint_eq(session_state(s), CKS_RO_PUBLIC_SESSION);
+    /* The other token is untouched. */
+    f = token_flags(MT_SIGN);
+    ck_assert(!(f & (CKF_USER_PIN_COUNT_LOW | CKF_USER_PIN_LOCKED)));
+}
+END_TEST
+
+START_TEST(test_pin_flags_sign_final_try_then_cleared)
+{
+    static const char *const wrong[4] = { "WRONG1", "WRONG2", "WRONG3",
+                                          "WRONG4" };
+    CK_SESSION_HANDLE s = mt_session(mt_slot(MT_SIGN));
+    CK_FLAGS f;
+
+    for (int i = 0; i < 4; i++) {
+        ck_assert_rv(login(s, wrong[i]), CKR_PIN_INCORRECT);
+        ck_assert_int_eq(mt_tries(MT_SIGN), 4 - i);
+        f = token_flags(MT_SIGN);
+        ck_assert(f & CKF_USER_PIN_COUNT_LOW);
+        ck_assert_msg(!(f & CKF_USER_PIN_FINAL_TRY) == (i < 3),
+                      "FINAL_TRY wrong with %d tries left", 4 - i);
+    }
+    /* The right password resets the card's counter, and the flags. */
+    ck_assert_rv(login(s, MT_SIGN_PIN), CKR_OK);
+    ck_assert_int_eq(mt_tries(MT_SIGN), 5);
+    f = token_flags(MT_SIGN);
+    ck_assert(!(f & (CKF_USER_PIN_COUNT_LOW | CKF_USER_PIN_FINAL_TRY |
+                     CKF_USER_PIN_LOCKED)));
+}
+END_TEST
+
+/* Tries spent by another program show at start-up, read from the card
+ * without spending one. */
+START_TEST(test_tries_read_from_card)
+{
+    mt_open(&(struct mt_open_opts){ .variant = MYNACARD_VARIANT_BOTH,
+                                    .no_init = true });
+    ck_assert_int_eq(mt_raw_verify(MT_AUTH, "0000"), 0x63C2);
+    ck_assert_int_eq(mt_raw_verify(MT_AUTH, "1111"), 0x63C1);
+    for (int i = 0; i < 5; i++)
+        ck_assert_int_eq(mt_raw_verify(MT_SIGN, "WRONG9") & 0xFFF0, 0x63C0);
+    ck_assert_int_eq(mt_tries(MT_SIGN), 0);
+    emu_card_reset(fx.card);
+
+    mt_init();
+    mt_find_slots();
+    ck_assert(token_flags(MT_AUTH) & CKF_USER_PIN_FINAL_TRY);
+    ck_assert(token_flags(MT_SIGN) & CKF_USER_PIN_LOCKED);
+    ck_assert_int_eq(mt_tries(MT_AUTH), 1);
+    ck_assert_rv(login(mt_session(mt_slot(MT_SIGN)), MT_SIGN_PIN),
+                 CKR_PIN_LOCKED);
+    ck_assert_rv(login(mt_session(mt_slot(MT_AUTH)), MT_AUTH_PIN), CKR_OK);
+    ck_assert_int_eq(mt_tries(MT_AUTH), 3);
+}
+END_TEST
+
+struct bad_pin {
+    enum mt_role role;
+    const char *pin;
+};
+
+static const struct bad_pin bad_pins[] = {
+    { MT_AUTH, "123" },
+    { MT_AUTH, "12345" },
+    { MT_AUTH, "" },
+    { MT_AUTH, "12a4" },
+    { MT_AUTH, "12 4" },
+    { MT_AUTH, "\xef\xbc\x91\xef\xbc\x92" },  /* fullwidth digits */
+    { MT_SIGN, "ABC12" },
+    { MT_SIGN, "ABCDEFGH123456789" },          /* 17 */
+    { MT_SIGN, "ABC-123" },
+    { MT_SIGN, "ABC 123" },
+    { MT_SIGN, "ABC_12" },
+    { MT_SIGN, "\xc3\x84" "BC123" },           /* A with umlaut */
+};
+
+START_TEST(test_pin_bad_format_not_sent)
+{
+    const struct bad_pin *b = &bad_pins[_i];
+    CK_SESSION_HANDLE s = mt_session(mt_slot(b->role));
+    unsigned long apdus = mt_apdus();
+    CK_RV rv;
+
+    rv = fx.f->C_Login(s, CKU_USER, (CK_UTF8CHAR *)b->pin, strlen(b->pin));
+    ck_assert_msg(MT_RV_IN(rv, CKR_PIN_LEN_RANGE, CKR_PIN_INVALID),
+                  "PIN \"%s\": 0x%lx", b->pin, (unsigned long)rv);
+    ck_assert_uint_eq(mt_apdus(), apdus);
+    ck_assert_int_eq(mt_tries(b->role), b->role == MT_AUTH ? 3 : 5);
+    ck_assert_uint_eq(session_state(s), CKS_RO_PUBLIC_SESSION);
+}
+END_TEST
+
+START_TEST(test_sign_pin_lowercase_folded)
+{
+    CK_SESSION_HANDLE s = mt_session(mt_slot(MT_SIGN));
+
+    ck_assert_rv(login(s, "abc123"), CKR_OK);
+    ck_assert_int_eq(mt_tries(MT_SIGN), 5);
+    ck_assert_uint_eq(session_state(s), CKS_RO_USER_FUNCTIONS);
+}
+END_TEST
+
+START_TEST(test_login_so_refused)
+{
+    for (int r = MT_AUTH; r <= MT_SIGN; r++) {
+        CK_SESSION_HANDLE s = mt_session(mt_slot(r));
+        unsigned long pins = mt_spied(&fx.spy.verify_pin);
+        CK_RV rv;
+
+        rv = fx.f->C_Login(s, CKU_SO, (CK_UTF8CHAR *)mt_pin(r),
+                           strlen(mt_pin(r)));
+        ck_assert_msg(MT_RV_IN(rv, CKR_USER_TYPE_INVALID,
+                               CKR_FUNCTION_NOT_SUPPORTED,
+                               CKR_SESSION_READ_ONLY_EXISTS),
+                      "CKU_SO: 0x%lx", (unsigned long)rv);
+        ck_assert_uint_eq(mt_spied(&fx.spy.verify_pin), pins);
+        ck_assert_int_eq(mt_tries(r), r == MT_AUTH ? 3 : 5);
+        ck_assert_uint_eq(session_state(s), CKS_RO_PUBLIC_SESSION);
+    }
+}
+END_TEST
+
+static CK_RV set_pin(CK_SESSION_HANDLE s, const char *old, const char *new_)
+{
+    return fx.f->C_SetPIN(s, (CK_UTF8CHAR *)old, strlen(old),
+                          (CK_UTF8CHAR *)new_, strlen(new_));
+}
+
+START_TEST(test_setpin_auth)
+{
+    CK_SESSION_HANDLE s = mt_session(mt_slot(MT_AUTH));
+
+    ck_assert_rv(set_pin(s, MT_AUTH_PIN, "5678"), CKR_OK);
+    ck_assert_int_eq(mt_tries(MT_AUTH), 3);
+    if (session_state(s) == CKS_RO_USER_FUNCTIONS)
+        ck_assert_rv(fx.f->C_Logout(s), CKR_OK);
+    ck_assert_rv(login(s, "5678"), CKR_OK);
+    sign_ok(MT_AUTH, s);
+    ck_assert_rv(fx.f->C_Logout(s), CKR_OK);
+    ck_assert_rv(login(s, MT_AUTH_PIN), CKR_PIN_INCORRECT);
+    ck_assert_int_eq(mt_tries(MT_AUTH), 2);
+    /* The card itself has the new PIN. */
+    ck_assert_int_eq(mt_raw_verify(MT_AUTH, "5678"), 0x9000);
+}
+END_TEST
+
+START_TEST(test_setpin_sign_folded)
+{
+    CK_SESSION_HANDLE s = mt_session(mt_slot(MT_SIGN));
+
+    ck_assert_rv(set_pin(s, "abc123", "newpass99"), CKR_OK);
+    ck_assert_int_eq(mt_tries(MT_SIGN), 5);
+    if (session_state(s) == CKS_RO_USER_FUNCTIONS)
+        ck_assert_rv(fx.f->C_Logout(s), CKR_OK);
+    ck_assert_rv(login(s, "NEWPASS99"), CKR_OK);
+    ck_assert_rv(fx.f->C_Logout(s), CKR_OK);
+    ck_assert_rv(login(s, MT_SIGN_PIN), CKR_PIN_INCORRECT);
+    ck_assert_int_eq(mt_raw_verify(MT_SIGN, "NEWPASS99"), 0x9000);
+}
+END_TEST
+
+START_TEST(test_setpin_wrong_old)
+{
+    CK_SESSION_HANDLE s = mt_session(mt_slot(MT_AUTH));
+
+    ck_assert_rv(set_pin(s, "0000", "5678"), CKR_PIN_INCORRECT);
+    ck_assert_int_eq(mt_tries(MT_AUTH), 2);
+    ck_assert_uint_eq(mt_spied(&fx.spy.change_pin), 0);
+    ck_assert_int_eq(mt_raw_verify(MT_AUTH, MT_AUTH_PIN), 0x9000);
+}
+END_TEST
+
+START_TEST(test_setpin_bad_new_not_sent)
+{
+    static const char *const bad[][2] = {
+        { MT_AUTH_PIN, "12" }, { MT_AUTH_PIN, "12a4" },
+        { MT_SIGN_PIN, "AB-CD12" }, { MT_SIGN_PIN, "ABC" },
+    };
+
+    for (size_t i = 0; i < 4; i++) {
+        enum mt_role r = i < 2 ? MT_AUTH : MT_SIGN;
+        CK_SESSION_HANDLE s = mt_session(mt_slot(r));
+        unsigned long apdus = mt_apdus();
+        CK_RV rv = set_pin(s, bad[i][0], bad[i][1]);
+
+        ck_assert_msg(MT_RV_IN(rv, CKR_PIN_LEN_RANGE, CKR_PIN_INVALID),
+                      "new PIN \"%s\": 0x%lx", bad[i][1], (unsigned long)rv);
+        ck_assert_uint_eq(mt_apdus(), apdus);
+        ck_assert_rv(fx.f->C_CloseSession(s), CKR_OK);
+    }
+    ck_assert_int_eq(mt_raw_verify(MT_AUTH, MT_AUTH_PIN), 0x9000);
+    ck_assert_int_eq(mt_raw_verify(MT_SIGN, MT_SIGN_PIN), 0x9000);
+}
+END_TEST
+
+START_TEST(test_inittoken_refused)
+{
+    CK_UTF8CHAR label[32];
+    CK_RV rv;
+
+    memset(label, ' ', sizeof(label));
+    memcpy(label, "new", 3);
+    for (int r = MT_AUTH; r <= MT_SIGN; r++) {
+        rv = fx.f->C_InitToken(mt_slot(r), (CK_UTF8CHAR *)mt_pin(r),
+                               strlen(mt_pin(r)), label);
+        ck_assert_msg(MT_RV_IN(rv, CKR_FUNCTION_NOT_SUPPORTED,
+                               CKR_TOKEN_WRITE_PROTECTED),
+                      "C_InitToken: 0x%lx", (unsigned long)rv);
+    }
+    ck_assert_uint_eq(mt_spied(&fx.spy.verify_pin), 0);
+    ck_assert_uint_eq(mt_spied(&fx.spy.change_pin), 0);
+    ck_assert_int_eq(mt_tries(MT_AUTH), 3);
+    ck_assert_int_eq(mt_tries(MT_SIGN), 5);
+    ck_assert_uint_eq(mt_slot_count(CK_TRUE), 2);
+}
+END_TEST
+
+START_TEST(test_initpin_refused)
+{
+    CK_SESSION_HANDLE s = mt_session(mt_slot(MT_AUTH));
+    CK_RV rv;
+
+    rv = fx.f->C_InitPIN(s, (CK_UTF8CHAR *)"5678", 4);
+    ck_assert_msg(MT_RV_IN(rv, CKR_FUNCTION_NOT_SUPPORTED,
+                           CKR_USER_NOT_LOGGED_IN, CKR_SESSION_READ_ONLY,
+                           CKR_TOKEN_WRITE_PROTECTED),
+                  "C_InitPIN: 0x%lx", (unsigned long)rv);
+    mt_login(s, MT_AUTH_PIN);
+    rv = fx.f->C_InitPIN(s, (CK_UTF8CHAR *)"5678", 4);
+    ck_assert_msg(MT_RV_IN(rv, CKR_FUNCTION_NOT_SUPPORTED,
+                           CKR_USER_NOT_LOGGED_IN, CKR_SESSION_READ_ONLY,
+                           CKR_TOKEN_WRITE_PROTECTED),
+                  "C_InitPIN as user: 0x%lx", (unsigned long)rv);
+    ck_assert_uint_eq(mt_spied(&fx.spy.change_pin), 0);
+    ck_assert_int_eq(mt_raw_verify(MT_AUTH, MT_AUTH_PIN), 0x9000);
+}
+END_TEST
+
+START_TEST(test_logout_then_sign_refused)
+{
+    CK_SESSION_HANDLE s = mt_session_login(MT_AUTH);
+    CK_OBJECT_HANDLE key = mt_one(s, CKO_PRIVATE_KEY);
+
+    sign_ok(MT_AUTH, s);
+    ck_assert_rv(fx.f->C_Logout(s), CKR_OK);
+    ck_assert_rv(fx.f->C_Logout(s), CKR_USER_NOT_LOGGED_IN);
+    sign_refused(s, key);
+    ck_assert_uint_eq(session_state(s), CKS_RO_PUBLIC_SESSION);
+}
+END_TEST
+
+/* The card holds a verified PIN (9000 from the raw probe) while logged
+ * in; after @how, none (6982). */
+enum leave { BY_LOGOUT, BY_CLOSE_LAST, BY_CLOSE_ALL, BY_FINALIZE };
+
+static void assert_leaves_no_pin(enum mt_role r, enum leave how)
+{
+    CK_SESSION_HANDLE s = mt_session_login(r);
+
+    sign_ok(r, s);
+    ck_assert_int_eq(mt_raw_sign_probe(r), 0x9000);
+    switch (how) {
+    case BY_LOGOUT:
+        ck_assert_rv(fx.f->C_Logout(s), CKR_OK);
+        break;
+    case BY_CLOSE_LAST:
+        ck_assert_rv(fx.f->C_CloseSession(s), CKR_OK);
+        break;
+    case BY_CLOSE_ALL:
+        ck_assert_rv(fx.f->C_CloseAllSessions(mt_slot(r)), CKR_OK);
+        break;
+    case BY_FINALIZE:
+        mt_finalize();
+        break;
+    }
+    ck_assert_msg(mt_raw_sign_probe(r) == 0x6982,
+                  "token %d: a verified PIN is left on the card", r);
+}
+
+START_TEST(test_logout_leaves_no_verified_pin)
+{
+    assert_leaves_no_pin((enum mt_role)_i, BY_LOGOUT);
+}
+END_TEST
+
+START_TEST(test_close_last_session_leaves_no_verified_pin)
+{
+    assert_leaves_no_pin((enum mt_role)_i, BY_CLOSE_LAST);
+}
+END_TEST
+
+START_TEST(test_close_all_sessions_leaves_no_verified_pin)
+{
+    assert_leaves_no_pin((enum mt_role)_i, BY_CLOSE_ALL);
+}
+END_TEST
+
+START_TEST(test_finalize_leaves_no_verified_pin)
+{
+    assert_leaves_no_pin((enum mt_role)_i, BY_FINALIZE);
+}
+END_TEST
+
+START_TEST(test_close_one_of_two_sessions_keeps_login)
+{
+    CK_SESSION_HANDLE s1 = mt_session_login(MT_AUTH);
+    CK_SESSION_HANDLE s2 = mt_session(mt_slot(MT_AUTH));
+
+    ck_assert_rv(fx.f->C_CloseSession(s1), CKR_OK);
+    ck_assert_uint_eq(session_state(s2), CKS_RO_USER_FUNCTIONS);
+    sign_ok(MT_AUTH, s2);
+}
+END_TEST
+
+START_TEST(test_reset_drops_login)
+{
+    CK_SESSION_HANDLE s = mt_session_login(MT_AUTH);
+    CK_OBJECT_HANDLE key = mt_one(s, CKO_PRIVATE_KEY);
+    unsigned long pins;
+
+    sign_ok(MT_AUTH, s);
+    mt_reset();
+    pins = mt_spied(&fx.spy.verify_pin);
+    sign_refused(s, key);
+    ck_assert_uint_eq(mt_spied(&fx.spy.verify_pin), pins);
+    ck_assert_uint_eq(session_state(s), CKS_RO_PUBLIC_SESSION);
+    /* Logging in again works, and so does signing. */
+    ck_assert_rv(login(s, MT_AUTH_PIN), CKR_OK);
+    sign_ok(MT_AUTH, s);
+}
+END_TEST
+
+START_TEST(test_remove_insert_drops_login)
+{
+    CK_SESSION_HANDLE s = mt_session_login(MT_AUTH);
+    unsigned long pins;
+
+    sign_ok(MT_AUTH, s);
+    mt_remove();
+    mt_insert(0);
+    mt_find_slots();
+    pins = mt_spied(&fx.spy.verify_pin);
+    s = mt_session(mt_slot(MT_AUTH));
+    ck_assert_uint_eq(session_state(s), CKS_RO_PUBLIC_SESSION);
+    ck_assert_uint_eq(mt_spied(&fx.spy.verify_pin), pins);
+    ck_assert_int_eq(mt_raw_sign_probe(MT_AUTH), 0x6982);
+    ck_assert_rv(login(s, MT_AUTH_PIN), CKR_OK);
+    sign_ok(MT_AUTH, s);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("module-login");
+    TCase *tc = mt_tcase("login", true);
+    TCase *pins = mt_tcase("pins", true);
+    TCase *leave = mt_tcase("leave", true);
+
+    tcase_add_test(tc, test_login_correct);
+    tcase_add_test(tc, test_login_state_per_token);
+    tcase_add_test(tc, test_login_bad_arguments);
+    tcase_add_test(tc, test_login_so_refused);
+    tcase_add_test(tc, test_inittoken_refused);
+    tcase_add_test(tc, test_initpin_refused);
+    tcase_add_test(tc, test_logout_then_sign_refused);
+    tcase_add_test(tc, test_close_one_of_two_sessions_keeps_login);
+    suite_add_tcase(s, tc);
+
+    tcase_add_test(pins, test_login_wrong_spends_one_try);
+    tcase_add_test(pins, test_login_same_wrong_pin_not_resent);
+    tcase_add_test(pins, test_pin_flags_and_lock_auth);
+    tcase_add_test(pins, test_pin_flags_sign_final_try_then_cleared);
+    tcase_add_test(pins, test_tries_read_from_card);
+    tcase_add_loop_test(pins, test_pin_bad_format_not_sent, 0,
+                        (int)(sizeof(bad_pins) / sizeof(*bad_pins)));
+    tcase_add_test(pins, test_sign_pin_lowercase_folded);
+    tcase_add_test(pins, test_setpin_auth);
+    tcase_add_test(pins, test_setpin_sign_folded);
+    tcase_add_test(pins, test_setpin_wrong_old);
+    tcase_add_test(pins, test_setpin_bad_new_not_sent);
+    suite_add_tcase(s, pins);
+
+    tcase_add_loop_test(leave, test_logout_leaves_no_verified_pin, 0, 2);
+    tcase_add_loop_test(leave, test_close_last_session_leaves_no_verified_pin,
+                        0, 2);
+    tcase_add_loop_test(leave, test_close_all_sessions_leaves_no_verified_pin,
+                        0, 2);
+    tcase_add_loop_test(leave, test_finalize_leaves_no_verified_pin, 0, 2);
+    tcase_add_test(leave, test_reset_drops_login);
+    tcase_add_test(leave, test_remove_insert_drops_login);
+    suite_add_tcase(s, leave);
+    return mt_run(s);
+}
