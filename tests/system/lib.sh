@@ -1,0 +1,288 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Copyright (C) 2026 The mynacard authors
+#
+# Shell library of the system tests: a private pcscd with vsmartcard's vpcd
+# reader, and the virtual card (mynacard-emu run) in it, for one test.
+# Sourced by tests/system/test-*.sh, which then call the sys_* functions.
+# The test re-executes itself inside its own mount namespace (unshare -m)
+# with a tmpfs on /run/pcscd, because pcscd 1.9.9 always uses
+# /run/pcscd/pcscd.comm; its readers come from a private reader.conf.d
+# given with `pcscd -c DIR` (pcscd 1.9.9 takes a directory there and reads
+# only it), so the test's vpcd port is its own and a system pcscd is never
+# touched.  Every process it starts is stopped by its PID on exit.  Skips
+# (exit 77) when not root, or when pcscd, the vpcd driver, unshare or
+# opensc-tool are missing.
+#
+# Environment: MYNACARD_EMU (the mynacard-emu program, required),
+# MYNACARD_TEST_TMP (where work directories go; default /tmp), SYS_KEEP=1
+# to keep the work directory after a passing run, and SYS_SKIP_STATUS: the
+# exit status of a skip, 77 by default (meson's skip for protocol
+# 'exitcode'); a test registered with protocol 'tap' sets it to 0, since
+# meson's TAP parser takes the "1..0 # SKIP" plan as the skip and calls
+# exit status 77 an error.
+
+SYS_SKIP=${SYS_SKIP_STATUS:-77}
+SYS_VPCD_DRIVER=${SYS_VPCD_DRIVER:-/usr/lib/pcsc/drivers/serial/libifdvpcd.so}
+
+# Skipping prints a TAP plan that says so, and exits $SYS_SKIP.
+sys_skip() {
+    echo "1..0 # SKIP $*"
+    exit "$SYS_SKIP"
+}
+
+sys_fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+
+sys_log() {
+    echo "# $*"
+}
+
+# Enter the namespace first: everything below runs inside it.
+if [ -z "${SYS_IN_NAMESPACE:-}" ]; then
+    [ "$(id -u)" = 0 ] || sys_skip "system tests need root (a mount namespace for pcscd)"
+    command -v pcscd >/dev/null || sys_skip "pcscd is not installed"
+    [ -e "$SYS_VPCD_DRIVER" ] || sys_skip "vsmartcard-vpcd is not installed ($SYS_VPCD_DRIVER)"
+    command -v unshare >/dev/null || sys_skip "unshare (util-linux) is missing"
+    command -v opensc-tool >/dev/null || sys_skip "opensc-tool (opensc) is missing"
+    command -v python3 >/dev/null || sys_skip "python3 is missing (port selection)"
+    if [ -z "${MYNACARD_EMU:-}" ] || [ ! -x "$MYNACARD_EMU" ]; then
+        sys_fail "MYNACARD_EMU must name the mynacard-emu program"
+    fi
+    unshare -m --propagation private true 2>/dev/null ||
+        sys_skip "cannot create a mount namespace here"
+    export SYS_IN_NAMESPACE=1
+    exec unshare -m --propagation private "${BASH:-bash}" "$0" "$@"
+fi
+
+set -u
+
+SYS_PIDS=""          # everything started, for the exit trap
+SYS_PCSCD_PID=""
+SYS_EMU_PID=""
+SYS_WORK=""
+SYS_PORT=""
+SYS_READER=""        # the vpcd reader of SYS_PORT
+
+# 0 if @pid runs (a child that exited but is not yet reaped is a zombie,
+# which kill -0 still finds: /proc says which it is).
+sys_alive() {
+    local stat
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    stat=${stat##*) }
+    [ "${stat%% *}" != Z ]
+}
+
+# Stop @pid (TERM, then KILL after 5 s) and reap it.
+sys_kill() {
+    local pid=$1
+    [ -n "$pid" ] || return 0
+    kill -TERM "$pid" 2>/dev/null
+    for _ in $(seq 50); do
+        sys_alive "$pid" || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    return 0
+}
+
+sys_cleanup() {
+    local rc=$? pid rev=""
+    trap - EXIT
+    # Newest first: the card leaves before its reader.
+    for pid in $SYS_PIDS; do
+        rev="$pid $rev"
+    done
+    for pid in $rev; do
+        sys_kill "$pid"
+    done
+    if [ "$rc" != 0 ] && [ "$rc" != "$SYS_SKIP" ] && [ -n "$SYS_WORK" ]; then
+        # As TAP comments, so that meson's TAP parser lets them through.
+        {
+            echo "---- pcscd log (last 60 lines) ----"
+            tail -n 60 "$SYS_WORK/pcscd.log" 2>/dev/null
+            echo "---- mynacard-emu logs (last 30 lines each) ----"
+            tail -n 30 "$SYS_WORK"/emu*.log 2>/dev/null
+            echo "---- work directory kept: $SYS_WORK ----"
+        } | sed 's/^/# /'
+    elif [ -n "$SYS_WORK" ] && [ -z "${SYS_KEEP:-}" ]; then
+        rm -rf "$SYS_WORK"
+    fi
+    exit "$rc"
+}
+trap sys_cleanup EXIT
+trap 'exit 130' INT TERM
+
+sys_track() {
+    SYS_PIDS="$SYS_PIDS $1"
+}
+
+sys_untrack() {
+    local p out=""
+    for p in $SYS_PIDS; do
+        [ "$p" = "$1" ] || out="$out $p"
+    done
+    SYS_PIDS=$out
+}
+
+# A port P with P and P+1 free on loopback: vpcd listens on one port per
+# slot, from the configured one up.  Tests of other checkouts may run at
+# the same time in the same network namespace, so pick at random.
+sys_free_port() {
+    python3 - <<'EOF'
+import random, socket
+for _ in range(200):
+    p = random.randrange(20000, 60000, 2)
+    ok = True
+    for q in (p, p + 1):
+        s = socket.socket()
+        try:
+            s.bind(("0.0.0.0", q))
+        except OSError:
+            ok = False
+        finally:
+            s.close()
+    if ok:
+        print(p)
+        break
+EOF
+}
+
+# Make the work directory and the private pcscd's configuration.
+sys_setup() {
+    local name base
+    name=$(basename "$0" .sh)
+    base=${MYNACARD_TEST_TMP:-/tmp}
+    mkdir -p "$base"
+    SYS_WORK=$(mktemp -d "$base/$name.XXXXXX") || sys_fail "mktemp"
+    # OpenSC caches card files under $HOME, keyed by a serial number that
+    # is the same dummy for every JPKI card: give each test a fresh home.
+    export HOME="$SYS_WORK/home"
+    export XDG_CACHE_HOME="$HOME/.cache"
+    mkdir -p "$HOME" "$SYS_WORK/reader.conf.d"
+    SYS_PORT=$(sys_free_port)
+    [ -n "$SYS_PORT" ] || sys_fail "no free port pair"
+    cat >"$SYS_WORK/reader.conf.d/vpcd" <<EOF
+FRIENDLYNAME "Virtual PCD"
+DEVICENAME   /dev/null:$SYS_PORT
+LIBPATH      $SYS_VPCD_DRIVER
+CHANNELID    $SYS_PORT
+EOF
+    # The reader of the first slot (pcscd numbers readers "NN SS").
+    SYS_READER="Virtual PCD 00 00"
+    export SYS_WORK SYS_PORT SYS_READER
+    sys_log "work directory $SYS_WORK, vpcd port $SYS_PORT"
+}
+
+# Start a private pcscd (foreground, APDUs and debug to pcscd.log).
+sys_start_pcscd() {
+    mkdir -p /run/pcscd
+    mount -t tmpfs -o mode=0755 tmpfs /run/pcscd ||
+        sys_skip "cannot mount a tmpfs on /run/pcscd"
+    pcscd -f -a -d -c "$SYS_WORK/reader.conf.d" >>"$SYS_WORK/pcscd.log" 2>&1 &
+    SYS_PCSCD_PID=$!
+    SYS_PCSCD=$(command -v pcscd)
+    sys_track "$SYS_PCSCD_PID"
+    export SYS_PCSCD_PID SYS_PCSCD
+    for _ in $(seq 100); do
+        [ -S /run/pcscd/pcscd.comm ] && opensc-tool -l 2>/dev/null |
+            grep -q "$SYS_READER" && return 0
+        kill -0 "$SYS_PCSCD_PID" 2>/dev/null || sys_fail "pcscd died at start"
+        sleep 0.1
+    done
+    sys_fail "pcscd did not show the vpcd reader"
+}
+
+# Stop the private pcscd.
+sys_stop_pcscd() {
+    sys_kill "$SYS_PCSCD_PID"
+    sys_untrack "$SYS_PCSCD_PID"
+    SYS_PCSCD_PID=""
+}
+
+# sys_card_init DIR [mynacard-emu init options]: a new virtual card.
+sys_card_init() {
+    local dir=$1
+    shift
+    "$MYNACARD_EMU" init "$dir" "$@" >"$SYS_WORK/init.log" 2>&1 ||
+        { cat "$SYS_WORK/init.log"; sys_fail "mynacard-emu init"; }
+}
+
+# 0 if the test's reader shows a card, 1 if not.
+sys_card_present() {
+    opensc-tool -l 2>/dev/null | grep -Eq "^[0-9]+ +Yes +.*$SYS_READER\$"
+}
+
+# sys_wait_card present|absent [seconds]
+sys_wait_card() {
+    local want=$1 secs=${2:-20}
+    for _ in $(seq $((secs * 10))); do
+        if sys_card_present; then
+            [ "$want" = present ] && return 0
+        else
+            [ "$want" = absent ] && return 0
+        fi
+        sleep 0.1
+    done
+    sys_fail "the card is not $want in '$SYS_READER' after ${secs}s"
+}
+
+# sys_start_emu DIR [mynacard-emu run options]: insert the card and wait
+# until pcscd sees it.
+sys_start_emu() {
+    local dir=$1
+    shift
+    rm -f "$SYS_WORK/emu.ready"
+    "$MYNACARD_EMU" run "$dir" --port "$SYS_PORT" \
+        --ready-file "$SYS_WORK/emu.ready" \
+        --log "$SYS_WORK/emu-apdu.log" "$@" >>"$SYS_WORK/emu.log" 2>&1 &
+    SYS_EMU_PID=$!
+    sys_track "$SYS_EMU_PID"
+    export SYS_EMU_PID
+    for _ in $(seq 200); do
+        [ -e "$SYS_WORK/emu.ready" ] && break
+        kill -0 "$SYS_EMU_PID" 2>/dev/null ||
+            { cat "$SYS_WORK/emu.log"; sys_fail "mynacard-emu run died"; }
+        sleep 0.1
+    done
+    [ -e "$SYS_WORK/emu.ready" ] || sys_fail "mynacard-emu never reached vpcd"
+    sys_wait_card present
+}
+
+# Remove the card: stop mynacard-emu and wait until pcscd sees no card.
+sys_stop_emu() {
+    sys_kill "$SYS_EMU_PID"
+    sys_untrack "$SYS_EMU_PID"
+    SYS_EMU_PID=""
+    sys_wait_card absent
+}
+
+# TAP helpers: sys_ok DESCRIPTION COMMAND... runs the command.
+SYS_TAP_N=0
+SYS_TAP_FAILED=0
+
+sys_ok() {
+    local desc=$1
+    shift
+    SYS_TAP_N=$((SYS_TAP_N + 1))
+    if "$@"; then
+        echo "ok $SYS_TAP_N - $desc"
+    else
+        echo "not ok $SYS_TAP_N - $desc"
+        SYS_TAP_FAILED=$((SYS_TAP_FAILED + 1))
+    fi
+}
+
+# sys_not COMMAND...: succeeds when the command fails (for sys_ok).
+sys_not() {
+    ! "$@"
+}
+
+# End of the test: the plan line, and the exit status.
+sys_done() {
+    echo "1..$SYS_TAP_N"
+    [ "$SYS_TAP_FAILED" = 0 ] || exit 1
+    exit 0
+}
