@@ -162,10 +162,14 @@ CK_RV C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication,
         rv = CKR_TOKEN_NOT_PRESENT;
         goto out_leave;
     }
-    if (flags & CKF_RW_SESSION) {
-        rv = CKR_TOKEN_WRITE_PROTECTED;
-        goto out_leave;
-    }
+    /*
+     * The token is write-protected, and PKCS#11 2.40 would have us refuse
+     * read/write sessions.  We open them all the same, on purpose: OpenSC's
+     * pkcs11-tool (--test, --change-pin) and other applications ask for a
+     * R/W session even to sign, and abort when refused.  Nothing can be
+     * written through one: every object-changing call still answers
+     * CKR_TOKEN_WRITE_PROTECTED, and CKF_WRITE_PROTECTED stays set.
+     */
 
     card_ref_locked(c);
     if (!c->loaded) {
@@ -323,8 +327,12 @@ CK_RV C_GetSessionInfo(CK_SESSION_HANDLE hSession, CK_SESSION_INFO_PTR pInfo)
     if (rv != CKR_OK)
         goto out_leave;
     pInfo->slotID = slot_id(s->reader, s->role);
-    pInfo->state = s->card->logged_in[s->role] ? CKS_RO_USER_FUNCTIONS
-                                               : CKS_RO_PUBLIC_SESSION;
+    if (s->flags & CKF_RW_SESSION)
+        pInfo->state = s->card->logged_in[s->role] ? CKS_RW_USER_FUNCTIONS
+                                                   : CKS_RW_PUBLIC_SESSION;
+    else
+        pInfo->state = s->card->logged_in[s->role] ? CKS_RO_USER_FUNCTIONS
+                                                   : CKS_RO_PUBLIC_SESSION;
     pInfo->flags = s->flags;
     pInfo->ulDeviceError = 0;
 out_leave:

@@ -315,7 +315,13 @@ static void fill_token_info_locked(const struct mc_card *c,
     mc_pad(ti->label, sizeof(ti->label), token_label(c->kind, role));
     mc_pad(ti->manufacturerID, sizeof(ti->manufacturerID), TOKEN_MANUFACTURER);
     mc_pad(ti->model, sizeof(ti->model), TOKEN_MODEL);
-    mc_pad(ti->serialNumber, sizeof(ti->serialNumber), c->serial);
+    /* One card, two tokens: the card's 14 first hex digits and the token,
+     * so that a pkcs11: URI's serial= names exactly one token, and a person
+     * sees that both come from the same card. */
+    char serial[17];
+
+    snprintf(serial, sizeof(serial), "%.14s-%c", c->serial, auth ? 'A' : 'S');
+    mc_pad(ti->serialNumber, sizeof(ti->serialNumber), serial);
     /* CKF_USER_PIN_INITIALIZED: without it NSS never logs in.  CKF_RNG:
      * GET CHALLENGE needs no PIN, and NSS asks for random bytes at start. */
     ti->flags = CKF_TOKEN_INITIALIZED | CKF_USER_PIN_INITIALIZED

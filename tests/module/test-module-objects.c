@@ -865,16 +865,36 @@ START_TEST(test_readonly_generate_key_pair)
 }
 END_TEST
 
+/* R/W sessions open (pkcs11-tool asks for one even to sign), but the token
+ * stays write-protected: nothing can be created or destroyed through one. */
 START_TEST(test_readonly_rw_session)
 {
     CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
+    CK_SESSION_INFO si;
 
     for (int r = MT_AUTH; r <= MT_SIGN; r++) {
         ck_assert(mt_token_info(mt_slot(r)).flags & CKF_WRITE_PROTECTED);
         ck_assert_rv(fx.f->C_OpenSession(mt_slot(r),
                                          CKF_SERIAL_SESSION | CKF_RW_SESSION,
                                          NULL, NULL, &s),
-                     CKR_TOKEN_WRITE_PROTECTED);
+                     CKR_OK);
+        ck_assert_rv(fx.f->C_GetSessionInfo(s, &si), CKR_OK);
+        ck_assert(si.flags & CKF_RW_SESSION);
+        ck_assert_uint_eq(si.state, CKS_RW_PUBLIC_SESSION);
+        {
+            struct snapshot before = snap(s);
+            CK_OBJECT_CLASS cls = CKO_DATA;
+            CK_ATTRIBUTE t[] = { { CKA_CLASS, &cls, sizeof(cls) } };
+            CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
+
+            ck_assert_uint_gt(before.n, 0);
+            ck_assert_rv(fx.f->C_CreateObject(s, t, 1, &h),
+                         CKR_TOKEN_WRITE_PROTECTED);
+            ck_assert_rv(fx.f->C_DestroyObject(s, before.h[0]),
+                         CKR_TOKEN_WRITE_PROTECTED);
+            assert_same(s, &before);
+        }
+        ck_assert_rv(fx.f->C_CloseSession(s), CKR_OK);
         ck_assert_rv(fx.f->C_OpenSession(mt_slot(r), 0, NULL, NULL, &s),
                      CKR_SESSION_PARALLEL_NOT_SUPPORTED);
     }

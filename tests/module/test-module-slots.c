@@ -120,6 +120,11 @@ START_TEST(test_serial_stable_across_reinit)
     ck_assert_mem_eq(a1.serialNumber, a2.serialNumber, sizeof(a1.serialNumber));
     ck_assert_mem_eq(s1.serialNumber, s2.serialNumber, sizeof(s1.serialNumber));
     ck_assert_mem_eq(a1.label, a2.label, sizeof(a1.label));
+    /* The two tokens of one card have serials of their own, so that a
+     * pkcs11: URI with serial= names one token. */
+    ck_assert_msg(memcmp(a1.serialNumber, s1.serialNumber,
+                         sizeof(a1.serialNumber)) != 0,
+                  "both tokens of the card have one serial");
 }
 END_TEST
 
