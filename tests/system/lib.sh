@@ -78,13 +78,15 @@ sys_alive() {
 sys_kill() {
     local pid=$1
     [ -n "$pid" ] || return 0
-    kill -TERM "$pid" 2>/dev/null
+    kill -TERM "$pid" 2>/dev/null || true
     for _ in $(seq 50); do
         sys_alive "$pid" || break
         sleep 0.1
     done
-    kill -KILL "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
+    # Either may fail (the process is gone, or not our child): fine, and
+    # safe under `set -e` in the scripts that source this file.
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
     return 0
 }
 
