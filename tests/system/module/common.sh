@@ -1,0 +1,256 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Copyright (C) 2026 The mynacard authors
+#
+# Helpers shared by the module's system tests (tests/system/module/test-*.sh),
+# sourced after tests/system/lib.sh: pkcs11-tool through a chosen module
+# with its output kept in $SYS_WORK/out, parsers of pkcs11-tool's listings
+# (tokens, serial numbers, objects by kind and CKA_ID, mechanisms),
+# certificate and key conversions with openssl, the card's tries left and
+# VERIFY commands as the virtual card saw them, a free loopback port, and
+# background servers (openssl s_server) stopped by PID through lib.sh's
+# exit trap.  Everything here connects to 127.0.0.1 only.
+
+MC_AUTH_PIN=${MC_AUTH_PIN:-1234}
+MC_SIGN_PIN=${MC_SIGN_PIN:-ABC123}
+
+# mc_need_module VAR: skip unless the module named by $VAR exists.
+mc_need_module() {
+    local var=$1 path
+    path=${!var:-}
+    [ -n "$path" ] || sys_skip "$var is not set (module not built)"
+    [ -e "$path" ] || sys_skip "$var=$path does not exist"
+}
+
+mc_need() {
+    local prog
+    for prog in "$@"; do
+        command -v "$prog" >/dev/null || sys_skip "$prog is missing"
+    done
+}
+
+# p11m MODULE [pkcs11-tool arguments]: output in $SYS_WORK/out, shown as
+# TAP comments; returns pkcs11-tool's status.  Never waits on a terminal.
+p11m() {
+    local mod=$1 rc
+    shift
+    timeout 300 pkcs11-tool --module "$mod" "$@" </dev/null \
+        >"$SYS_WORK/out" 2>&1
+    rc=$?
+    sed 's/^/#   /' "$SYS_WORK/out"
+    return "$rc"
+}
+
+out_has() {
+    grep -qF -- "$1" "$SYS_WORK/out"
+}
+
+out_lacks() {
+    ! grep -qF -- "$1" "$SYS_WORK/out"
+}
+
+out_matches() {
+    grep -qE -- "$1" "$SYS_WORK/out"
+}
+
+# Keep a copy of the last output under a name.
+out_save() {
+    cp "$SYS_WORK/out" "$SYS_WORK/$1"
+}
+
+# tokens_of FILE: one line per token of a `pkcs11-tool -L` listing,
+# "reader description<TAB>label<TAB>serial<TAB>pin min/max<TAB>flags".
+tokens_of() {
+    awk '
+        function flush() {
+            if (label != "")
+                printf "%s\t%s\t%s\t%s\t%s\n", slot, label, serial, pins, flags
+            label = ""; serial = ""; pins = ""; flags = ""
+        }
+        /^Slot [0-9]+ / { flush(); slot = $0; sub(/^Slot [0-9]+ \([^)]*\): /, "", slot) }
+        /^  token label *: / { label = $0; sub(/^  token label *: /, "", label) }
+        /^  serial num *: / { serial = $0; sub(/^  serial num *: /, "", serial) }
+        /^  pin min\/max *: / { pins = $0; sub(/^  pin min\/max *: /, "", pins) }
+        /^  token flags *: / { flags = $0; sub(/^  token flags *: /, "", flags) }
+        END { flush() }
+    ' "$1"
+}
+
+# objects_of FILE: one line per object of a `pkcs11-tool -O` listing,
+# "kind<TAB>ID<TAB>label", kind one of cert, pubkey, privkey, profile,
+# data, other.
+objects_of() {
+    awk '
+        function flush() {
+            if (kind != "")
+                printf "%s\t%s\t%s\n", kind, id, label
+            kind = ""; id = ""; label = ""
+        }
+        /^Certificate Object/ { flush(); kind = "cert"; next }
+        /^Public Key Object/ { flush(); kind = "pubkey"; next }
+        /^Private Key Object/ { flush(); kind = "privkey"; next }
+        /^Profile object/ { flush(); kind = "profile"; next }
+        /^Data object/ { flush(); kind = "data"; next }
+        /^[A-Z][A-Za-z ]*[Oo]bject/ { flush(); kind = "other"; next }
+        /^  ID: / { id = $2 }
+        /^  label: / { label = $0; sub(/^  label: */, "", label) }
+        END { flush() }
+    ' "$1"
+}
+
+# has_object FILE KIND ID: the -O listing in FILE has that object.
+has_object() {
+    objects_of "$1" | awk -F '\t' -v k="$2" -v i="$3" '
+        $1 == k && $2 == i { found = 1 } END { exit !found }'
+}
+
+lacks_object() {
+    ! has_object "$@"
+}
+
+# count_objects FILE KIND: how many objects of KIND the listing shows.
+count_objects() {
+    objects_of "$1" | awk -F '\t' -v k="$2" '$1 == k { n++ } END { print n + 0 }'
+}
+
+# ids_of FILE KIND: the CKA_IDs of the objects of KIND, one a line.
+ids_of() {
+    objects_of "$1" | awk -F '\t' -v k="$2" '$1 == k { print $2 }'
+}
+
+# mechs_of FILE: the mechanism names of a `pkcs11-tool -M` listing,
+# sorted, one a line.
+mechs_of() {
+    awk '/^  [^ ]/ { n = $1; sub(/,$/, "", n); print n }' "$1" | sort -u
+}
+
+# hex_to_bin HEX OUT
+hex_to_bin() {
+    local hex=$1 out=$2 esc
+    esc=$(printf '%s' "$hex" | sed 's/\(..\)/\\x\1/g')
+    printf '%b' "$esc" >"$out"
+}
+
+# digest_info ALG DATA OUT: the DER DigestInfo of DATA's ALG digest (the
+# input of CKM_RSA_PKCS for a PKCS#1 v1.5 signature).
+digest_info() {
+    local prefix
+    case $1 in
+    sha1) prefix=3021300906052b0e03021a05000414 ;;
+    sha224) prefix=302d300d06096086480165030402040500041c ;;
+    sha256) prefix=3031300d060960864801650304020105000420 ;;
+    sha384) prefix=3041300d060960864801650304020205000430 ;;
+    sha512) prefix=3051300d060960864801650304020305000440 ;;
+    *) return 1 ;;
+    esac
+    hex_to_bin "$prefix" "$3" &&
+        openssl dgst "-$1" -binary "$2" >>"$3"
+}
+
+# der_to_pem DER PEM, and the public key of a PEM certificate.
+der_to_pem() {
+    openssl x509 -inform DER -in "$1" -out "$2" 2>"$SYS_WORK/openssl.err"
+}
+
+pubkey_of() {
+    openssl x509 -in "$1" -pubkey -noout >"$2" 2>"$SYS_WORK/openssl.err"
+}
+
+# same_der A B: two DER files are byte-equal (and not empty).
+same_der() {
+    [ -s "$1" ] && [ -s "$2" ] && cmp -s "$1" "$2"
+}
+
+# same_cert DER PEM: the DER certificate is the PEM one, byte for byte.
+same_cert() {
+    local tmp=$SYS_WORK/same_cert.der
+    openssl x509 -in "$2" -outform DER -out "$tmp" 2>/dev/null &&
+        same_der "$1" "$tmp"
+}
+
+# subject_of CERT.pem: its subject in OpenSSL's RFC 2253 form.
+subject_of() {
+    openssl x509 -in "$1" -noout -subject -nameopt RFC2253 | sed 's/^subject=//'
+}
+
+# tries ROLE N: the virtual card keeps N tries for ROLE (auth or sign).
+# mynacard-emu writes DIR/card.state on every change, so this reads it
+# while the card is in the reader.
+tries() {
+    local got
+    got=$("$MYNACARD_EMU" status "$CARD" | awk -v k="$1-tries" '$1 == k { print $2 }')
+    echo "#   $1 tries left: $got (want $2)"
+    [ "$got" = "$2" ]
+}
+
+# How many VERIFY commands carrying a PIN the card has received so far
+# (the APDU log redacts their data: "> 00 20 00 80 [data redacted]").
+verify_count() {
+    grep -c '^> 00 20 00 80 \[data redacted\]' "$SYS_WORK/emu-apdu.log" 2>/dev/null
+}
+
+# A TCP port free on 127.0.0.1 (random: other checkouts' tests share the
+# network namespace).
+mc_free_port() {
+    python3 - <<'EOF'
+import random, socket
+for _ in range(200):
+    p = random.randrange(20000, 60000)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(p)
+    break
+EOF
+}
+
+# mc_listening PORT: something listens on 127.0.0.1:PORT.
+mc_listening() {
+    ss -Hltn "sport = :$1" 2>/dev/null | grep -q "127.0.0.1:$1"
+}
+
+# mc_s_server LOG PORT [openssl s_server options]: start an s_server on
+# 127.0.0.1:PORT, tracked by lib.sh's exit trap; MC_SERVER_PID is its PID.
+# Waits until it listens.
+mc_s_server() {
+    local log=$1 port=$2
+    shift 2
+    openssl s_server -accept "127.0.0.1:$port" "$@" </dev/null >"$log" 2>&1 &
+    MC_SERVER_PID=$!
+    sys_track "$MC_SERVER_PID"
+    for _ in $(seq 100); do
+        mc_listening "$port" && return 0
+        sys_alive "$MC_SERVER_PID" || { cat "$log"; sys_fail "s_server died"; }
+        sleep 0.1
+    done
+    sys_fail "s_server does not listen on 127.0.0.1:$port"
+}
+
+# Stop the s_server: started with -naccept N it leaves by itself after N
+# connections, its log complete; give it 10 s to, then stop it.
+mc_stop_server() {
+    for _ in $(seq 100); do
+        sys_alive "$MC_SERVER_PID" || break
+        sleep 0.1
+    done
+    sys_kill "$MC_SERVER_PID"
+    sys_untrack "$MC_SERVER_PID"
+    MC_SERVER_PID=""
+}
+
+# mc_server_cert DIR: a self-signed server certificate DIR/srv.pem with
+# its key DIR/srv.key (test data, made for this run).
+mc_server_cert() {
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 \
+        -subj "/CN=localhost" -addext "subjectAltName=IP:127.0.0.1" \
+        -keyout "$1/srv.key" -out "$1/srv.pem" >"$SYS_WORK/req.log" 2>&1 ||
+        { cat "$SYS_WORK/req.log"; sys_fail "openssl req"; }
+}
+
+# mc_cat_comment FILE: show a file as TAP comments.
+mc_cat_comment() {
+    sed 's/^/#   /' "$1"
+}
