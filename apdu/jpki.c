@@ -180,6 +180,22 @@ static int xfer(struct jpki *j, const struct apdu *a, uint8_t *resp,
     return err;
 }
 
+/*
+ * What the status word of a SELECT means.  63Cx, 6983 and 6984 answer a
+ * VERIFY, never a SELECT: passed on as MYNA_E_PIN_INCORRECT or
+ * MYNA_E_PIN_LOCKED they would tell jpki_verify()'s caller that a PIN the
+ * card never saw is wrong or blocked (and the module would then refuse that
+ * PIN, or the token, without asking the card again).
+ */
+static int select_sw_to_err(uint16_t sw)
+{
+    int err = apdu_sw_to_err(sw);
+
+    if (err == MYNA_E_PIN_INCORRECT || err == MYNA_E_PIN_LOCKED)
+        return MYNA_E_BAD_RESPONSE;
+    return err;
+}
+
 static int select_ap_sw(struct jpki *j, uint16_t *sw)
 {
     struct apdu a = {
@@ -213,7 +229,7 @@ int jpki_select_ap(struct jpki *j)
         return err;
     if (sw == SW_FILE_NOT_FOUND)
         return MYNA_E_NOT_JPKI;
-    return apdu_sw_to_err(sw);
+    return select_sw_to_err(sw);
 }
 
 static int select_ef_sw(struct jpki *j, uint16_t fid, uint16_t *sw)
@@ -267,7 +283,7 @@ static int select_ef(struct jpki *j, uint16_t fid)
         if (err < 0)
             return err;
     }
-    return apdu_sw_to_err(sw);
+    return select_sw_to_err(sw);
 }
 
 /*

@@ -493,6 +493,7 @@ struct script {
     uint16_t sign_sw;
     size_t sign_len;
     size_t challenge_short;
+    uint16_t select_ef_sw; /* non-zero: every EF SELECT answers this */
 };
 
 static void script_init(struct script *s)
@@ -547,6 +548,8 @@ static int script_xfer(void *ctx, const uint8_t *cmd, size_t cmdlen,
             s->selected = -1;
             return put_sw(resp, 0, ok ? 0x9000 : 0x6A82, resplen);
         }
+        if (a.p1 == 0x02 && s->select_ef_sw)
+            return put_sw(resp, 0, s->select_ef_sw, resplen);
         if (a.p1 == 0x02 && a.lc == 2 && s->jpki_selected) {
             uint16_t fid = (uint16_t)(a.data[0] << 8 | a.data[1]);
 
@@ -748,6 +751,35 @@ END_TEST
 
 /* ------------------------------------------------------------------ */
 /* Scripted cards.                                                     */
+
+/* A SELECT answered with a VERIFY's status words (63Cx, 6983, 6984) is a
+ * broken or hostile card, not a wrong or blocked PIN: the PIN never reached
+ * the card, so no caller may take it as rejected (the module would refuse
+ * it from then on).  Found by fuzz-jpki; kept as a regression test. */
+START_TEST(test_select_pin_sw_not_pin_error)
+{
+    static const uint16_t sws[] = { 0x63C2, 0x63C0, 0x6983, 0x6984 };
+    struct script s;
+    struct rig *r;
+    int tries = 7, left = 7;
+
+    script_init(&s);
+    s.select_ef_sw = sws[_i];
+    script_add(&s, 0x0018, (const uint8_t *)"", 0);
+    r = rig_script(&s);
+    ck_assert_int_eq(jpki_begin(r->j), 0);
+    ck_assert_int_eq(jpki_verify(r->j, JPKI_AUTH, (const uint8_t *)"1234", 4,
+                                 &left), MYNA_E_BAD_RESPONSE);
+    ck_assert_int_eq(jpki_pin_tries(r->j, JPKI_AUTH, &tries),
+                     MYNA_E_BAD_RESPONSE);
+    ck_assert_int_eq(jpki_change_pin(r->j, JPKI_AUTH, (const uint8_t *)"5678",
+                                     4), MYNA_E_BAD_RESPONSE);
+    /* No VERIFY nor CHANGE REFERENCE DATA went out. */
+    ck_assert_uint_eq(spy_count(&r->spy, 0x20), 0);
+    ck_assert_uint_eq(spy_count(&r->spy, 0x24), 0);
+    ck_assert_int_eq(jpki_end(r->j, false), 0);
+}
+END_TEST
 
 START_TEST(test_not_jpki)
 {
@@ -2002,6 +2034,7 @@ static Suite *jpki_suite(void)
     tc = tcase_create("scripted");
     tcase_add_checked_fixture(tc, NULL, rigs_teardown);
     tcase_add_test(tc, test_not_jpki);
+    tcase_add_loop_test(tc, test_select_pin_sw_not_pin_error, 0, 4);
     tcase_add_loop_test(tc, test_cert_sizes, 0,
                         3 * (sizeof(SIZE_CASES) / sizeof(SIZE_CASES[0])));
     tcase_add_loop_test(tc, test_cert_hostile, 0,
