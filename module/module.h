@@ -256,6 +256,15 @@ bool slot_role_shown(enum jpki_role role);
 bool slot_token_present_locked(const struct mc_reader *r);
 /* Free the reader table (C_Finalize, after the cards). */
 void slots_free_locked(void);
+/*
+ * The card whose token @r shows, read from the card once per insertion
+ * (card_load) if that has not happened yet.  Module lock held; it is
+ * dropped while the card is read, so the caller must not rely on state it
+ * looked at before.  On CKR_OK *@out holds a reference the caller drops
+ * with card_unref_locked(); otherwise CKR_TOKEN_NOT_PRESENT (no card, or it
+ * went away meanwhile) or the card's error.
+ */
+CK_RV slot_loaded_card_locked(struct mc_reader *r, struct mc_card **out);
 
 /* ---- Sessions (session.c) ---- */
 

@@ -139,7 +139,6 @@ CK_RV C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication,
     struct mc_card *c;
     enum jpki_role role;
     CK_RV rv;
-    int err;
 
     rv = mc_enter();
     if (rv != CKR_OK)
@@ -157,11 +156,6 @@ CK_RV C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication,
         rv = CKR_SESSION_PARALLEL_NOT_SUPPORTED;
         goto out_leave;
     }
-    c = slot_token_present_locked(r) ? card_current_locked(r) : NULL;
-    if (!c) {
-        rv = CKR_TOKEN_NOT_PRESENT;
-        goto out_leave;
-    }
     /*
      * The token is write-protected, and PKCS#11 2.40 would have us refuse
      * read/write sessions.  We open them all the same, on purpose: OpenSC's
@@ -170,20 +164,9 @@ CK_RV C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication,
      * written through one: every object-changing call still answers
      * CKR_TOKEN_WRITE_PROTECTED, and CKF_WRITE_PROTECTED stays set.
      */
-
-    card_ref_locked(c);
-    if (!c->loaded) {
-        /* Objects and token facts come from the card once per insertion. */
-        mc_leave();
-        err = card_load(c);
-        mc_mutex_lock(mc_g.lock);
-        if (err == MYNA_E_NO_CARD || err == MYNA_E_NO_READER || c->dead)
-            rv = CKR_TOKEN_NOT_PRESENT;
-        else if (err < 0)
-            rv = mc_rv_from_err(err);
-        if (rv != CKR_OK)
-            goto out_unref;
-    }
+    rv = slot_loaded_card_locked(r, &c);
+    if (rv != CKR_OK)
+        goto out_leave;
 
     s = calloc(1, sizeof(*s));
     if (!s) {

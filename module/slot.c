@@ -346,13 +346,40 @@ static void fill_token_info_locked(const struct mc_card *c,
     mc_pad(ti->utcTime, sizeof(ti->utcTime), "");   /* no clock */
 }
 
+CK_RV slot_loaded_card_locked(struct mc_reader *r, struct mc_card **out)
+{
+    struct mc_card *c;
+    int err;
+
+    c = slot_token_present_locked(r) ? card_current_locked(r) : NULL;
+    if (!c)
+        return CKR_TOKEN_NOT_PRESENT;
+    card_ref_locked(c);
+    if (!c->loaded) {
+        /* A new card: read it once, without the module lock, so that a
+         * slow card never blocks C_GetSlotInfo in other threads. */
+        mc_leave();
+        err = card_load(c);
+        mc_mutex_lock(mc_g.lock);
+        if (err == MYNA_E_NO_CARD || err == MYNA_E_NO_READER || c->dead) {
+            card_unref_locked(c);
+            return CKR_TOKEN_NOT_PRESENT;
+        }
+        if (err < 0) {
+            card_unref_locked(c);
+            return mc_rv_from_err(err);
+        }
+    }
+    *out = c;
+    return CKR_OK;
+}
+
 CK_RV C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
 {
     struct mc_reader *r;
     struct mc_card *c;
     enum jpki_role role;
     CK_RV rv;
-    int err;
 
     rv = mc_enter();
     if (rv != CKR_OK)
@@ -365,26 +392,10 @@ CK_RV C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
     rv = slot_lookup_locked(slotID, &r, &role);
     if (rv != CKR_OK)
         goto out_leave;
-    c = slot_token_present_locked(r) ? card_current_locked(r) : NULL;
-    if (!c) {
-        rv = CKR_TOKEN_NOT_PRESENT;
+    rv = slot_loaded_card_locked(r, &c);
+    if (rv != CKR_OK)
         goto out_leave;
-    }
-    card_ref_locked(c);
-    if (!c->loaded) {
-        /* A new card: read it once, without the module lock. */
-        mc_leave();
-        err = card_load(c);
-        mc_mutex_lock(mc_g.lock);
-        if (err == MYNA_E_NO_CARD || err == MYNA_E_NO_READER)
-            rv = CKR_TOKEN_NOT_PRESENT;
-        else if (err < 0)
-            rv = mc_rv_from_err(err);
-        else if (c->dead)
-            rv = CKR_TOKEN_NOT_PRESENT;
-    }
-    if (rv == CKR_OK)
-        fill_token_info_locked(c, role, pInfo);
+    fill_token_info_locked(c, role, pInfo);
     card_unref_locked(c);
 out_leave:
     mc_leave();
