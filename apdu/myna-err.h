@@ -3,7 +3,7 @@
  *
  * The one error enum of the card layer (apdu/).  Every function below
  * module/ returns 0 or a negative enum myna_err; module/ turns these into
- * CK_RV in exactly one function.  Knows nothing of PKCS#11.
+ * PKCS#11 return values in exactly one function.  Knows nothing of PKCS#11.
  */
 #ifndef MYNA_ERR_H
 #define MYNA_ERR_H

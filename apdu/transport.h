@@ -3,7 +3,7 @@
  *
  * The transport: how bytes reach a card, and how readers and cards are
  * found and watched.  Two implementations: PC/SC (transport-pcsc.c, the
- * only file that calls SCard*) and callbacks (transport-callback.c: the
+ * only file that calls pcsc-lite) and callbacks (transport-callback.c: the
  * in-process virtual card in tests, and the fuzzers' scripted cards).
  * Layer: the bottom of apdu/; knows nothing of APDU meaning or PKCS#11.
  *
@@ -131,9 +131,9 @@ static inline void tp_hub_free(struct tp_hub *h)
 
 /* A hub over pcsc-lite: establishes its SCard context lazily, so that it
  * can be created while pcscd is down and recovers when pcscd comes back.
- * Connections are SCARD_SHARE_SHARED, T=1 or T=0, each operation inside
- * SCardBeginTransaction/SCardEndTransaction; SCARD_W_RESET_CARD leads to
- * SCardReconnect and MYNA_E_CARD_RESET. */
+ * Connections are shared, T=1 or T=0, each operation inside a PC/SC
+ * transaction; a reset by another program leads to a reconnect and
+ * MYNA_E_CARD_RESET. */
 int tp_hub_pcsc_new(struct tp_hub **out);
 
 /* ---- Callbacks (transport-callback.c) ---- */
