@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ * Copyright (C) 2026 The mynacard authors
+ *
+ * mynacard-tool doctor: checks, in the order a problem would hide the
+ * next one, pcscd, the readers, the card, the tries left, the
+ * authentication certificate's validity, the installed modules and their
+ * registrations, and says for each problem how to fix it; it also states
+ * the TLS 1.3 limit and whether Firefox is capped at TLS 1.2.  Spends no
+ * PIN try and reads nothing personal.  Exit status 0 when nothing needs
+ * fixing (notes allowed), 1 otherwise.  Layer: tool/; calls card.c,
+ * cert.c and setup.c.
+ */
+#include <limits.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+
+#include "myna-err.h"
+#include "tool.h"
+
+enum level { LV_OK, LV_NOTE, LV_WARN, LV_FAIL };
+
+static unsigned problems;
+
+static void report(const char *check, enum level lv, const char *fix,
+                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void report(const char *check, enum level lv, const char *fix,
+                   const char *fmt, ...)
+{
+    static const char *const tag[] = { "[ ok ]", "[note]", "[warn]", "[FAIL]" };
+    static const char *const name[] = { "ok", "note", "warn", "fail" };
+    char msg[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (lv >= LV_WARN)
+        problems++;
+    jo_obj_begin(NULL);
+    jo_str("check", check);
+    jo_str("status", name[lv]);
+    jo_str("message", msg);
+    jo_str("fix", fix);
+    jo_obj_end();
+    say("%s ", tag[lv]);
+    say_text(msg);
+    say("\n");
+    if (fix) {
+        say("       fix: ");
+        say_text(fix);
+        say("\n");
+    }
+}
+
+/* The card: kind, tries, authentication certificate.  Returns false
+ * when there is no usable card (later card checks are skipped). */
+static void check_card(struct tp_hub *hub, const struct tool_readers *rs)
+{
+    struct tool_card c;
+    struct jpki_token_info ti;
+    struct tool_cert_facts f;
+    uint8_t *der = NULL;
+    size_t len = 0;
+    int idx, err, tries;
+    char fix[256];
+
+    idx = tcard_pick(rs, tool_opt.reader);
+    if (idx < 0) {
+        report("card", LV_FAIL, "insert your My Number Card into the reader "
+               "(contact readers: chip first, face up)",
+               "no card in %s", rs->n == 1 ? "the reader" : "any reader");
+        tp_hub_free(hub);
+        return;
+    }
+    err = tcard_connect(hub, rs->r[idx].name, &c);
+    if (err == 0)
+        err = tcard_begin(&c);
+    if (err == MYNA_E_NOT_JPKI) {
+        report("card", LV_FAIL, "insert a My Number Card: this card has no "
+               "JPKI application", "the card in %s is not a My Number Card",
+               rs->r[idx].name);
+        goto out_close;
+    }
+    if (err < 0) {
+        report("card", LV_FAIL, "take the card out, put it back and try "
+               "again; for contactless readers keep it still on the reader",
+               "cannot talk to the card in %s: %s", rs->r[idx].name,
+               myna_strerror(err));
+        goto out_close;
+    }
+    if (jpki_read_token_info(c.j, &ti) == 0 && ti.kind == JPKI_KIND_JUKI)
+        report("card", LV_WARN, "get a My Number Card at your municipal "
+               "office: the 住基カード's certificates are no longer issued",
+               "this is a 住基カード (Juki card), not a My Number Card");
+    else
+        report("card", LV_OK, NULL, "a JPKI card is in %s", rs->r[idx].name);
+
+    for (int role = 0; role < 2; role++) {
+        const char *what = pin_role_name((enum jpki_role)role);
+
+        err = jpki_pin_tries(c.j, (enum jpki_role)role, &tries);
+        if (err < 0) {
+            report("pin", LV_WARN, NULL, "cannot read the tries left of the "
+                   "%s: %s", what, myna_strerror(err));
+        } else if (tries == 0) {
+            report("pin", LV_FAIL, "only your municipal office can unblock "
+                   "it: go there with the card and an ID",
+                   "the %s is blocked", what);
+        } else if (tries < pin_role_max((enum jpki_role)role)) {
+            sfmt(fix, sizeof(fix), "a correct %s resets the count "
+                     "(`mynacard-tool verify-pin %s`)", what,
+                     role == JPKI_AUTH ? "auth" : "sign");
+            report("pin", LV_WARN, fix, "the %s has %d of %d tries left",
+                   what, tries, pin_role_max((enum jpki_role)role));
+        } else {
+            report("pin", LV_OK, NULL, "the %s has all its %d tries", what,
+                   tries);
+        }
+    }
+
+    err = jpki_read_cert(c.j, JPKI_CERT_AUTH, &der, &len);
+    if (err < 0 || tool_cert_facts(der, len, time(NULL), &f) < 0) {
+        report("certificate", LV_FAIL, "the card may hold no certificate: "
+               "ask your municipal office", "cannot read the authentication "
+               "certificate%s%s", err < 0 ? ": " : "",
+               err < 0 ? myna_strerror(err) : "");
+    } else if (f.expiry == TOOL_EXP_EXPIRED) {
+        report("certificate", LV_FAIL, "renew the certificates at your "
+               "municipal office (bring the card; it takes minutes)",
+               "the authentication certificate expired on %s", f.not_after);
+    } else if (f.expiry == TOOL_EXP_EXPIRING) {
+        report("certificate", LV_WARN, "renew the certificates at your "
+               "municipal office before then",
+               "the authentication certificate expires in %lld days, on %s",
+               f.days_left, f.not_after);
+    } else if (f.expiry == TOOL_EXP_NOT_YET_VALID) {
+        report("certificate", LV_WARN, "check the computer's date and time",
+               "the authentication certificate is not valid until %s",
+               f.not_before);
+    } else {
+        report("certificate", LV_OK, NULL, "the authentication certificate "
+               "is valid until %s (%lld days)", f.not_after, f.days_left);
+    }
+    OPENSSL_clear_free(der, len);
+out_close:
+    tcard_close(&c);
+}
+
+static void check_modules(void)
+{
+    static const char *const targets[] = { "p11-kit", "firefox", "libreoffice" };
+    char lib[PATH_MAX], fix[PATH_MAX + 64];
+    struct stat st;
+    bool ok = true;
+
+    for (size_t i = 0; i < 3; i++) {
+        tool_module_for(targets[i], lib, sizeof(lib));
+        if (stat(lib, &st) < 0) {
+            sfmt(fix, sizeof(fix), "reinstall mynacard (or set "
+                     "MYNACARD_MODULE_DIR to where the modules are)");
+            report("modules", LV_FAIL, fix, "%s is missing", lib);
+            ok = false;
+        }
+    }
+    if (ok)
+        report("modules", LV_OK, NULL, "the three modules are in %s",
+               tool_module_dir());
+}
+
+static void check_reg(const char *check, const char *what,
+                      const struct reg_report *r, const char *setup,
+                      bool none_is_problem)
+{
+    char fix[128];
+
+    sfmt(fix, sizeof(fix), "mynacard-tool setup %s", setup);
+    switch (r->state) {
+    case REG_OK:
+        report(check, LV_OK, NULL, "%s: registered (%s)", what, r->where);
+        break;
+    case REG_WRONG:
+        report(check, LV_WARN, fix, "%s: %s (%s)", what, r->detail, r->where);
+        break;
+    case REG_MISSING:
+        report(check, LV_WARN, fix, "%s: the module is not registered%s%s "
+               "(%s)", what, r->detail[0] ? ": " : "", r->detail, r->where);
+        break;
+    case REG_NONE:
+    default:
+        report(check, none_is_problem ? LV_WARN : LV_NOTE,
+               none_is_problem ? fix : NULL, "%s: not set up (%s)", what,
+               r->where);
+        break;
+    }
+}
+
+static void check_registrations(void)
+{
+    struct reg_report r, ff[8];
+    size_t n, profiles, capped;
+
+    reg_check_p11kit(&r);
+    check_reg("p11-kit", "p11-kit (GnuTLS, OpenSSL, OpenSSH)", &r, "p11-kit",
+              true);
+    n = reg_check_firefox(ff, 8);
+    if (n == 0)
+        report("firefox", LV_NOTE, NULL, "no Firefox profile found");
+    for (size_t i = 0; i < n; i++)
+        check_reg("firefox", "Firefox profile", &ff[i], "firefox", true);
+    reg_check_nss(&r);
+    check_reg("nss", "shared NSS database (Chromium)", &r, "nss", false);
+    reg_check_libreoffice(&r);
+    check_reg("libreoffice", "LibreOffice", &r, "libreoffice", false);
+
+    /* Not a fault of the installation, but the usual reason a login fails
+     * with everything else right. */
+    reg_check_tls(&profiles, &capped);
+    if (profiles > 0 && capped == profiles)
+        report("tls", LV_OK, NULL, "Firefox is capped at TLS 1.2 "
+               "(security.tls.version.max = 3): logins with the card work");
+    else
+        report("tls", LV_NOTE, "Firefox: about:config, set "
+               "security.tls.version.max to 3 (other programs: see "
+               "mynacard-tool(1))", "TLS 1.3 cannot use this card (it "
+               "needs RSA-PSS, which the card cannot make): a site that "
+               "offers TLS 1.3 gets no certificate and refuses you");
+}
+
+int cmd_doctor(int argc, char **argv)
+{
+    struct tool_readers rs;
+    struct tp_hub *hub = NULL;
+    int err;
+
+    (void)argv;
+    if (argc != 0) {
+        complain("usage: mynacard-tool doctor [--json]");
+        return TOOL_EUSAGE;
+    }
+    problems = 0;
+    jo_arr_begin("checks");
+    err = tcard_readers(&hub, &rs);
+    if (err == MYNA_E_NO_SERVICE) {
+        report("pcscd", LV_FAIL, "sudo apt install pcscd; sudo systemctl "
+               "enable --now pcscd.socket", "pcscd is not running or not "
+               "reachable");
+        tp_hub_free(hub);
+    } else if (err < 0) {
+        report("pcscd", LV_FAIL, "restart pcscd (sudo systemctl restart "
+               "pcscd)", "cannot list the readers: %s", myna_strerror(err));
+        tp_hub_free(hub);
+    } else {
+        report("pcscd", LV_OK, NULL, "pcscd is running");
+        if (rs.n == 0) {
+            report("reader", LV_FAIL, "plug in the reader; USB readers need "
+                   "the CCID driver (sudo apt install libccid); `pcsc_scan` "
+                   "shows what pcscd sees", "no smart-card reader");
+            tp_hub_free(hub);
+        } else {
+            for (size_t i = 0; i < rs.n; i++)
+                report("reader", LV_OK, NULL, "reader: %s", rs.r[i].name);
+            check_card(hub, &rs);
+        }
+    }
+    check_modules();
+    check_registrations();
+    jo_arr_end();
+    jo_int("problems", problems);
+    if (problems)
+        say("\n%u problem%s found.\n", problems, problems == 1 ? "" : "s");
+    else
+        say("\nEverything looks right.\n");
+    return problems ? TOOL_EFAIL : TOOL_OK;
+}

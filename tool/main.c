@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ * Copyright (C) 2026 The mynacard authors
+ *
+ * mynacard-tool's entry point: the command table and option parsing.
+ * Layer: tool/; calls the commands (status.c, pin.c, export.c, setup.c,
+ * doctor.c) and nothing of the card itself.  Under --json every command
+ * prints one JSON object with "command" and "exit" members, whatever
+ * happens; messages for people go to stderr in both modes.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tool.h"
+
+struct tool_opts tool_opt;
+
+/* Which options a command accepts, as bits. */
+enum {
+    O_STDIN = 1u << 0,
+    O_YES = 1u << 1,
+    O_SIGN = 1u << 2,
+    O_PERSONAL = 1u << 3,
+    O_FORMAT = 1u << 4,
+    O_REMOVE = 1u << 5,
+    O_READER = 1u << 6,
+    O_OUTPUT = 1u << 7
+};
+
+static const struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    unsigned opts;
+} commands[] = {
+    { "status", cmd_status, O_SIGN | O_PERSONAL | O_STDIN | O_YES | O_READER },
+    { "verify-pin", cmd_verify_pin, O_STDIN | O_YES | O_READER },
+    { "change-pin", cmd_change_pin, O_STDIN | O_YES | O_READER },
+    { "export", cmd_export, O_FORMAT | O_OUTPUT | O_STDIN | O_YES | O_READER },
+    { "setup", cmd_setup, O_REMOVE },
+    { "doctor", cmd_doctor, O_READER },
+};
+
+static const char usage_text[] =
+"Usage: mynacard-tool COMMAND [OPTIONS]\n"
+"\n"
+"  status [--sign [--personal]]   readers, card, tries left, certificates\n"
+"  verify-pin auth|sign           check a PIN (tries shown before and after)\n"
+"  change-pin auth|sign           change a PIN\n"
+"  export auth|sign|auth-ca|sign-ca [--pem|--der] [-o FILE]\n"
+"  setup firefox|nss|libreoffice|p11-kit [--remove]\n"
+"  doctor                         find what stops the card from working\n"
+"\n"
+"Options: --json (output for scripts), --stdin (PINs from standard input,\n"
+"one a line), --yes (send a PIN even with one try left), --reader NAME,\n"
+"--help, --version.  See mynacard-tool(1).\n"
+"\n"
+"Exit status: 0 ok; 1 failure or problems found; 2 usage; 3 pcscd not\n"
+"running; 4 no reader, no card or not a My Number Card; 5 wrong PIN;\n"
+"6 PIN blocked; 7 PIN of the wrong format (not sent); 8 cancelled\n"
+"(nothing sent); 9 Firefox or LibreOffice is running.\n";
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        { "json", no_argument, NULL, 'j' },
+        { "stdin", no_argument, NULL, 'S' },
+        { "yes", no_argument, NULL, 'y' },
+        { "sign", no_argument, NULL, 's' },
+        { "personal", no_argument, NULL, 'P' },
+        { "pem", no_argument, NULL, 'p' },
+        { "der", no_argument, NULL, 'd' },
+        { "remove", no_argument, NULL, 'r' },
+        { "reader", required_argument, NULL, 'R' },
+        { "output", required_argument, NULL, 'o' },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { NULL, 0, NULL, 0 }
+    };
+    const struct command *cmd = NULL;
+    unsigned given = 0;
+    int ch, rc;
+
+    while ((ch = getopt_long(argc, argv, "o:hV", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'j': tool_opt.json = true; break;
+        case 'S': tool_opt.use_stdin = true; given |= O_STDIN; break;
+        case 'y': tool_opt.yes = true; given |= O_YES; break;
+        case 's': tool_opt.sign = true; given |= O_SIGN; break;
+        case 'P': tool_opt.personal = true; given |= O_PERSONAL; break;
+        case 'p': tool_opt.der = false; given |= O_FORMAT; break;
+        case 'd': tool_opt.der = true; given |= O_FORMAT; break;
+        case 'r': tool_opt.remove = true; given |= O_REMOVE; break;
+        case 'R': tool_opt.reader = optarg; given |= O_READER; break;
+        case 'o': tool_opt.output = optarg; given |= O_OUTPUT; break;
+        case 'h':
+            fputs(usage_text, stdout);
+            return TOOL_OK;
+        case 'V':
+            printf("mynacard-tool %s\n", MYNACARD_VERSION);
+            return TOOL_OK;
+        default:
+            fputs(usage_text, stderr);
+            return TOOL_EUSAGE;
+        }
+    }
+    if (optind >= argc) {
+        fputs(usage_text, stderr);
+        return TOOL_EUSAGE;
+    }
+    if (!strcmp(argv[optind], "help")) {
+        fputs(usage_text, stdout);
+        return TOOL_OK;
+    }
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (!strcmp(argv[optind], commands[i].name))
+            cmd = &commands[i];
+    if (!cmd) {
+        complain("unknown command \"%s\"", argv[optind]);
+        fputs(usage_text, stderr);
+        return TOOL_EUSAGE;
+    }
+    if (given & ~cmd->opts) {
+        complain("an option given does not apply to %s: see "
+                 "`mynacard-tool --help`", cmd->name);
+        return TOOL_EUSAGE;
+    }
+    jo_obj_begin(NULL);
+    jo_str("command", cmd->name);
+    rc = cmd->run(argc - optind - 1, argv + optind + 1);
+    jo_unwind();
+    jo_int("exit", rc);
+    jo_done();
+    return rc;
+}

@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ * Copyright (C) 2026 The mynacard authors
+ *
+ * mynacard-tool: what the holder of a My Number Card needs to see and do,
+ * from the command line.  Layer: a program beside module/, built directly
+ * on the card layer (apdu/: tp_hub_pcsc_new, jpki_*), never through
+ * PKCS#11.  One file per concern: main.c (commands and options), out.c
+ * (human and JSON output), card.c (the reader and the card), cert.c
+ * (X.509 facts), pin.c (PIN entry, verify-pin, change-pin), status.c,
+ * export.c, setup.c (registering the modules), doctor.c.
+ *
+ * PINs are kept only in fixed buffers on the stack of the command that
+ * reads them, wiped with OPENSSL_cleanse on every path, never printed or
+ * logged, never sent when their format is wrong and never sent twice.
+ */
+#ifndef MYNA_TOOL_H
+#define MYNA_TOOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "jpki.h"
+#include "transport.h"
+
+/* ---- Exit status (documented in doc/mynacard-tool.1) ---- */
+enum tool_exit {
+    TOOL_OK = 0,
+    TOOL_EFAIL = 1,       /* any other failure; doctor: problems found */
+    TOOL_EUSAGE = 2,      /* bad command line */
+    TOOL_ENOSERVICE = 3,  /* pcscd is not running or not reachable */
+    TOOL_ENOCARD = 4,     /* no reader, no card, or not a JPKI card */
+    TOOL_EPIN = 5,        /* the card rejected the PIN (one try spent) */
+    TOOL_EBLOCKED = 6,    /* the PIN is blocked */
+    TOOL_EFORMAT = 7,     /* the PIN has the wrong format: nothing sent */
+    TOOL_ECANCEL = 8,     /* the user declined or gave no PIN: nothing sent */
+    TOOL_EBUSY = 9        /* setup refused: Firefox or LibreOffice runs */
+};
+
+/* ---- Options common to every command (main.c) ---- */
+struct tool_opts {
+    bool json;            /* --json: one JSON object on stdout */
+    bool use_stdin;       /* --stdin: PINs from standard input */
+    bool yes;             /* --yes: the last-try confirmation, for scripts */
+    bool sign;            /* status --sign */
+    bool personal;        /* status --personal */
+    bool der;             /* export --der */
+    bool remove;          /* setup --remove */
+    const char *reader;   /* --reader SUBSTRING */
+    const char *output;   /* export -o FILE */
+};
+
+extern struct tool_opts tool_opt;
+
+int cmd_status(int argc, char **argv);
+int cmd_verify_pin(int argc, char **argv);
+int cmd_change_pin(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_setup(int argc, char **argv);
+int cmd_doctor(int argc, char **argv);
+
+/* ---- Output (out.c) ----
+ * Human text goes through say() (to stdout, nothing under --json);
+ * JSON through the jo_* calls (nothing without --json), which keep the
+ * commas and nesting.  Strings from the card are untrusted: JSON strings
+ * are escaped and made valid UTF-8; human text has control characters
+ * replaced, so a certificate cannot drive the terminal. */
+void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Errors and hints for people: stderr, also under --json. */
+void complain(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Send say() text to stderr instead (export: stdout is the certificate). */
+void say_to_stderr(bool on);
+/* Print untrusted @s for a terminal (control characters as '?'). */
+void say_text(const char *s);
+
+void jo_obj_begin(const char *key);
+void jo_obj_end(void);
+void jo_arr_begin(const char *key);
+void jo_arr_end(void);
+void jo_str(const char *key, const char *val);  /* NULL val: null */
+void jo_int(const char *key, long long val);
+void jo_bool(const char *key, bool val);
+/* Close every level but the outermost (after a command returned early). */
+void jo_unwind(void);
+/* Finish the document (newline); call once, at the end of a command. */
+void jo_done(void);
+
+/* Write @s (@len bytes) as a JSON string with its quotes to @fp:
+ * ", \ and control characters escaped, invalid UTF-8 replaced by U+FFFD.
+ * Pure; exported for the unit tests. */
+void json_write_string(FILE *fp, const char *s, size_t len);
+/* snprintf for paths and messages whose truncation is acceptable (a path
+ * longer than PATH_MAX fails later, where it is used). */
+int sfmt(char *buf, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Copy @s into @out (@cap bytes, NUL-terminated, truncated) with control
+ * characters (C0, DEL) replaced by '?'.  Pure. */
+void text_sanitize(const char *s, char *out, size_t cap);
+
+/* ---- The card (card.c) ---- */
+struct tool_card {
+    struct tp_hub *hub;
+    struct transport *tp;
+    struct jpki *j;
+    char reader[TP_READER_NAME_MAX];
+    bool in_tx;
+};
+
+struct tool_readers {
+    struct tp_reader_state r[TP_READERS_MAX];
+    size_t n;
+};
+
+/* List the readers through pcsc-lite.  *@hub is created (freed by the
+ * caller with tp_hub_free) even when the list fails.  Returns 0,
+ * MYNA_E_NO_SERVICE (pcscd down) or another error. */
+int tcard_readers(struct tp_hub **hub, struct tool_readers *out);
+/* The reader to use: the first whose name contains @want (any when
+ * NULL) and holds a card.  Returns its index or -1. */
+int tcard_pick(const struct tool_readers *rs, const char *want);
+/* Connect to the card in reader @name over @hub (taken over: freed by
+ * tcard_close).  Returns 0 or an error. */
+int tcard_connect(struct tp_hub *hub, const char *name, struct tool_card *c);
+/* Open a transaction and select the JPKI application.  A card reset
+ * since the last transaction is not an error here: nothing is verified
+ * between our transactions.  Returns 0, MYNA_E_NOT_JPKI or an error. */
+int tcard_begin(struct tool_card *c);
+/* Close it; @reset leaves no verified PIN behind. */
+void tcard_end(struct tool_card *c, bool reset);
+void tcard_close(struct tool_card *c);
+/* Every command's way in: list, pick, connect, with the messages for
+ * people and the exit status.  Returns TOOL_OK with @c ready, or an exit
+ * status (the message already given). */
+int tcard_open(struct tool_card *c);
+/* The exit status for a card-layer error. */
+int tool_exit_for(int err);
+
+/* ---- X.509 facts (cert.c) ---- */
+#define TOOL_EXPIRY_WARN_DAYS 90
+
+enum tool_expiry {
+    TOOL_EXP_VALID = 0,
+    TOOL_EXP_EXPIRING,     /* within TOOL_EXPIRY_WARN_DAYS */
+    TOOL_EXP_EXPIRED,
+    TOOL_EXP_NOT_YET_VALID
+};
+
+struct tool_cert_facts {
+    char subject[512];
+    char issuer[512];
+    char serial[128];        /* hex, colon separated */
+    char not_before[32];     /* YYYY-MM-DD HH:MM:SS UTC */
+    char not_after[32];
+    long long days_left;     /* whole days from now to notAfter (< 0 past) */
+    enum tool_expiry expiry;
+};
+
+/* Classify a validity window against @now.  Pure. */
+enum tool_expiry tool_expiry_classify(time_t not_before, time_t not_after,
+                                      time_t now, long long *days_left);
+const char *tool_expiry_name(enum tool_expiry e);
+
+/* Parse @der (@len bytes, untrusted) and fill @f against @now.  Returns 0
+ * or MYNA_E_BAD_RESPONSE. */
+int tool_cert_facts(const uint8_t *der, size_t len, time_t now,
+                    struct tool_cert_facts *f);
+
+/* The holder's facts in the signature certificate's subjectAltName
+ * (otherName 1.2.392.200149.8.5.5.1 to .6, UTF8String).  Personal data:
+ * the caller wipes the struct with OPENSSL_cleanse after use. */
+#define TOOL_PERSONAL_MAX 512
+struct tool_personal {
+    char name[TOOL_PERSONAL_MAX];          /* .1 */
+    char name_alt[TOOL_PERSONAL_MAX];      /* .2 substitute characters */
+    char sex[8];                           /* .3 */
+    char birth[16];                        /* .4 EYYYYMMDD */
+    char address[TOOL_PERSONAL_MAX];       /* .5 */
+    char address_alt[TOOL_PERSONAL_MAX];   /* .6 */
+    unsigned found;                        /* bit N-1 set for .N seen */
+};
+
+/* Returns 0 (with found == 0 when there is no such field),
+ * MYNA_E_BAD_RESPONSE when @der is not a certificate. */
+int tool_cert_personal(const uint8_t *der, size_t len,
+                       struct tool_personal *p);
+/* "male", "female", "other (N)" for the sex code. */
+const char *tool_sex_name(const char *code, char *buf, size_t cap);
+/* EYYYYMMDD to YYYY-MM-DD into @buf; the input itself when malformed. */
+const char *tool_birth_date(const char *code, char *buf, size_t cap);
+
+/* ---- PINs (pin.c) ---- */
+
+/* Read @role's PIN: from /dev/tty without echo after @prompt, or one
+ * line of stdin under --stdin.  Checks the format (jpki_pin_normalize)
+ * and leaves the normalised PIN in @pin (JPKI_PIN_MAX bytes), which the
+ * caller wipes.  Returns TOOL_OK, TOOL_EFORMAT (explained, nothing sent)
+ * or TOOL_ECANCEL (no PIN given). */
+int pin_read(enum jpki_role role, const char *prompt, uint8_t *pin,
+             size_t *len);
+/* The format check alone, with a message for people (NULL for none).
+ * Pure; exported for the unit tests. */
+int pin_check_format(enum jpki_role role, const char *pin, size_t len,
+                     uint8_t *norm, size_t *normlen, const char **why);
+/* When @tries is 1, ask the holder to confirm on the terminal (or
+ * require --yes under --stdin).  Returns TOOL_OK or TOOL_ECANCEL. */
+int pin_confirm_last_try(enum jpki_role role, int tries);
+const char *pin_role_name(enum jpki_role role);
+int pin_role_max(enum jpki_role role);
+/* "auth" or "sign" to a role; -1 for anything else. */
+int pin_role_parse(const char *s);
+/* Verify the signature password in an open transaction (tries already
+ * shown), used by status --sign and export sign. */
+int pin_login_sign(struct tool_card *c, int tries_before);
+/* The same after reading and showing the tries (refused when blocked).
+ * On TOOL_OK a transaction is open with the password verified: the
+ * caller reads what it needs and ends it with tcard_end(c, true). */
+int pin_tries_then_login_sign(struct tool_card *c);
+
+/* ---- Setup and registrations (setup.c) ---- */
+
+/* The module directory: $MYNACARD_MODULE_DIR, else the install one. */
+const char *tool_module_dir(void);
+/* The module to register for @target ("firefox", ...), full path into
+ * @buf. */
+const char *tool_module_for(const char *target, char *buf, size_t cap);
+
+/* What doctor needs to know about one kind of registration. */
+enum reg_state {
+    REG_NONE = 0,      /* nowhere to register (no Firefox profile, ...) */
+    REG_MISSING,       /* a place exists but lacks the module */
+    REG_WRONG,         /* registered, but the wrong module for the place */
+    REG_OK
+};
+struct reg_report {
+    enum reg_state state;
+    char where[512];   /* a path for people */
+    char detail[256];
+};
+/* Each fills up to @cap reports and returns how many. */
+size_t reg_check_firefox(struct reg_report *out, size_t cap);
+void reg_check_nss(struct reg_report *out);
+void reg_check_libreoffice(struct reg_report *out);
+void reg_check_p11kit(struct reg_report *out);
+/* Firefox profiles capped at TLS 1.2 (security.tls.version.max = 3):
+ * sets *@profiles and *@capped. */
+void reg_check_tls(size_t *profiles, size_t *capped);
+
+#endif
