@@ -335,9 +335,11 @@ int apdu_transmit(struct transport *t, const struct apdu *a, uint8_t *resp,
             /*
              * Wrong Le: resend the same command with Le = SW2 (00 = 256),
              * once.  A card that says 6Cxx again, or sends data with it,
-             * is not one we can talk to.
+             * is not one we can talk to.  Nor one that says it to a
+             * command carrying a PIN: a PIN is never sent twice (found by
+             * fuzz-module: a VERIFY answered 6Cxx went out again).
              */
-            if (resent || datalen > 0) {
+            if (resent || datalen > 0 || a->secret) {
                 err = MYNA_E_BAD_RESPONSE;
                 goto out_rbuf;
             }

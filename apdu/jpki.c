@@ -501,7 +501,9 @@ const char *jpki_kind_name(enum jpki_token_kind kind)
     }
 }
 
-int jpki_read_token_info(struct jpki *j, struct jpki_token_info *out)
+/* Read the first @want bytes (at most JPKI_TOKEN_INFO_MAX) of EF 0006. */
+static int read_token_info(struct jpki *j, struct jpki_token_info *out,
+                           size_t want)
 {
     size_t n = 0, labellen, i;
     uint16_t sw;
@@ -513,7 +515,7 @@ int jpki_read_token_info(struct jpki *j, struct jpki_token_info *out)
     err = select_ef(j, EF_TOKEN_INFO);
     if (err < 0)
         return err;
-    err = read_binary(j, 0, sizeof(out->raw), false, out->raw, &n, &sw);
+    err = read_binary(j, 0, want, false, out->raw, &n, &sw);
     if (err < 0)
         return err;
     if (sw != SW_OK) {
@@ -538,6 +540,16 @@ int jpki_read_token_info(struct jpki *j, struct jpki_token_info *out)
     myna_log(MYNA_LOG_DEBUG, "jpki: token info: %zu bytes, label \"%s\" (%s)",
              n, out->label, jpki_kind_name(out->kind));
     return 0;
+}
+
+int jpki_read_token_info(struct jpki *j, struct jpki_token_info *out)
+{
+    return read_token_info(j, out, JPKI_TOKEN_INFO_MAX);
+}
+
+int jpki_read_token_label(struct jpki *j, struct jpki_token_info *out)
+{
+    return read_token_info(j, out, TOKEN_LABEL_LEN);
 }
 
 int jpki_pin_normalize(enum jpki_role role, const uint8_t *pin, size_t len,

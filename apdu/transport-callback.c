@@ -185,7 +185,8 @@ static int cbt_atr(struct transport *t, uint8_t *atr, size_t cap, size_t *len)
     *len = cb.atr_len;
     if (cb.atr_len > cap)
         return MYNA_E_BUFFER_SMALL;
-    if (cb.atr_len > 0)
+    /* atr is non-NULL here (cap > 0); said again for scan-build. */
+    if (cb.atr_len > 0 && atr)
         memcpy(atr, cb.atr, cb.atr_len);
     return 0;
 }

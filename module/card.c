@@ -61,6 +61,8 @@ static void card_free(struct mc_card *c)
 {
     for (int i = 0; i < MC_OBJ_COUNT; i++)
         mc_object_free(c->objs[i]);
+    EVP_PKEY_CTX_free(c->verify_ctx[JPKI_AUTH]);
+    EVP_PKEY_CTX_free(c->verify_ctx[JPKI_SIGN]);
     jpki_free(c->j);
     tp_free(c->tp);
     mc_mutex_free(c->io);
@@ -265,15 +267,18 @@ struct load_result {
     struct mc_object *objs[MC_OBJ_COUNT];
 };
 
-static void hex_serial(const uint8_t *data, size_t len, char out[17])
+static int hex_serial(const uint8_t *data, size_t len, char out[17])
 {
     uint8_t md[SHA256_DIGEST_LENGTH];
 
     /* Stable for a card, different between cards: the authentication
-     * certificate is unique per card and readable without a PIN. */
-    SHA256(data, len, md);
+     * certificate is unique per card and readable without a PIN.  SHA256()
+     * fails only for want of memory: no serial from an unset buffer. */
+    if (!SHA256(data, len, md))
+        return MYNA_E_NOMEM;
     for (int i = 0; i < 8; i++)
         snprintf(out + 2 * i, 3, "%02X", md[i]);
+    return 0;
 }
 
 /* Read one free certificate and make its objects; a card error about that
@@ -291,15 +296,22 @@ static int load_cert(struct mc_card *c, enum jpki_cert which,
                  c->reader->index, (int)which, myna_strerror(err));
         return is_fatal(err) ? err : 0;
     }
-    if (which == JPKI_CERT_AUTH)
-        hex_serial(der, len, res->serial);
-    if (mc_objects_from_cert(which, der, len, c->handle_base,
-                             mc_g.cfg.sign_always_authenticate, res->objs)
-        != CKR_OK)
-        myna_log(MYNA_LOG_ERROR, "reader %u: certificate %d unusable",
-                 c->reader->index, (int)which);
+    err = which == JPKI_CERT_AUTH ? hex_serial(der, len, res->serial) : 0;
+    if (err == 0) {
+        CK_RV rv = mc_objects_from_cert(which, der, len, c->handle_base,
+                                        mc_g.cfg.sign_always_authenticate,
+                                        res->objs);
+
+        /* Out of memory fails the load (tried again at the next call); a
+         * certificate the card spoilt leaves the token without it. */
+        if (rv == CKR_HOST_MEMORY)
+            err = MYNA_E_NOMEM;
+        else if (rv != CKR_OK)
+            myna_log(MYNA_LOG_ERROR, "reader %u: certificate %d unusable",
+                     c->reader->index, (int)which);
+    }
     free(der);
-    return 0;
+    return err;
 }
 
 static int load_in_transaction(struct mc_card *c, struct load_result *res)
@@ -311,7 +323,9 @@ static int load_in_transaction(struct mc_card *c, struct load_result *res)
     if (err < 0)
         return err;
 
-    err = jpki_read_token_info(c->j, &ti);
+    /* The label says which kind of token this is; the rest of the file
+     * is never used: 32 bytes, not 256. */
+    err = jpki_read_token_label(c->j, &ti);
     if (err < 0) {
         if (is_fatal(err))
             return err;
@@ -323,10 +337,14 @@ static int load_in_transaction(struct mc_card *c, struct load_result *res)
                  jpki_kind_name(ti.kind), ti.label);
     }
 
+    /* The authentication certificate always: the serial numbers of both
+     * tokens come from it.  A CA certificate only when its token is shown:
+     * the one-token modules (Firefox's, LibreOffice's) never show the
+     * other, and each certificate costs about five READ BINARY. */
     err = load_cert(c, JPKI_CERT_AUTH, res);
-    if (err == 0)
+    if (err == 0 && slot_role_shown(JPKI_AUTH))
         err = load_cert(c, JPKI_CERT_AUTH_CA, res);
-    if (err == 0)
+    if (err == 0 && slot_role_shown(JPKI_SIGN))
         err = load_cert(c, JPKI_CERT_SIGN_CA, res);
     if (err < 0)
         return err;
@@ -334,7 +352,11 @@ static int load_in_transaction(struct mc_card *c, struct load_result *res)
         != CKR_OK)
         return MYNA_E_NOMEM;
 
+    /* Tries left of the shown tokens' PINs only (token flags, and a
+     * blocked PIN refused without the card); the other stays unknown. */
     for (int role = JPKI_AUTH; role <= JPKI_SIGN; role++) {
+        if (!slot_role_shown((enum jpki_role)role))
+            continue;
         err = jpki_pin_tries(c->j, (enum jpki_role)role, &res->tries[role]);
         if (err < 0) {
             res->tries[role] = -1;
@@ -399,33 +421,39 @@ out_unlock:
 
 /* After the signature password: the signature certificate and its keys.
  * Personal data: it stays in memory, and is cleansed when freed. */
-static void load_sign_cert(struct mc_card *c)
+static int load_sign_cert(struct mc_card *c)
 {
     struct mc_object *objs[MC_OBJ_COUNT] = { NULL };
     uint8_t *der = NULL;
     size_t len = 0;
     bool have;
     int err;
+    CK_RV rv;
 
     mc_mutex_lock(mc_g.lock);
     have = c->objs[MC_OBJ_SIGN_CERT] != NULL;
     mc_mutex_unlock(mc_g.lock);
     if (have)
-        return;
+        return 0;
 
     err = jpki_read_cert(c->j, JPKI_CERT_SIGN, &der, &len);
     if (err < 0) {
         card_check(c, err);
         myna_log(MYNA_LOG_ERROR, "reader %u: signature certificate: %s",
                  c->reader->index, myna_strerror(err));
-        return;
+        return err == MYNA_E_NOMEM ? err : 0;
     }
-    if (mc_objects_from_cert(JPKI_CERT_SIGN, der, len, c->handle_base,
-                             mc_g.cfg.sign_always_authenticate, objs)
-        != CKR_OK)
+    rv = mc_objects_from_cert(JPKI_CERT_SIGN, der, len, c->handle_base,
+                              mc_g.cfg.sign_always_authenticate, objs);
+    OPENSSL_clear_free(der, len);
+    if (rv == CKR_HOST_MEMORY) {
+        for (int i = 0; i < MC_OBJ_COUNT; i++)
+            mc_object_free(objs[i]);
+        return MYNA_E_NOMEM;
+    }
+    if (rv != CKR_OK)
         myna_log(MYNA_LOG_ERROR, "reader %u: signature certificate unusable",
                  c->reader->index);
-    OPENSSL_clear_free(der, len);
 
     mc_mutex_lock(mc_g.lock);
     for (int i = 0; i < MC_OBJ_COUNT; i++) {
@@ -437,6 +465,7 @@ static void load_sign_cert(struct mc_card *c)
     mc_mutex_unlock(mc_g.lock);
     for (int i = 0; i < MC_OBJ_COUNT; i++)
         mc_object_free(objs[i]);
+    return 0;
 }
 
 /* ---- PINs ---- */
@@ -467,6 +496,22 @@ static void after_verify(struct mc_card *c, enum jpki_role role, int err,
     mc_mutex_unlock(mc_g.lock);
 }
 
+/* Did a VERIFY of @role end without a verdict the module trusts, while it
+ * may have reached the card?  Its answer was garbled, cut or lost (err is
+ * not a PIN verdict, nor a removal or reset that took any PIN with it),
+ * so the card may hold the PIN verified without our knowing: the caller
+ * then ends the transaction with a reset, so that no verified PIN stays
+ * behind for another program (found by fuzz-module: a VERIFY answered
+ * with data and 9000).  I/O lock held. */
+static bool verify_unsure(const struct mc_card *c, enum jpki_role role,
+                          int err)
+{
+    return err < 0 && err != MYNA_E_PIN_INCORRECT && err != MYNA_E_PIN_LOCKED
+           && err != MYNA_E_PIN_FORMAT && err != MYNA_E_PIN_LEN
+           && err != MYNA_E_CARD_RESET && !is_gone(err)
+           && !c->pin_verified[role];
+}
+
 /* Refuse without the card what the card would refuse: a PIN it already
  * rejected (applications re-send it) and a blocked PIN. */
 static int precheck_pin(struct mc_card *c, enum jpki_role role,
@@ -487,7 +532,7 @@ static int precheck_pin(struct mc_card *c, enum jpki_role role,
 int card_login(struct mc_card *c, enum jpki_role role, bool context,
                const uint8_t *pin, size_t len, const uint8_t *mac)
 {
-    bool reset;
+    bool reset, unsure;
     int err, left = -1;
 
     mc_mutex_lock(c->io);
@@ -501,16 +546,22 @@ int card_login(struct mc_card *c, enum jpki_role role, bool context,
     /* The JPKI layer selects the PIN file afresh in every transaction, so
      * a selection another program made cannot misdirect this VERIFY. */
     err = jpki_verify(c->j, role, pin, len, &left);
+    unsure = verify_unsure(c, role, err);
     after_verify(c, role, err, left, mac);
     card_check(c, err);
-    if (err == 0 && role == JPKI_SIGN)
-        load_sign_cert(c);
+    if (err == 0 && role == JPKI_SIGN && load_sign_cert(c) == MYNA_E_NOMEM) {
+        /* No memory for the key's objects: a login that shows no key is
+         * no login.  Fail it, and reset the card below so that the PIN
+         * it just verified does not stay verified. */
+        err = MYNA_E_NOMEM;
+        unsure = true;
+    }
     if (err == 0 && !context) {
         mc_mutex_lock(mc_g.lock);
         c->logged_in[role] = true;
         mc_mutex_unlock(mc_g.lock);
     }
-    card_end(c, false);
+    card_end(c, unsure);
 out_unlock:
     mc_mutex_unlock(c->io);
     return err;
@@ -520,7 +571,7 @@ int card_set_pin(struct mc_card *c, enum jpki_role role,
                  const uint8_t *oldpin, size_t oldlen, const uint8_t *oldmac,
                  const uint8_t *newpin, size_t newlen)
 {
-    bool reset, logged_in;
+    bool reset, logged_in, unsure;
     int err, left = -1;
 
     mc_mutex_lock(c->io);
@@ -532,6 +583,7 @@ int card_set_pin(struct mc_card *c, enum jpki_role role,
         goto out_unlock;
 
     err = jpki_verify(c->j, role, oldpin, oldlen, &left);
+    unsure = verify_unsure(c, role, err);
     after_verify(c, role, err, left, oldmac);
     card_check(c, err);
     if (err == 0) {
@@ -551,7 +603,7 @@ int card_set_pin(struct mc_card *c, enum jpki_role role,
     mc_mutex_lock(mc_g.lock);
     logged_in = c->logged_in[role];
     mc_mutex_unlock(mc_g.lock);
-    card_end(c, c->pin_verified[role] && !logged_in);
+    card_end(c, (c->pin_verified[role] && !logged_in) || unsure);
 out_unlock:
     mc_mutex_unlock(c->io);
     return err;
@@ -601,16 +653,40 @@ static uint8_t *copy_spki(struct mc_card *c, enum jpki_role role, size_t *len)
     return out;
 }
 
-int card_sign(struct mc_card *c, enum jpki_role role, const uint8_t *in,
-              size_t inlen, uint8_t *sig, size_t *siglen)
+/* The signature check of @role's key, made once per card: parsing the key
+ * costs more than the RSA check itself.  *@out is NULL when the token
+ * shows no usable public key (nothing to check against).  Returns 0, or
+ * MYNA_E_NOMEM: a signature is never let out unchecked for want of
+ * memory.  I/O lock held. */
+static int verify_ctx(struct mc_card *c, enum jpki_role role,
+                      EVP_PKEY_CTX **out)
 {
     uint8_t *spki;
     size_t spkilen = 0;
-    bool reset;
-    int err;
 
-    spki = copy_spki(c, role, &spkilen);
+    if (!c->verify_ctx[role]) {
+        spki = copy_spki(c, role, &spkilen);
+        if (spki)
+            c->verify_ctx[role] = mc_rsa_verify_ctx_new(spki, spkilen);
+        free(spki);
+        if (!c->verify_ctx[role] && mc_ossl_nomem())
+            return MYNA_E_NOMEM;
+    }
+    *out = c->verify_ctx[role];
+    return 0;
+}
+
+int card_sign(struct mc_card *c, enum jpki_role role, const uint8_t *in,
+              size_t inlen, uint8_t *sig, size_t *siglen)
+{
+    EVP_PKEY_CTX *check = NULL;
+    bool reset;
+    int err, ok;
+
     mc_mutex_lock(c->io);
+    err = verify_ctx(c, role, &check);
+    if (err < 0)
+        goto out_unlock;
     err = card_begin(c, &reset);
     if (err < 0)
         goto out_unlock;
@@ -624,13 +700,16 @@ int card_sign(struct mc_card *c, enum jpki_role role, const uint8_t *in,
     /* Check the signature with the certificate's key before it leaves the
      * module: a faulty answer, or a signature by the other key, must never
      * reach the application.  Cheap next to the card's second. */
-    if (err == 0 && spki
-        && mc_rsa_pkcs1_verify(spki, spkilen, in, inlen, sig, *siglen) != 1) {
-        myna_log(MYNA_LOG_ERROR, "reader %u: the card's signature does not "
-                 "verify with the certificate's key", c->reader->index);
+    ok = err == 0 && check
+         ? mc_rsa_pkcs1_verify_ctx(check, in, inlen, sig, *siglen) : 1;
+    if (ok != 1) {
+        if (ok == 0)
+            myna_log(MYNA_LOG_ERROR, "reader %u: the card's signature does "
+                     "not verify with the certificate's key",
+                     c->reader->index);
         OPENSSL_cleanse(sig, MC_SIG_LEN);
         *siglen = 0;
-        err = MYNA_E_BAD_RESPONSE;
+        err = ok == 0 ? MYNA_E_BAD_RESPONSE : MYNA_E_NOMEM;
     }
     if (err == MYNA_E_SECURITY) {
         /* 6982: the card does not have the PIN (another program reset or
@@ -645,7 +724,6 @@ out_end:
     card_end(c, false);
 out_unlock:
     mc_mutex_unlock(c->io);
-    free(spki);
     return err;
 }
 

@@ -8,6 +8,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include <openssl/err.h>
+
 #include "module.h"
 #include "myna-err.h"
 #include "log.h"
@@ -136,6 +138,18 @@ const char *mc_rv_name(CK_RV rv)
     }
 }
 
+bool mc_ossl_nomem(void)
+{
+    unsigned long e;
+    bool nomem = false;
+
+    /* The queue holds the reasons from the innermost out ("nested ASN.1
+     * error" wraps "malloc failure"): look at every one. */
+    while ((e = ERR_get_error()) != 0)
+        nomem |= ERR_GET_REASON(e) == ERR_R_MALLOC_FAILURE;
+    return nomem;
+}
+
 CK_RV mc_ret(CK_RV rv, const char *fmt, ...)
 {
     char call[256];
@@ -143,12 +157,14 @@ CK_RV mc_ret(CK_RV rv, const char *fmt, ...)
 
     /* Firefox polls some calls every few seconds: build nothing unless the
      * line will be written. */
-    if (!myna_log_enabled(MYNA_LOG_DEBUG))
-        return rv;
-    va_start(ap, fmt);
-    vsnprintf(call, sizeof(call), fmt, ap);
-    va_end(ap);
-    myna_log(MYNA_LOG_DEBUG, "%s -> %s (0x%lx)", call, mc_rv_name(rv),
-             (unsigned long)rv);
+    if (myna_log_enabled(MYNA_LOG_DEBUG)) {
+        va_start(ap, fmt);
+        vsnprintf(call, sizeof(call), fmt, ap);
+        va_end(ap);
+        myna_log(MYNA_LOG_DEBUG, "%s -> %s (0x%lx)", call, mc_rv_name(rv),
+                 (unsigned long)rv);
+    }
+    /* Last: C_Finalize may free everything once this returns. */
+    mc_call_end();
     return rv;
 }

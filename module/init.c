@@ -28,11 +28,23 @@
 
 struct mc_global mc_g;
 
+/* In a forked child, the parent's state, abandoned by C_Initialize: never
+ * used nor freed (its locks may be held), only kept reachable, so that a
+ * leak checker in the child (valgrind, LeakSanitizer) does not take it for
+ * a leak.  "used": the compiler must keep the stores to it. */
+static struct mc_global mc_abandoned __attribute__((used));
+
 static pthread_mutex_t mc_init_mutex = PTHREAD_MUTEX_INITIALIZER;
 static atomic_bool mc_init_flag;
 static atomic_bool mc_final_flag;
 static atomic_int mc_nwaiters;
 static pid_t mc_pid;
+
+/* C_* calls between their mc_enter() and their mc_ret(), so that
+ * C_Finalize frees nothing a call still uses (the module lock, cards in
+ * card I/O, the hub).  mc_in_call marks the thread's counted call. */
+static atomic_int mc_ncalls;
+static _Thread_local bool mc_in_call;
 
 /* The application's mutex callbacks, when it gave them without
  * CKF_OS_LOCKING_OK: PKCS#11 then requires us to use them. */
@@ -121,10 +133,31 @@ bool mc_initialized(void)
 
 CK_RV mc_enter(void)
 {
-    if (!mc_initialized())
+    bool counted = !mc_in_call;
+
+    /* Counted before the checks, and C_Finalize raises its flag before it
+     * looks at the count (both sequentially consistent): either this call
+     * sees the flag and leaves, or C_Finalize sees the call and waits for
+     * it.  A call that comes once C_Finalize has begun is refused here,
+     * before it can see a half-closed module. */
+    if (counted)
+        atomic_fetch_add(&mc_ncalls, 1);
+    if (!mc_initialized() || mc_finalizing()) {
+        if (counted)
+            atomic_fetch_sub(&mc_ncalls, 1);
         return CKR_CRYPTOKI_NOT_INITIALIZED;
+    }
+    mc_in_call = true;
     mc_mutex_lock(mc_g.lock);
     return CKR_OK;
+}
+
+void mc_call_end(void)
+{
+    if (!mc_in_call)
+        return;
+    mc_in_call = false;
+    atomic_fetch_sub(&mc_ncalls, 1);
 }
 
 void mc_leave(void)
@@ -199,9 +232,12 @@ CK_RV C_Initialize(CK_VOID_PTR pInitArgs)
         }
         /* A forked child: the parent's locks, cards and PC/SC handles are
          * not ours to use or free.  Abandon them. */
+        mc_abandoned = mc_g;
         memset(&mc_g, 0, sizeof(mc_g));
         atomic_store(&mc_init_flag, false);
         atomic_store(&mc_nwaiters, 0);
+        atomic_store(&mc_ncalls, 0);    /* the parent's threads' calls */
+        atomic_store(&mc_final_flag, false);
     }
     rv = choose_locks(pInitArgs);
     if (rv != CKR_OK)
@@ -291,12 +327,16 @@ CK_RV C_Finalize(CK_VOID_PTR pReserved)
         goto out_unlock;
     }
 
-    /* Wake every C_WaitForSlotEvent and wait until they have left: they
-     * use the hub, which goes away below.  Cancel again each round, for a
-     * waiter that entered tp_hub_wait() after the previous cancel. */
+    /* From here new calls are refused (mc_enter).  Wake every
+     * C_WaitForSlotEvent, and wait until every call inside has returned:
+     * they use the module lock, the hub and the cards freed below (a
+     * signature in progress finishes first; a slow card makes this wait
+     * as long as its APDUs).  Cancel again each round, for a waiter that
+     * entered tp_hub_wait() after the previous cancel. */
     atomic_store(&mc_final_flag, true);
-    while (atomic_load(&mc_nwaiters) > 0) {
-        tp_hub_cancel(mc_g.hub);
+    while (atomic_load(&mc_ncalls) > 0) {
+        if (atomic_load(&mc_nwaiters) > 0)
+            tp_hub_cancel(mc_g.hub);
         sleep_ms(2);
     }
 

@@ -87,6 +87,10 @@ void mc_log_close(void);
  * states that need context (a reset that lost a login, say) are decided by
  * the caller before it maps what is left. */
 CK_RV mc_rv_from_err(int err);
+/* Whether OpenSSL failed for want of memory (rather than for the bytes it
+ * was given, a card's certificate say): reads and empties this thread's
+ * OpenSSL error queue.  No lock needed. */
+bool mc_ossl_nomem(void);
 /* "CKR_PIN_INCORRECT" and so on; never NULL. */
 const char *mc_rv_name(CK_RV rv);
 /* Log one finished C_* call, "@fmt -> CKR_NAME", at the debug level, and
@@ -178,6 +182,8 @@ struct mc_card {
     struct transport *tp;
     struct jpki *j;
     bool pin_verified[2];       /* what we verified and did not reset */
+    EVP_PKEY_CTX *verify_ctx[2];/* each key's signature check, made at its
+                                 * first signature (card_sign) */
     struct mc_pin_memo memo[2]; /* HMACs of PINs the card rejected */
 };
 
@@ -343,6 +349,16 @@ const struct mc_object *object_find_any_locked(const struct mc_session *s,
 int mc_rsa_pkcs1_verify(const uint8_t *spki, size_t spkilen,
                         const uint8_t *tbs, size_t tbslen,
                         const uint8_t *sig, size_t siglen);
+/* The same check made cheap for a key used again and again: the key is
+ * parsed and the verification context set up once (OpenSSL 3's decoders
+ * cost more than the RSA itself).  mc_rsa_verify_ctx_new() returns NULL
+ * when the key cannot be used; the context is freed with
+ * EVP_PKEY_CTX_free() and used by one thread at a time.
+ * mc_rsa_pkcs1_verify_ctx() returns 1 valid, 0 invalid, -1 when OpenSSL
+ * ran out of memory. */
+EVP_PKEY_CTX *mc_rsa_verify_ctx_new(const uint8_t *spki, size_t spkilen);
+int mc_rsa_pkcs1_verify_ctx(EVP_PKEY_CTX *ctx, const uint8_t *tbs,
+                            size_t tbslen, const uint8_t *sig, size_t siglen);
 
 /* ---- PINs (login.c) ---- */
 
@@ -384,6 +400,10 @@ bool mc_initialized(void);
  * CKR_CRYPTOKI_NOT_INITIALIZED (not held). */
 CK_RV mc_enter(void);
 void mc_leave(void);
+/* The call that entered through mc_enter() on this thread has ended:
+ * mc_ret() calls it last, so every C_* that enters must return through
+ * mc_ret().  C_Finalize waits until no call is between the two. */
+void mc_call_end(void);
 /* C_Finalize has begun: waiters must leave. */
 bool mc_finalizing(void);
 /* Threads inside C_WaitForSlotEvent, so that C_Finalize can wait for them

@@ -207,38 +207,73 @@ static int bn_param(const EVP_PKEY *pk, const char *name, uint8_t **out)
     return len;
 }
 
-static int cert_facts(X509 *x, const uint8_t *der, size_t len,
-                      struct cert_facts *f)
+/*
+ * What the objects need from the parsed certificate @x.  Returns CKR_OK,
+ * CKR_DEVICE_ERROR when the certificate has no usable public key (the
+ * card's fault), or CKR_HOST_MEMORY: re-encoding and hashing what OpenSSL
+ * already parsed fail only for want of memory, and must fail the load
+ * rather than leave a value out or uninitialised (found by
+ * test-module-alloc).
+ */
+static CK_RV cert_facts(X509 *x, const uint8_t *der, size_t len,
+                        struct cert_facts *f)
 {
-    EVP_PKEY *pk = X509_get0_pubkey(x);
+    EVP_PKEY *pk = X509_get0_pubkey(x), *own = NULL;
     uint8_t sha1[SHA_DIGEST_LENGTH];
+    CK_RV rv = CKR_HOST_MEMORY;
 
     memset(f, 0, sizeof(*f));
+    if (!pk) {
+        /* OpenSSL still parses a certificate whose key it could not
+         * decode, and drops why.  Decode the key on its own, so that a
+         * failed allocation is not taken for a bad key. */
+        uint8_t *spki = NULL;
+        const uint8_t *q;
+        int n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &spki);
+
+        if (n <= 0)
+            goto out;
+        q = spki;
+        own = d2i_PUBKEY(NULL, &q, n);
+        OPENSSL_free(spki);
+        if (!own) {
+            rv = mc_ossl_nomem() ? CKR_HOST_MEMORY : CKR_DEVICE_ERROR;
+            goto out;
+        }
+        pk = own;
+    }
     f->subject_len = i2d_X509_NAME(X509_get_subject_name(x), &f->subject);
     f->issuer_len = i2d_X509_NAME(X509_get_issuer_name(x), &f->issuer);
     f->serial_len = i2d_ASN1_INTEGER(X509_get0_serialNumber(x), &f->serial);
     f->spki_len = i2d_PUBKEY(pk, &f->spki);
     if (f->subject_len <= 0 || f->issuer_len <= 0 || f->serial_len <= 0
         || f->spki_len <= 0)
-        return -1;
+        goto out;
     memset(&f->start, '0', sizeof(f->start));
     memset(&f->end, '0', sizeof(f->end));
     to_date(X509_get0_notBefore(x), &f->start);
     to_date(X509_get0_notAfter(x), &f->end);
-    SHA1(der, len, sha1);
+    if (!SHA1(der, len, sha1))
+        goto out;
     memcpy(f->check, sha1, sizeof(f->check));
     if (!X509_pubkey_digest(x, EVP_sha1(), f->spki_hash, &f->spki_hash_len))
-        f->spki_hash_len = 0;
+        goto out;
 
-    if (pk && EVP_PKEY_is_a(pk, "RSA")) {
+    /* The type by number first: EVP_PKEY_is_a() looks the name up, which
+     * allocates, and a failure there would pass an RSA key for another
+     * kind (found by test-module-alloc). */
+    if (EVP_PKEY_get_base_id(pk) == EVP_PKEY_RSA || EVP_PKEY_is_a(pk, "RSA")) {
         f->modulus_len = bn_param(pk, OSSL_PKEY_PARAM_RSA_N, &f->modulus);
         f->exponent_len = bn_param(pk, OSSL_PKEY_PARAM_RSA_E, &f->exponent);
         if (f->modulus_len <= 0 || f->exponent_len <= 0)
-            return -1;
+            goto out;
         f->bits = (CK_ULONG)EVP_PKEY_get_bits(pk);
         f->rsa = true;
     }
-    return 0;
+    rv = CKR_OK;
+out:
+    EVP_PKEY_free(own);
+    return rv;
 }
 
 static CK_RV build_cert(const struct cert_facts *f, const uint8_t *der,
@@ -387,13 +422,15 @@ CK_RV mc_objects_from_cert(enum jpki_cert which, const uint8_t *der,
      * card shows it only after the password, and so do we. */
     priv = which == JPKI_CERT_SIGN;
 
+    /* A certificate OpenSSL cannot parse is the card's fault (device
+     * error: the caller shows the token without it); an allocation that
+     * failed on the way is not, and must not lose the object for good. */
     x = d2i_X509(NULL, &p, (long)len);
     if (!x)
-        return CKR_DEVICE_ERROR;
-    if (cert_facts(x, der, len, &f) < 0) {
-        rv = CKR_DEVICE_ERROR;
+        return mc_ossl_nomem() ? CKR_HOST_MEMORY : CKR_DEVICE_ERROR;
+    rv = cert_facts(x, der, len, &f);
+    if (rv != CKR_OK)
         goto out;
-    }
     rv = build_cert(&f, der, len, user, priv, cert_label, id, 1,
                     handle_base + cert_idx + 1, role, &objs[cert_idx]);
     if (rv != CKR_OK || !user)

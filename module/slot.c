@@ -112,7 +112,9 @@ void slots_refresh_locked(void)
 {
     struct tp_reader_state st[TP_READERS_MAX];
     bool seen[MC_READERS_MAX] = { false };
-    bool was_present[MC_READERS_MAX];
+    /* Each one set below before use; zeroed all the same for scan-build,
+     * which assumes calls may change mc_g.nreaders. */
+    bool was_present[MC_READERS_MAX] = { false };
     size_t n = 0;
     int err;
 
@@ -351,9 +353,13 @@ CK_RV slot_loaded_card_locked(struct mc_reader *r, struct mc_card **out)
     struct mc_card *c;
     int err;
 
-    c = slot_token_present_locked(r) ? card_current_locked(r) : NULL;
-    if (!c)
+    if (!slot_token_present_locked(r))
         return CKR_TOKEN_NOT_PRESENT;
+    /* With a token present, only a failed allocation makes no card: the
+     * token is there all the same. */
+    c = card_current_locked(r);
+    if (!c)
+        return CKR_HOST_MEMORY;
     card_ref_locked(c);
     if (!c->loaded) {
         /* A new card: read it once, without the module lock, so that a
@@ -366,8 +372,13 @@ CK_RV slot_loaded_card_locked(struct mc_reader *r, struct mc_card **out)
             return CKR_TOKEN_NOT_PRESENT;
         }
         if (err < 0) {
+            CK_RV rv = mc_rv_from_err(err);
+
             card_unref_locked(c);
-            return mc_rv_from_err(err);
+            /* An error never maps to CKR_OK; said for scan-build, which
+             * cannot see into mc_rv_from_err() and then warns that *out
+             * is unset on success. */
+            return rv != CKR_OK ? rv : CKR_GENERAL_ERROR;
         }
     }
     *out = c;

@@ -395,7 +395,12 @@ int main(void)
     signal(SIGPIPE, SIG_IGN);
 
     /* Created while pcscd runs, but the context comes only with list(). */
-    ok(tp_hub_pcsc_new(&hub) == 0 && hub != NULL, "tp_hub_pcsc_new");
+    if (!ok(tp_hub_pcsc_new(&hub) == 0 && hub != NULL, "tp_hub_pcsc_new")
+        || !hub) {
+        /* Nothing below can run without it (found by scan-build). */
+        printf("Bail out! no hub\n");
+        return 1;
+    }
 
     /* ---- list ---- */
     memset(&rs, 0, sizeof(rs));
@@ -431,7 +436,7 @@ int main(void)
     ok(err == MYNA_E_NO_CARD && tx == NULL, "connect to the empty second "
        "slot: MYNA_E_NO_CARD (%d)", err);
     err = tp_hub_connect(hub, reader, &t);
-    if (!ok(err == 0 && t != NULL, "connect to the card (%d)", err)) {
+    if (!ok(err == 0 && t != NULL, "connect to the card (%d)", err) || !t) {
         printf("Bail out! no connection\n");
         return 1;
     }
@@ -688,7 +693,9 @@ int main(void)
            WIFEXITED(status) ? WEXITSTATUS(status) : -1);
         emu_child = -1;
     }
-    err = tp_begin(tx);
+    /* No connection (already reported above) is a failure here too, not a
+     * crash (found by scan-build). */
+    err = tx != NULL ? tp_begin(tx) : 0;
     ok(err == MYNA_E_NO_CARD, "the connection: MYNA_E_NO_CARD (%d)", err);
 
     tp_free(tx);
