@@ -7,8 +7,10 @@
  * the spy in front of the virtual card checks that no two APDUs were ever
  * in flight together, and the virtual card (with a per-APDU latency to
  * widen the windows) answers errors if SELECT and COMPUTE DIGITAL
- * SIGNATURE of the two keys interleave.  Drives the module only through
- * C_GetFunctionList.
+ * SIGNATURE of the two keys interleave.  Sixteen threads with four
+ * sessions each, two per token, sign, search, read and close and reopen
+ * sessions at once while both tokens stay logged in.  Drives the module
+ * only through C_GetFunctionList.
  */
 #include "fixture.h"
 
@@ -325,6 +327,127 @@ START_TEST(test_threads_sessions_keep_login)
 }
 END_TEST
 
+/* ---- Many threads, many sessions of both tokens ---- */
+
+#define NMANY 16
+#define PER_THREAD 4            /* sessions: auth, sign, auth, sign */
+#define MANY_ROUNDS 6
+
+static CK_OBJECT_HANDLE many_key[2];   /* each token's private key */
+
+static CK_RV many_round(CK_SESSION_HANDLE s, enum mt_role role, int i,
+                        int *signed_n)
+{
+    CK_MECHANISM mech = { six[i % 6] == CKM_RSA_PKCS ? CKM_SHA256_RSA_PKCS
+                                                     : six[i % 6], NULL, 0 };
+    CK_OBJECT_HANDLE h[16];
+    CK_SESSION_INFO si;
+    CK_ULONG n = 0, len = MT_SIG_LEN;
+    unsigned char sig[MT_SIG_LEN], rnd[16];
+    CK_RV rv;
+
+    if ((rv = fx.f->C_GetSessionInfo(s, &si)) != CKR_OK)
+        return rv;
+    /* Each token stays logged in: another session holds the login. */
+    if (si.state != CKS_RO_USER_FUNCTIONS)
+        return CKR_USER_NOT_LOGGED_IN;
+    if ((rv = fx.f->C_FindObjectsInit(s, NULL, 0)) != CKR_OK ||
+        (rv = fx.f->C_FindObjects(s, h, 16, &n)) != CKR_OK ||
+        (rv = fx.f->C_FindObjectsFinal(s)) != CKR_OK)
+        return rv;
+    if (n < 3)
+        return CKR_GENERAL_ERROR;
+    if ((rv = fx.f->C_GenerateRandom(s, rnd, sizeof(rnd))) != CKR_OK)
+        return rv;
+    /* The authentication key signs in every round, the signature key
+     * (a password each time) in one round in three. */
+    if (role == MT_SIGN && i % 3 != 0)
+        return CKR_OK;
+    rv = mt_sign(s, many_key[role], mech.mechanism, rnd, sizeof(rnd), sig,
+                 &len, role == MT_SIGN ? MT_SIGN_PIN : NULL);
+    if (rv == CKR_OK)
+        (*signed_n)++;
+    return rv;
+}
+
+static void *many_worker(void *arg)
+{
+    struct worker *w = arg;
+    CK_SESSION_HANDLE s[PER_THREAD];
+    CK_RV rv;
+
+    for (int k = 0; k < PER_THREAD; k++) {
+        rv = fx.f->C_OpenSession(mt_slot(k % 2 ? MT_SIGN : MT_AUTH),
+                                 CKF_SERIAL_SESSION, NULL, NULL, &s[k]);
+        if (rv != CKR_OK) {
+            note_failure(w, rv, "C_OpenSession");
+            return NULL;
+        }
+    }
+    for (int i = 0; i < MANY_ROUNDS && w->first_error == CKR_OK; i++) {
+        for (int k = 0; k < PER_THREAD; k++) {
+            enum mt_role role = k % 2 ? MT_SIGN : MT_AUTH;
+
+            rv = many_round(s[k], role, w->id + i, &w->signed_ok);
+            if (rv != CKR_OK) {
+                note_failure(w, rv, role == MT_SIGN ? "sign token round"
+                                                    : "auth token round");
+                break;
+            }
+        }
+        /* One session closed and opened again each round: never the
+         * last of its token, so the login stays. */
+        if (w->first_error == CKR_OK) {
+            int k = i % PER_THREAD;
+
+            if ((rv = fx.f->C_CloseSession(s[k])) != CKR_OK ||
+                (rv = fx.f->C_OpenSession(mt_slot(k % 2 ? MT_SIGN : MT_AUTH),
+                                          CKF_SERIAL_SESSION, NULL, NULL,
+                                          &s[k])) != CKR_OK)
+                note_failure(w, rv, "closing and reopening");
+        }
+    }
+    for (int k = 0; k < PER_THREAD; k++)
+        fx.f->C_CloseSession(s[k]);
+    return NULL;
+}
+
+START_TEST(test_threads_many_sessions_both_tokens)
+{
+    struct worker w[NMANY];
+    CK_SESSION_HANDLE keep_auth, keep_sign;
+    int total = 0;
+
+    setup_latency();
+    keep_auth = mt_session_login(MT_AUTH);
+    keep_sign = mt_session_login(MT_SIGN);
+    many_key[MT_AUTH] = mt_one(keep_auth, CKO_PRIVATE_KEY);
+    many_key[MT_SIGN] = mt_one(keep_sign, CKO_PRIVATE_KEY);
+    memset(w, 0, sizeof(w));
+    for (int i = 0; i < NMANY; i++) {
+        w[i].id = i;
+        ck_assert_int_eq(pthread_create(&w[i].th, NULL, many_worker, &w[i]),
+                         0);
+    }
+    for (int i = 0; i < NMANY; i++)
+        pthread_join(w[i].th, NULL);
+    for (int i = 0; i < NMANY; i++) {
+        ck_assert_msg(w[i].first_error == CKR_OK, "thread %d: 0x%lx while %s",
+                      i, (unsigned long)w[i].first_error, w[i].where);
+        total += w[i].signed_ok;
+    }
+    /* Every round signed with the auth key in both of its sessions, and
+     * with the sign key in one round in three. */
+    ck_assert_int_ge(total, NMANY * MANY_ROUNDS * 2);
+    ck_assert_uint_eq(mt_spied(&fx.spy.overlaps), 0);
+    ck_assert_int_eq(mt_tries(MT_AUTH), 3);
+    ck_assert_int_eq(mt_tries(MT_SIGN), 5);
+    /* 64 sessions and more came and went; the two logins are intact. */
+    ck_assert_uint_eq(mt_token_info(mt_slot(MT_AUTH)).ulSessionCount, 1);
+    ck_assert_uint_eq(mt_token_info(mt_slot(MT_SIGN)).ulSessionCount, 1);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("module-threads");
@@ -333,6 +456,7 @@ int main(void)
     tcase_add_test(tc, test_threads_sign_both_tokens);
     tcase_add_test(tc, test_threads_mixed_calls);
     tcase_add_test(tc, test_threads_sessions_keep_login);
+    tcase_add_test(tc, test_threads_many_sessions_both_tokens);
     suite_add_tcase(s, tc);
     return mt_run(s);
 }
