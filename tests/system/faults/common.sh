@@ -1,0 +1,133 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Copyright (C) 2026 The mynacard authors
+#
+# Helpers of the fault system tests (tests/system/faults/test-*.sh),
+# sourced after tests/system/lib.sh and tests/system/module/common.sh:
+# running faults-driver (FAULTS_DRIVER) against a module with a time
+# limit, reading its RESULT and SUMMARY lines, the CKRs a fault may give,
+# the card's VERIFY commands per run from the virtual card's APDU log, and
+# "another program" on the reader through opensc-tool (a reset, a SELECT
+# of another application, a COMPUTE DIGITAL SIGNATURE that must be refused).
+
+# What a call may answer when the card went away, was reset, or said
+# something the module cannot trust (PKCS#11 2.40, 5.1 and 5.6): anything
+# but a wrong success.
+FT_FAULT_RVS="CKR_DEVICE_REMOVED CKR_DEVICE_ERROR CKR_TOKEN_NOT_PRESENT
+CKR_SESSION_HANDLE_INVALID CKR_SESSION_CLOSED CKR_USER_NOT_LOGGED_IN
+CKR_TOKEN_NOT_RECOGNIZED CKR_FUNCTION_FAILED CKR_KEY_HANDLE_INVALID"
+# (faults-driver says CKR_KEY_HANDLE_INVALID at stage "key" when C_Login
+# succeeded but the token shows no private key: the card went away or was
+# reset after the VERIFY, before the signature certificate was read.)
+
+ft_need_driver() {
+    [ -n "${FAULTS_DRIVER:-}" ] && [ -x "$FAULTS_DRIVER" ] ||
+        sys_skip "FAULTS_DRIVER is not built"
+}
+
+# ft_run NAME SECONDS MODULE ARGS...: run the driver, output in
+# $SYS_WORK/NAME.out (shown as TAP comments); FT_RC is its exit status
+# (124: it hung and timeout stopped it).
+ft_run() {
+    local name=$1 secs=$2
+    shift 2
+    timeout -k 5 "$secs" "$FAULTS_DRIVER" "$@" >"$SYS_WORK/$name.out" 2>&1
+    FT_RC=$?
+    sed 's/^/#   /' "$SYS_WORK/$name.out"
+    return 0
+}
+
+# ft_field NAME KEY [N]: KEY's value on the Nth (default last) RESULT line.
+ft_field() {
+    local n=${3:-0}
+    awk -v k="$2" -v n="$n" '
+        /^RESULT / { i++; for (f = 2; f <= NF; f++) { split($f, kv, "=");
+                     if (kv[1] == k) v[i] = kv[2] } }
+        END { print (n == 0 ? v[i] : v[n]) }' "$SYS_WORK/$1.out"
+}
+
+# ft_summary NAME KEY: KEY's value on the SUMMARY line.
+ft_summary() {
+    awk -v k="$2" '/^SUMMARY / { for (f = 2; f <= NF; f++) {
+        split($f, kv, "="); if (kv[1] == k) print kv[2] } }' "$SYS_WORK/$1.out"
+}
+
+# ft_ok_or_fault NAME [N]: the run ended normally (no crash, no hang),
+# and its RESULT is either a verified signature or a fault's CKR with no
+# signature at all.
+ft_ok_or_fault() {
+    local rv sig stage
+    [ "$FT_RC" = 0 ] || { echo "#   exit status $FT_RC"; return 1; }
+    rv=$(ft_field "$1" rv "${2:-0}")
+    sig=$(ft_field "$1" sig "${2:-0}")
+    stage=$(ft_field "$1" stage "${2:-0}")
+    if [ "$rv" = CKR_OK ]; then
+        [ "$stage" = done ] && [ "$sig" = ok ] && return 0
+        echo "#   CKR_OK at stage $stage with sig=$sig"
+        return 1
+    fi
+    [ "$sig" = none ] || { echo "#   $rv with sig=$sig"; return 1; }
+    case " $(echo $FT_FAULT_RVS) " in
+    *" $rv "*) return 0 ;;
+    esac
+    echo "#   $rv at stage $stage is not a fault's CKR"
+    return 1
+}
+
+# ft_verifies: VERIFY commands carrying a PIN in the APDU log so far.
+ft_verifies() {
+    grep -c '^> 00 20 00 80 \[data redacted\]' "$SYS_WORK/emu-apdu.log" \
+        2>/dev/null || true
+}
+
+# ft_apdus: commands in the APDU log so far.
+ft_apdus() {
+    grep -c '^> ' "$SYS_WORK/emu-apdu.log" 2>/dev/null || true
+}
+
+# ft_reader: opensc-tool's number of the test's reader.
+ft_reader() {
+    timeout 30 opensc-tool -l 2>/dev/null | awk -v r="$SYS_READER" '
+        index($0, r) { print $1; exit }'
+}
+
+# ft_other APDU...: another program sends these APDUs in one connection;
+# its output in $SYS_WORK/other.out.
+ft_other() {
+    local args=() a
+    for a in "$@"; do
+        args+=(-s "$a")
+    done
+    timeout 60 opensc-tool -r "$(ft_reader)" "${args[@]}" \
+        >"$SYS_WORK/other.out" 2>&1
+}
+
+# ft_other_reset: another program resets the card.
+ft_other_reset() {
+    timeout 60 opensc-tool -r "$(ft_reader)" --reset >"$SYS_WORK/other.out" 2>&1
+}
+
+FT_SELECT_JPKI=00A4040C0AD392F000260100000001
+FT_SELECT_OTHER=00A4040C0AD3921000310001010408   # card-info input support AP
+FT_SELECT_AUTH_KEY=00A4020C020017
+FT_SELECT_SIGN_KEY=00A4020C02001A
+# COMPUTE DIGITAL SIGNATURE over a SHA-256 DigestInfo of 32 zero bytes.
+FT_SIGN_APDU=802A008033$(printf '3031300d060960864801650304020105000420%064d' 0)00
+
+# ft_no_pin_on_card ROLE: another program asks the card to sign with ROLE's
+# key; the card refuses (69 82): no PIN of ROLE is verified on it.  When
+# the card does not answer at all (a --reset-after fault firing on this
+# program's own commands, or the card still away after one), it asks
+# again once the card is back: a reset leaves no PIN either way, and only
+# an answer to the signature command decides.
+ft_no_pin_on_card() {
+    local key=$FT_SELECT_AUTH_KEY
+    [ "$1" = sign ] && key=$FT_SELECT_SIGN_KEY
+    for _ in 1 2 3; do
+        ft_other "$FT_SELECT_JPKI" "$key" "$FT_SIGN_APDU" || true
+        sed 's/^/#   /' "$SYS_WORK/other.out" | tail -n 3
+        [ "$(grep -c '^Received' "$SYS_WORK/other.out")" = 3 ] && break
+        sleep 2
+        sys_wait_card present
+    done
+    grep -q 'SW1=0x69, SW2=0x82' "$SYS_WORK/other.out"
+}
