@@ -122,6 +122,10 @@ static const char usage_text[] =
 "  --log FILE           log every APDU to FILE (PIN bytes redacted)\n"
 "  --ready-file F       write F (\"pid PORT\") once connected to vpcd the\n"
 "                       first time; tests wait for it\n"
+"  --stats-file F       rewrite F after each APDU, before answering it:\n"
+"                       \"apdus N\", \"bytes-in N\" (commands) and\n"
+"                       \"bytes-out N\" (answers with SW), one a line, totals\n"
+"                       since start (for benchmarks)\n"
 "SIGTERM or SIGINT closes the socket (the card is removed) and exits 0.\n"
 "\n"
 "Exit status: 0 success (run: stopped by SIGTERM/SIGINT); 1 the card\n"
@@ -177,7 +181,8 @@ enum {
     OPT_NOT_BEFORE, OPT_VALID_DAYS, OPT_SERIAL,
     OPT_HOST, OPT_PORT, OPT_RESELECT, OPT_EXTENDED, OPT_CHAIN,
     OPT_LAT_APDU, OPT_LAT_BYTE, OPT_LAT_SIGN, OPT_RESET_AFTER,
-    OPT_REMOVE_AFTER, OPT_CORRUPT, OPT_CORRUPT_AFTER, OPT_LOG, OPT_READY
+    OPT_REMOVE_AFTER, OPT_CORRUPT, OPT_CORRUPT_AFTER, OPT_LOG, OPT_READY,
+    OPT_STATS
 };
 
 static const struct option init_opts[] = {
@@ -317,6 +322,7 @@ static const struct option run_opts[] = {
     {"corrupt-after", required_argument, NULL, OPT_CORRUPT_AFTER},
     {"log", required_argument, NULL, OPT_LOG},
     {"ready-file", required_argument, NULL, OPT_READY},
+    {"stats-file", required_argument, NULL, OPT_STATS},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -340,6 +346,7 @@ struct run_ctx {
     sigset_t waitmask;    /* the signal mask while waiting: stops allowed */
     const char *ready_file;
     bool ready_written;
+    const char *stats_file;
     uint8_t *msg;         /* one message from the reader */
     uint8_t *resp;        /* one answer */
 };
@@ -491,6 +498,30 @@ static void write_ready_file(struct run_ctx *r, uint16_t port)
     r->ready_written = true;
 }
 
+/* Rewrite the --stats-file with the card's counters.  Written beside and
+ * renamed, so that a reader never sees half of it; done before the answer
+ * goes out, so that a program that got its answer reads counters that
+ * include it. */
+static void write_stats_file(struct run_ctx *r)
+{
+    char tmp[PATH_MAX];
+    unsigned long apdus = 0, in = 0, out = 0;
+    FILE *f;
+
+    if (r->stats_file == NULL)
+        return;
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp", r->stats_file) >=
+        (int)sizeof(tmp))
+        return;
+    emu_card_counters(r->card, &apdus, &in, &out);
+    f = fopen(tmp, "w");
+    if (f == NULL)
+        return;
+    fprintf(f, "apdus %lu\nbytes-in %lu\nbytes-out %lu\n", apdus, in, out);
+    if (fclose(f) != 0 || rename(tmp, r->stats_file) != 0)
+        unlink(tmp);
+}
+
 /* Connect to vpcd, retrying until it listens.  Returns the socket, or -1
  * when a stop was requested. */
 static int connect_vpcd(struct run_ctx *r)
@@ -579,6 +610,7 @@ static enum serve_end serve(struct run_ctx *r, int fd)
                 return SERVE_RECONNECT;
             continue;
         }
+        write_stats_file(r);
         if (send_msg(fd, r->resp, rlen) < 0)
             return SERVE_RECONNECT;
     }
@@ -692,6 +724,7 @@ static int cmd_run(int argc, char **argv)
             break;
         case OPT_LOG: opt.log_path = optarg; break;
         case OPT_READY: r.ready_file = optarg; break;
+        case OPT_STATS: r.stats_file = optarg; break;
         case 'h':
             fputs(usage_text, stdout);
             return EXIT_OK;
@@ -737,6 +770,7 @@ static int cmd_run(int argc, char **argv)
     if (emu_card_open(dir, &opt, &r.card) != 0)
         goto out_free_resp;
 
+    write_stats_file(&r);
     rc = run_loop(&r, (uint16_t)port);
 
     emu_card_close(r.card);
