@@ -219,7 +219,7 @@ sys_card_present() {
 
 # sys_wait_card present|absent [seconds]
 sys_wait_card() {
-    local want=$1 secs=${2:-20}
+    local want=$1 secs=${2:-60}
     for _ in $(seq $((secs * 10))); do
         if sys_card_present; then
             [ "$want" = present ] && return 0

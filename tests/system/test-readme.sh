@@ -6,8 +6,8 @@
 # throwaway copy of this machine: the test re-executes itself in a private
 # network namespace (only loopback, so ports 22, 443 and vpcd's 35963 are
 # its own and nothing leaves the machine), then lib.sh puts it in a
-# private mount namespace, where overlayfs mounts over /usr, /etc and /var
-# and tmpfs mounts over /tmp, /run and /home take every write: `meson
+# private mount namespace, where overlayfs mounts over /usr, /etc, /var,
+# /tmp and /home and a tmpfs over /run take every write: `meson
 # install` of the build under test puts the modules at the README's paths
 # (/usr/lib/x86_64-linux-gnu/pkcs11/...) and the real system is never
 # touched.  In that copy the test sets up what the README takes as given:
@@ -70,8 +70,7 @@ SSHD=$(command -v sshd || echo /usr/sbin/sshd)
 sys_setup
 W=$SYS_WORK
 case $W in
-/tmp/* | /usr/* | /etc/* | /var/* | /run/* | /home/*)
-    sys_skip "MYNACARD_TEST_TMP ($W) is under a directory this test replaces" ;;
+/run/*) sys_skip "MYNACARD_TEST_TMP ($W) is under /run, which this test replaces" ;;
 esac
 # vpcd's default port, as the README's `mynacard-emu run /tmp/card` uses:
 # free here, in the test's own network namespace.
@@ -80,17 +79,24 @@ sed -i "s/^\(DEVICENAME.*:\)[0-9]*$/\1$SYS_PORT/; s/^CHANNELID.*/CHANNELID    $S
     "$W/reader.conf.d/vpcd"
 
 # ---- the throwaway copy of the system ----
-for d in usr etc var; do
-    mkdir -p "$W/ov/$d.up" "$W/ov/$d.work"
+# Overlays take every write to /usr, /etc, /var, /tmp and /home, their
+# upper layers on a tmpfs of this namespace's own (on /mnt: a separate
+# file system, so no layer overlaps another even when this checkout, its
+# build directory and $W live under one of these directories, as a CI
+# clone in /tmp or /home does; they stay visible through the overlay).
+OV=/mnt
+mkdir -p "$OV" 2>/dev/null
+mount -t tmpfs -o mode=0700 tmpfs "$OV" || sys_skip "cannot mount a tmpfs on $OV"
+for d in usr etc var tmp home; do
+    mkdir -p "$OV/$d.up" "$OV/$d.work"
     mount -t overlay overlay \
-        -o "lowerdir=/$d,upperdir=$W/ov/$d.up,workdir=$W/ov/$d.work" "/$d" ||
+        -o "lowerdir=/$d,upperdir=$OV/$d.up,workdir=$OV/$d.work" "/$d" ||
         sys_skip "the kernel refuses an overlayfs mount over /$d"
 done
-for d in tmp run home; do
-    mount -t tmpfs -o mode=0755 tmpfs "/$d" || sys_skip "cannot mount a tmpfs on /$d"
-done
-chmod 1777 /tmp
-sys_log "overlays over /usr /etc /var, tmpfs over /tmp /run /home; network: loopback only"
+mount -t tmpfs -o mode=0755 tmpfs /run || sys_skip "cannot mount a tmpfs on /run"
+# What the README's commands make must be new here, whatever the host has.
+rm -rf /tmp/card /tmp/card2 /tmp/dev-card /tmp/dev-card-apdu.log
+sys_log "overlays over /usr /etc /var /tmp /home, tmpfs over /run; network: loopback only"
 
 # The README's commands, and the person's files, in blocks' order.
 BLK=$W/blocks
@@ -220,7 +226,7 @@ sys_ok "meson install -C \$MYNACARD_BUILD_ROOT (into the overlay)" \
 MODDIR=/usr/lib/x86_64-linux-gnu/pkcs11
 sys_ok "  the modules are at the README's paths ($MODDIR)" \
     eval 'for m in mynacard-pkcs11 mynacard-auth-pkcs11 mynacard-sign-pkcs11; do
-              [ -e "$W/ov/usr.up${MODDIR#/usr}/$m.so" ] ||
+              [ -e "$OV/usr.up${MODDIR#/usr}/$m.so" ] ||
                   { rt_why "meson install did not write $MODDIR/$m.so"; false; } || return 1
           done'
 PATH=$RT_PATH

@@ -24,6 +24,28 @@ ft_need_driver() {
         sys_skip "FAULTS_DRIVER is not built"
 }
 
+# ft_setup: the test's work directory, a new card with the default PINs in
+# $CARD, and the private pcscd; the card is not inserted yet.
+ft_setup() {
+    sys_setup
+    CARD="$SYS_WORK/card"
+    sys_card_init "$CARD" --auth-pin "$MC_AUTH_PIN" --sign-pin "$MC_SIGN_PIN"
+    sys_start_pcscd
+}
+
+# ft_restart_emu [mynacard-emu run options]: take the card out if it is in,
+# empty its APDU log, and insert it with these options.
+ft_restart_emu() {
+    if [ -n "${SYS_EMU_PID:-}" ]; then
+        sys_kill "$SYS_EMU_PID"
+        sys_untrack "$SYS_EMU_PID"
+        SYS_EMU_PID=""
+        sys_wait_card absent
+    fi
+    : >"$SYS_WORK/emu-apdu.log"
+    sys_start_emu "$CARD" "$@"
+}
+
 # ft_run NAME SECONDS MODULE ARGS...: run the driver, output in
 # $SYS_WORK/NAME.out (shown as TAP comments); FT_RC is its exit status
 # (124: it hung and timeout stopped it).

@@ -26,21 +26,7 @@ ft_need_driver
 mc_need_module MYNACARD_MODULE
 MOD=$MYNACARD_MODULE
 
-sys_setup
-CARD="$SYS_WORK/card"
-sys_card_init "$CARD" --auth-pin "$MC_AUTH_PIN" --sign-pin "$MC_SIGN_PIN"
-sys_start_pcscd
-
-restart_emu() {
-    if [ -n "$SYS_EMU_PID" ]; then
-        sys_kill "$SYS_EMU_PID"
-        sys_untrack "$SYS_EMU_PID"
-        SYS_EMU_PID=""
-        sys_wait_card absent
-    fi
-    : >"$SYS_WORK/emu-apdu.log"
-    sys_start_emu "$CARD" "$@"
-}
+ft_setup
 
 signed() {
     [ "$FT_RC" = 0 ] && [ "$(ft_field "$1" rv)" = CKR_OK ] &&
@@ -48,7 +34,7 @@ signed() {
 }
 
 # ---- (1) slow ----
-restart_emu --latency-apdu-us 1500000 --latency-sign-us 5000000
+ft_restart_emu --latency-apdu-us 1500000 --latency-sign-us 5000000
 start=$(date +%s)
 ft_run slow 600 "$MOD" login-sign auth "$MC_AUTH_PIN"
 secs=$(( $(date +%s) - start ))
@@ -57,7 +43,7 @@ sys_ok "a slow card (1.5 s per APDU, 5 s per signature): signed and verified in 
 sys_ok "  it really was slow (over 30 s)" [ "$secs" -gt 30 ]
 
 # ---- (2) 1-byte chaining ----
-restart_emu --chain-chunk 1
+ft_restart_emu --chain-chunk 1
 ft_run chain-auth 300 "$MOD" login-sign auth "$MC_AUTH_PIN"
 sys_ok "61xx chaining in 1-byte chunks: the authentication token signs ($(ft_apdus) APDUs)" \
     signed chain-auth
@@ -68,14 +54,14 @@ ft_run chain-sign 300 "$MOD" login-sign sign "$MC_SIGN_PIN"
 sys_ok "  the signature token signs too" signed chain-sign
 
 # ---- (3) corrupted answers ----
-restart_emu
+ft_restart_emu
 ft_run clean 120 "$MOD" login-sign auth "$MC_AUTH_PIN"
 total=$(ft_apdus)
 sys_ok "the authentication scenario without faults signs ($total APDUs)" signed clean
 for mode in sw truncate garbage overlong; do
     bad_end=""; bad_verify=""; bad_tries=""; outcomes=""
     for n in $(seq 1 "$total"); do
-        restart_emu --corrupt "$mode" --corrupt-after "$n"
+        ft_restart_emu --corrupt "$mode" --corrupt-after "$n"
         ft_run "corrupt-$mode-$n" 120 "$MOD" login-sign auth "$MC_AUTH_PIN"
         outcomes="$outcomes $(ft_field "corrupt-$mode-$n" stage):$(ft_field "corrupt-$mode-$n" rv)"
         ft_ok_or_fault "corrupt-$mode-$n" || bad_end="$bad_end $n"
@@ -90,13 +76,13 @@ for mode in sw truncate garbage overlong; do
     sys_ok "  no try spent${bad_tries:+ (spent at:$bad_tries)}" [ -z "$bad_tries" ]
 done
 # The signature token: corrupted from its VERIFYs and signature on.
-restart_emu
+ft_restart_emu
 ft_run clean-sign 120 "$MOD" login-sign sign "$MC_SIGN_PIN"
 stotal=$(ft_apdus)
 bad_end=""
 for mode in sw truncate garbage overlong; do
     for n in $(seq $((stotal - 12)) "$stotal"); do
-        restart_emu --corrupt "$mode" --corrupt-after "$n"
+        ft_restart_emu --corrupt "$mode" --corrupt-after "$n"
         ft_run "scorrupt-$mode-$n" 120 "$MOD" login-sign sign "$MC_SIGN_PIN"
         ft_ok_or_fault "scorrupt-$mode-$n" || bad_end="$bad_end $mode:$n"
         [ "$(ft_verifies)" -le 2 ] || bad_end="$bad_end $mode:$n:verify"
@@ -107,7 +93,7 @@ sys_ok "signature token, each mode from each of its last 13 APDUs on: a verified
 sys_ok "  no try spent" tries sign 5
 
 # ---- (4) another program selects another application ----
-restart_emu
+ft_restart_emu
 rm -f "$SYS_WORK/pause" "$SYS_WORK/go"
 ft_run between 120 "$MOD" pause-sign auth "$MC_AUTH_PIN" \
     "$SYS_WORK/pause" "$SYS_WORK/go" &
@@ -129,7 +115,7 @@ sys_ok "  the module selected the JPKI AP again after it" \
                other && /^> 00 A4 04 0C 0A D3 92 F0 00 26/ { ok = 1 }
                END { exit !ok }" "$SYS_WORK/emu-apdu.log"'
 
-restart_emu --latency-apdu-us 50000
+ft_restart_emu --latency-apdu-us 50000
 rm -f "$SYS_WORK/stop" "$SYS_WORK/mark"
 touch "$SYS_WORK/mark"
 "$FAULTS_DRIVER" "$MOD" sign-loop auth "$MC_AUTH_PIN" \

@@ -22,10 +22,7 @@ ft_need_driver
 mc_need_module MYNACARD_AUTH_MODULE
 mc_need_module MYNACARD_SIGN_MODULE
 
-sys_setup
-CARD="$SYS_WORK/card"
-sys_card_init "$CARD" --auth-pin "$MC_AUTH_PIN" --sign-pin "$MC_SIGN_PIN"
-sys_start_pcscd
+ft_setup
 sys_start_emu "$CARD" --latency-apdu-us 20000
 
 # ---- (1) both logged in, signing in parallel ----

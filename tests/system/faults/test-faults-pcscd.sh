@@ -18,10 +18,7 @@ ft_need_driver
 mc_need_module MYNACARD_MODULE
 MOD=$MYNACARD_MODULE
 
-sys_setup
-CARD="$SYS_WORK/card"
-sys_card_init "$CARD" --auth-pin "$MC_AUTH_PIN" --sign-pin "$MC_SIGN_PIN"
-sys_start_pcscd
+ft_setup
 sys_start_emu "$CARD"
 
 rm -f "$SYS_WORK/stop" "$SYS_WORK/mark"

@@ -22,10 +22,7 @@ ft_need_driver
 mc_need_module MYNACARD_MODULE
 MOD=$MYNACARD_MODULE
 
-sys_setup
-CARD="$SYS_WORK/card"
-sys_card_init "$CARD" --auth-pin "$MC_AUTH_PIN" --sign-pin "$MC_SIGN_PIN"
-sys_start_pcscd
+ft_setup
 
 # A card run of one scenario: start the card with @opts, run, stop it.
 # Sets APDUS (commands the card saw) and VERIFIES (VERIFYs with a PIN).

@@ -23,21 +23,7 @@ ft_need_driver
 mc_need_module MYNACARD_MODULE
 MOD=$MYNACARD_MODULE
 
-sys_setup
-CARD="$SYS_WORK/card"
-sys_card_init "$CARD" --auth-pin "$MC_AUTH_PIN" --sign-pin "$MC_SIGN_PIN"
-sys_start_pcscd
-
-restart_emu() {
-    if [ -n "$SYS_EMU_PID" ]; then
-        sys_kill "$SYS_EMU_PID"
-        sys_untrack "$SYS_EMU_PID"
-        SYS_EMU_PID=""
-        sys_wait_card absent
-    fi
-    : >"$SYS_WORK/emu-apdu.log"
-    sys_start_emu "$CARD" "$@"
-}
+ft_setup
 
 # ---- (1) reset after every N ----
 for role in auth sign; do
@@ -46,14 +32,14 @@ for role in auth sign; do
     else
         pin=$MC_SIGN_PIN; max=5; logins=2
     fi
-    restart_emu
+    ft_restart_emu
     ft_run "$role-clean" 120 "$MOD" login-sign "$role" "$pin"
     total=$(ft_apdus)
     sys_ok "$role: the scenario without faults signs ($total APDUs)" \
         eval '[ "$(ft_field $role-clean rv)" = CKR_OK ] && [ "$(ft_field $role-clean sig)" = ok ]'
     bad_end=""; bad_verify=""; bad_tries=""; bad_left=""; outcomes=""
     for n in $(seq 1 "$total"); do
-        restart_emu --reset-after "$n"
+        ft_restart_emu --reset-after "$n"
         ft_run "$role-reset-$n" 120 "$MOD" login-sign "$role" "$pin"
         outcomes="$outcomes $(ft_field "$role-reset-$n" stage):$(ft_field "$role-reset-$n" rv)"
         ft_ok_or_fault "$role-reset-$n" || bad_end="$bad_end $n"
@@ -75,7 +61,7 @@ for role in auth sign; do
 done
 
 # ---- (2) another program resets between C_Login and C_Sign ----
-restart_emu
+ft_restart_emu
 rm -f "$SYS_WORK/pause" "$SYS_WORK/go"
 ft_run between 120 "$MOD" pause-sign auth "$MC_AUTH_PIN" \
     "$SYS_WORK/pause" "$SYS_WORK/go" &
@@ -95,7 +81,7 @@ sys_ok "  exactly one VERIFY for that new C_Login (none of the module's own)" \
 sys_ok "  no try spent" tries auth 3
 
 # ---- (3) resets during a signing loop on a slow card ----
-restart_emu --latency-apdu-us 100000
+ft_restart_emu --latency-apdu-us 100000
 rm -f "$SYS_WORK/stop" "$SYS_WORK/mark"
 "$FAULTS_DRIVER" "$MOD" sign-loop auth "$MC_AUTH_PIN" \
     "$SYS_WORK/stop" "$SYS_WORK/mark" >"$SYS_WORK/loop.out" 2>&1 &
