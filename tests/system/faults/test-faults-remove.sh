@@ -29,6 +29,13 @@ ft_setup
 run_one() {
     local name=$1 role=$2 pin=$3
     shift 3
+    # A fresh pcscd for each run: after a few dozen removals in a row,
+    # pcscd 1.9.9 with vpcd stopped reporting the card's insertions at all
+    # (seen in CI: no "Card inserted" in its log, the card never shown
+    # again), which says nothing of the module under test.
+    sys_stop_pcscd
+    umount /run/pcscd 2>/dev/null || true
+    sys_start_pcscd
     : >"$SYS_WORK/emu-apdu.log"
     sys_start_emu "$CARD" "$@"
     ft_run "$name" 120 "$MOD" login-sign "$role" "$pin"
