@@ -617,16 +617,61 @@ static LONG reader_events(SCARDCONTEXT ctx, const char *reader, uint16_t *ev)
  * MYNA_E_NO_CARD without asking pcscd, as the header promises.  (pcsc-lite
  * would keep saying SCARD_W_REMOVED_CARD, unless a later reset by another
  * program overwrote that with SCARD_W_RESET_CARD.) */
+static bool tp_card_left(struct pcsc_transport *t);
+
 static int tp_fail(struct pcsc_transport *t, const char *call, LONG rv)
 {
     log_rv(call, rv);
     if (rv == SCARD_W_REMOVED_CARD || rv == SCARD_E_NO_SMARTCARD ||
         rv == SCARD_E_UNKNOWN_READER || rv == SCARD_E_READER_UNAVAILABLE ||
-        pcsc_service_lost(rv)) {
+        pcsc_service_lost(rv) || tp_card_left(t)) {
         t->gone = true;
         return MYNA_E_NO_CARD;
     }
     return pcsc_err(rv);
+}
+
+/* How long a failed call waits for pcscd to see a removal: pcscd learns of
+ * one by polling the reader driver (every 400 ms in pcsc-lite 1.9.9). */
+#define CARD_LEFT_WAIT_MS 1500
+
+/* Did the card leave the reader?  Asked after a call failed for a reason
+ * that does not say (a card pulled out in the middle of a command makes
+ * pcsc-lite answer SCARD_E_NOT_TRANSACTED, and pcscd may not have noticed
+ * the removal yet): the reader's state is empty, or its insert/remove
+ * counter moved since we connected, now or within CARD_LEFT_WAIT_MS.  A
+ * failure with the card still in costs that wait, once. */
+static bool tp_card_left(struct pcsc_transport *t)
+{
+    SCARD_READERSTATE st;
+    int64_t deadline = now_ms() + CARD_LEFT_WAIT_MS;
+    DWORD timeout = 0;
+    LONG rv;
+
+    memset(&st, 0, sizeof(st));
+    st.szReader = t->reader;
+    st.dwCurrentState = SCARD_STATE_UNAWARE;
+    for (;;) {
+        int64_t left;
+
+        rv = SCardGetStatusChange(t->ctx, timeout, &st, 1);
+        if (rv == SCARD_E_UNKNOWN_READER || pcsc_service_lost(rv))
+            return true;
+        if (rv != SCARD_S_SUCCESS)   /* SCARD_E_TIMEOUT: nothing changed */
+            return false;
+        if ((st.dwEventState & (SCARD_STATE_EMPTY | SCARD_STATE_UNKNOWN |
+                                SCARD_STATE_UNAVAILABLE)) ||
+            (uint16_t)(st.dwEventState >> 16) != t->card_events) {
+            myna_log(MYNA_LOG_DEBUG, "pcsc: %s: the card left", t->reader);
+            return true;
+        }
+        left = deadline - now_ms();
+        if (left <= 0)
+            return false;
+        /* Wait for the next change of the state we now know. */
+        st.dwCurrentState = st.dwEventState & ~(DWORD)SCARD_STATE_CHANGED;
+        timeout = (DWORD)left;
+    }
 }
 
 /* The card was reset (SCARD_W_RESET_CARD): reconnect without touching it.
@@ -714,9 +759,18 @@ static int pcsc_transmit(struct transport *tp, const uint8_t *cmd,
     }
     if (rv != SCARD_S_SUCCESS)
         return tp_fail(t, "SCardTransmit", rv);
-    /* Anything without SW1 SW2 did not come from a card. */
-    if (rlen < 2)
+    /* Anything without SW1 SW2 did not come from a card.  vpcd answers
+     * success with no bytes when the card left in the middle of the
+     * command: a removal, if the reader says so. */
+    if (rlen < 2) {
+        myna_log(MYNA_LOG_DEBUG, "pcsc: SCardTransmit: %lu bytes",
+                 (unsigned long)rlen);
+        if (tp_card_left(t)) {
+            t->gone = true;
+            return MYNA_E_NO_CARD;
+        }
         return MYNA_E_TRANSPORT;
+    }
     t->self_reset = false;
     *resplen = rlen;
     return 0;

@@ -12,8 +12,10 @@
 # again.  Each run must end by itself (no crash, no hang), give either a
 # signature that verifies or a fault's CKR with no signature, send at most
 # one VERIFY per C_Login (no retry: one on the authentication token, two
-# on the signature token, whose key asks for the PIN again), and leave the PIN's tries where they were (the
-# PIN is right: a removal spends none).
+# on the signature token, whose key asks for the PIN again), leave the
+# PIN's tries where they were (the PIN is right: a removal spends none),
+# and say that the card went away: CKR_DEVICE_REMOVED or one of its
+# consequences (no token, the session closed), never CKR_DEVICE_ERROR.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../module/common.sh"
 . "$(dirname "$0")/common.sh"
@@ -23,6 +25,10 @@ mc_need_module MYNACARD_MODULE
 MOD=$MYNACARD_MODULE
 
 ft_setup
+
+# What a removal may be reported as (PKCS#11 2.40, 5.1): the device went
+# away, the token is gone, or the session went with it.
+REMOVED_RVS=" CKR_DEVICE_REMOVED CKR_TOKEN_NOT_PRESENT CKR_SESSION_HANDLE_INVALID CKR_SESSION_CLOSED "
 
 # A card run of one scenario: start the card with @opts, run, stop it.
 # Sets APDUS (commands the card saw) and VERIFIES (VERIFYs with a PIN).
@@ -57,11 +63,19 @@ for role in auth sign; do
     total=$APDUS
     sys_ok "$role: the scenario without faults signs ($total APDUs, $VERIFIES VERIFY)" \
         eval '[ "$(ft_field $role-clean rv)" = CKR_OK ] && [ "$(ft_field $role-clean sig)" = ok ]'
-    bad_end=""; bad_verify=""; bad_tries=""; outcomes=""
+    bad_end=""; bad_verify=""; bad_tries=""; bad_rv=""; outcomes=""
     for n in $(seq 1 "$total"); do
         run_one "$role-remove-$n" "$role" "$pin" --remove-after "$n"
         outcomes="$outcomes $(ft_field "$role-remove-$n" stage):$(ft_field "$role-remove-$n" rv)"
         ft_ok_or_fault "$role-remove-$n" || bad_end="$bad_end $n"
+        # "done" ran to the end; "key" is the driver's own verdict (the
+        # login held, then the token showed no key: the card had gone).
+        stage=$(ft_field "$role-remove-$n" stage)
+        rv=$(ft_field "$role-remove-$n" rv)
+        case $stage in
+        done | key) ;;
+        *) [[ $REMOVED_RVS == *" $rv "* ]] || bad_rv="$bad_rv $n:$rv" ;;
+        esac
         [ "$VERIFIES" -le "$logins" ] || bad_verify="$bad_verify $n"
         tries "$role" "$max" >/dev/null || bad_tries="$bad_tries $n"
     done
@@ -72,6 +86,8 @@ for role in auth sign; do
         [ -z "$bad_verify" ]
     sys_ok "$role:   no try spent: still $max${bad_tries:+ (spent at:$bad_tries)}" \
         [ -z "$bad_tries" ]
+    sys_ok "$role:   each failure says the card was removed${bad_rv:+ (not at:$bad_rv)}" \
+        [ -z "$bad_rv" ]
     sys_ok "$role:   the removals hit the login and the signature, not only the start" \
         eval 'echo "$outcomes" | grep -q "login:" && echo "$outcomes" | grep -qE "(sign|ctxlogin):"'
 done
