@@ -478,8 +478,12 @@ static int cmd_concurrent(unsigned n, const char *dir, const char *name)
             printf("# %s %u: %s: %s\n", name, i, stage, rv_name(rv));
         }
         /* Let the other program in: PC/SC gives a transaction freed and
-         * asked for again at once to the same program. */
-        sleep_ms(100);
+         * asked for again at once to the same program, and a program
+         * refused a transaction asks again only every 100 ms (pcsc-lite
+         * 1.9.9's PCSCLITE_LOCK_POLL_RATE).  A pause of three of those
+         * lets the other's next try land in it even on a loaded machine;
+         * 100 ms did not (seen under the sanitizer run: SSSSSSAAAA...). */
+        sleep_ms(300);
     }
     snprintf(path, sizeof(path), "%s/%s.done", dir, name);
     touch(path);

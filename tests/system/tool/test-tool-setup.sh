@@ -127,7 +127,9 @@ sys_untrack "$LOCKER"
 # A real Firefox on profile 1, if installed: it takes the lock itself.
 FIREFOX=${FIREFOX:-firefox-esr}
 if command -v "$FIREFOX" >/dev/null; then
-    "$FIREFOX" --headless --no-remote --profile "$P1" about:blank \
+    # Firefox itself is not under test: it does not start with a
+    # sanitizer runtime preloaded (CI's ASan run of this suite), so none.
+    env -u LD_PRELOAD "$FIREFOX" --headless --no-remote --profile "$P1" about:blank \
         >"$SYS_WORK/firefox.log" 2>&1 &
     FFPID=$!
     sys_track "$FFPID"
