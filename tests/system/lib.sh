@@ -19,7 +19,9 @@
 # exit status of a skip, 77 by default (meson's skip for protocol
 # 'exitcode'); a test registered with protocol 'tap' sets it to 0, since
 # meson's TAP parser takes the "1..0 # SKIP" plan as the skip and calls
-# exit status 77 an error.
+# exit status 77 an error.  SYS_WRAP: words put before the tests' own
+# programs that load the module (faults-driver, test-pcsc-transport), as
+# CI does with valgrind; split on spaces, so no path in it may have one.
 
 SYS_SKIP=${SYS_SKIP_STATUS:-77}
 SYS_VPCD_DRIVER=${SYS_VPCD_DRIVER:-/usr/lib/pcsc/drivers/serial/libifdvpcd.so}

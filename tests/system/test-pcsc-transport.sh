@@ -19,4 +19,5 @@ export SYS_CARD MYNACARD_EMU
 sys_card_init "$SYS_CARD"
 sys_start_pcscd
 sys_start_emu "$SYS_CARD"
-"$prog"
+# shellcheck disable=SC2086  # SYS_WRAP is words (lib.sh)
+${SYS_WRAP:-} "$prog"

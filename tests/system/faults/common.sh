@@ -52,7 +52,9 @@ ft_restart_emu() {
 ft_run() {
     local name=$1 secs=$2
     shift 2
-    timeout -k 5 "$secs" "$FAULTS_DRIVER" "$@" >"$SYS_WORK/$name.out" 2>&1
+    # shellcheck disable=SC2086  # SYS_WRAP is words (lib.sh)
+    timeout -k 5 "$secs" ${SYS_WRAP:-} "$FAULTS_DRIVER" "$@" \
+        >"$SYS_WORK/$name.out" 2>&1
     FT_RC=$?
     sed 's/^/#   /' "$SYS_WORK/$name.out"
     return 0

@@ -118,7 +118,7 @@ sys_ok "  the module selected the JPKI AP again after it" \
 ft_restart_emu --latency-apdu-us 50000
 rm -f "$SYS_WORK/stop" "$SYS_WORK/mark"
 touch "$SYS_WORK/mark"
-"$FAULTS_DRIVER" "$MOD" sign-loop auth "$MC_AUTH_PIN" \
+${SYS_WRAP:-} "$FAULTS_DRIVER" "$MOD" sign-loop auth "$MC_AUTH_PIN" \
     "$SYS_WORK/stop" "$SYS_WORK/mark" >"$SYS_WORK/loop.out" 2>&1 &
 drv=$!
 sys_track "$drv"

@@ -22,7 +22,7 @@ ft_setup
 sys_start_emu "$CARD"
 
 rm -f "$SYS_WORK/stop" "$SYS_WORK/mark"
-"$FAULTS_DRIVER" "$MOD" sign-loop auth "$MC_AUTH_PIN" \
+${SYS_WRAP:-} "$FAULTS_DRIVER" "$MOD" sign-loop auth "$MC_AUTH_PIN" \
     "$SYS_WORK/stop" "$SYS_WORK/mark" >"$SYS_WORK/loop.out" 2>&1 &
 drv=$!
 sys_track "$drv"

@@ -83,7 +83,7 @@ sys_ok "  no try spent" tries auth 3
 # ---- (3) resets during a signing loop on a slow card ----
 ft_restart_emu --latency-apdu-us 100000
 rm -f "$SYS_WORK/stop" "$SYS_WORK/mark"
-"$FAULTS_DRIVER" "$MOD" sign-loop auth "$MC_AUTH_PIN" \
+${SYS_WRAP:-} "$FAULTS_DRIVER" "$MOD" sign-loop auth "$MC_AUTH_PIN" \
     "$SYS_WORK/stop" "$SYS_WORK/mark" >"$SYS_WORK/loop.out" 2>&1 &
 drv=$!
 sys_track "$drv"
