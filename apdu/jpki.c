@@ -4,7 +4,7 @@
  * The JPKI application protocol: SELECT, READ BINARY of the certificates
  * and the token information, PIN tries, VERIFY, CHANGE REFERENCE DATA,
  * COMPUTE DIGITAL SIGNATURE and GET CHALLENGE, as described in
- * shared/reference/jpki-card.md.  Layer: the JPKI application, above the
+ * doc/jpki-card.md.  Layer: the JPKI application, above the
  * APDU codec (apdu.h, der.h) and the transport; it calls nothing else and
  * knows nothing of PKCS#11.  It keeps a small cache of what is selected
  * so that SELECTs are not repeated, and forgets it whenever the transport
@@ -46,6 +46,9 @@ const uint8_t JPKI_AID[10] = {
 #define READ_OFFSET_MAX 0x7FFFu
 
 #define SW_FILE_NOT_FOUND 0x6A82u
+/* "No precise diagnosis": what one measured card answers to the first
+ * command after it was powered up again (doc/jpki-card.md). */
+#define SW_NO_DIAGNOSIS 0x6F00u
 #define SW_AUTH_BLOCKED 0x6983u
 #define SW_REF_BLOCKED 0x6984u
 
@@ -134,19 +137,19 @@ int jpki_begin(struct jpki *j)
     return err;
 }
 
-int jpki_end(struct jpki *j, bool reset)
+int jpki_end(struct jpki *j, bool unpower)
 {
     int err;
 
     if (!j)
         return MYNA_E_ARGS;
-    err = tp_end(j->t, reset);
+    err = tp_end(j->t, unpower);
     /* The EF is trusted only inside one transaction (see struct jpki);
-     * the AP stays cached unless the card was reset or lost. */
+     * the AP stays cached unless the card was powered down or lost. */
     j->ef = EF_NONE;
     if (err < 0)
         jpki_forget(j);
-    else if (reset)
+    else if (unpower)
         j->ap = AP_NONE;
     return err;
 }
@@ -166,6 +169,16 @@ static int xfer(struct jpki *j, const struct apdu *a, uint8_t *resp,
     *resplen = 0;
     *sw = 0;
     err = apdu_transmit(j->t, a, resp, cap, resplen, sw);
+    if (err == 0 && *sw == SW_NO_DIAGNOSIS && !a->secret) {
+        /* A card just powered up may answer its first command so, without
+         * doing it.  Sent once more; never a command that carries a PIN:
+         * if the card did see that one, a second copy could cost a try. */
+        myna_log(MYNA_LOG_DEBUG, "jpki: INS %02X: 6F00, sent once more",
+                 a->ins);
+        *resplen = 0;
+        *sw = 0;
+        err = apdu_transmit(j->t, a, resp, cap, resplen, sw);
+    }
     if (err == MYNA_E_BUFFER_SMALL) {
         /* The card sent more than the command allowed it to. */
         myna_log(MYNA_LOG_DEBUG, "jpki: INS %02X: answer longer than %zu",
@@ -615,10 +628,18 @@ static bool role_ok(enum jpki_role role)
 
 int jpki_pin_tries(struct jpki *j, enum jpki_role role, int *tries)
 {
+    return jpki_pin_status(j, role, tries, NULL);
+}
+
+int jpki_pin_status(struct jpki *j, enum jpki_role role, int *tries,
+                    bool *verified)
+{
     struct apdu a = { .cla = 0x00, .ins = 0x20, .p1 = 0x00, .p2 = 0x80 };
     uint16_t sw;
     int err, x;
 
+    if (verified)
+        *verified = false;
     if (!j || !tries || !role_ok(role))
         return MYNA_E_ARGS;
     err = select_ef(j, pin_fid(role));
@@ -639,7 +660,14 @@ int jpki_pin_tries(struct jpki *j, enum jpki_role role, int *tries)
         *tries = 0;
         return 0;
     }
-    /* 9000 would claim a verified PIN, which this card never says. */
+    if (sw == SW_OK) {
+        /* Some cards say so when the PIN is verified (doc/jpki-card.md):
+         * a correct VERIFY set the counter back to its maximum. */
+        *tries = role == JPKI_SIGN ? JPKI_SIGN_TRIES : JPKI_AUTH_TRIES;
+        if (verified)
+            *verified = true;
+        return 0;
+    }
     err = apdu_sw_to_err(sw);
     return err < 0 ? err : MYNA_E_BAD_RESPONSE;
 }

@@ -3,7 +3,7 @@
  *
  * The JPKI application of the My Number Card (and its relatives: the
  * 住基カード and the smartphone tokens), command by command, as described
- * in shared/reference/jpki-card.md.  Layer: above the APDU codec, below
+ * in doc/jpki-card.md.  Layer: above the APDU codec, below
  * module/.  Knows nothing of PKCS#11.
  *
  * A struct jpki caches what is selected on the card so that no SELECT is
@@ -85,8 +85,10 @@ void jpki_set_ext_mode(struct jpki *j, enum jpki_ext_mode mode);
  * selection cache is forgotten: the caller must forget what it knew, a
  * verified PIN above all); or a transport error (no transaction). */
 int jpki_begin(struct jpki *j);
-/* Close it; @reset resets the card, leaving no verified PIN behind. */
-int jpki_end(struct jpki *j, bool reset);
+/* Close it; @unpower powers the card down, leaving no verified PIN
+ * behind (a warm reset does not on every card).  The next command then
+ * copes with the 6F00 a card may give first after power-up. */
+int jpki_end(struct jpki *j, bool unpower);
 /* Forget what is selected (another program may have changed it). */
 void jpki_forget(struct jpki *j);
 
@@ -117,9 +119,14 @@ int jpki_read_cert(struct jpki *j, enum jpki_cert which, uint8_t **der,
 int jpki_pin_normalize(enum jpki_role role, const uint8_t *pin, size_t len,
                        uint8_t *norm, size_t *normlen);
 
-/* Tries left for @role's PIN, without spending one (VERIFY with no data;
- * the card answers 63Cx even when the PIN is verified).  Sets *@tries;
- * 0 means blocked.  Returns 0 or an error. */
+/* Tries left for @role's PIN, without spending one (VERIFY with no data).
+ * Most cards answer 63Cx even when the PIN is verified; some answer 9000
+ * then, which sets *@tries to the maximum (a correct PIN resets the
+ * counter) and *@verified (may be NULL) to true.  0 tries means blocked.
+ * Returns 0 or an error. */
+int jpki_pin_status(struct jpki *j, enum jpki_role role, int *tries,
+                    bool *verified);
+/* The same without the verified flag. */
 int jpki_pin_tries(struct jpki *j, enum jpki_role role, int *tries);
 
 /* VERIFY @pin (already normalised: the format is checked again and a bad

@@ -139,7 +139,7 @@ static int cbt_begin(struct transport *t)
     return err;
 }
 
-static int cbt_end(struct transport *t, bool reset)
+static int cbt_end(struct transport *t, bool unpower)
 {
     struct cb_transport *ct = (struct cb_transport *)t;
     struct tp_card_cb cb;
@@ -147,7 +147,7 @@ static int cbt_end(struct transport *t, bool reset)
     struct cb_reader *r;
 
     ct->ends++;
-    if (!reset)
+    if (!unpower)
         return 0;
 
     if (!hub) {
@@ -159,15 +159,15 @@ static int cbt_end(struct transport *t, bool reset)
             pthread_mutex_unlock(&hub->lock);
             return MYNA_E_NO_CARD;
         }
-        /* Other connections to this card see the reset; we asked for
-         * it, so we do not. */
+        /* Other connections to this card see the power cycle as a
+         * reset (PC/SC does); we asked for it, so we do not. */
         r->resets++;
         ct->resets_seen = r->resets;
         cb = r->cb;
         pthread_mutex_unlock(&hub->lock);
     }
-    if (cb.reset)
-        cb.reset(cb.ctx);
+    if (cb.unpower)
+        cb.unpower(cb.ctx);
     return 0;
 }
 
@@ -534,8 +534,8 @@ out_unlock:
 }
 
 /*
- * Another program reset the card: the card itself is power-cycled now
- * (its reset callback runs once, here, without the hub lock), and each
+ * Another program reset the card (a warm reset): the card's reset callback
+ * runs once, here, without the hub lock, and each
  * transport connected to it learns of it on its next begin() or
  * transmit().
  */

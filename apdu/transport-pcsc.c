@@ -586,7 +586,7 @@ struct pcsc_transport {
                              * connected: tells a reset from a new card */
     bool gone;              /* card removed or pcscd lost: for ever */
     bool reset_pending;     /* a reset that atr() absorbed, not yet told */
-    bool self_reset;        /* end(t, true) reset the card: the
+    bool self_reset;        /* end(t, true) powered the card down: the
                              * SCARD_W_RESET_CARD that follows is ours */
 };
 
@@ -812,24 +812,27 @@ static int pcsc_begin(struct transport *tp)
     return reset ? MYNA_E_CARD_RESET : 0;
 }
 
-static int pcsc_end(struct transport *tp, bool reset)
+static int pcsc_end(struct transport *tp, bool unpower)
 {
     struct pcsc_transport *t = tp_of(tp);
     LONG rv;
 
     if (t->gone)
         return MYNA_E_NO_CARD;
+    /* Not SCARD_RESET_CARD: a warm reset leaves the PINs verified on a
+     * card measured by one source (doc/jpki-card.md, "What clears a
+     * verified PIN"). */
     rv = SCardEndTransaction(t->card,
-                             reset ? SCARD_RESET_CARD : SCARD_LEAVE_CARD);
+                             unpower ? SCARD_UNPOWER_CARD : SCARD_LEAVE_CARD);
     if (rv != SCARD_S_SUCCESS) {
         /* A SCARD_W_RESET_CARD stays on the handle: the next begin()
          * reconnects and reports it. */
         return tp_fail(t, "SCardEndTransaction", rv);
     }
-    /* pcsc-lite flags the reset on our own handle too, so that the next
-     * begin() would see SCARD_W_RESET_CARD for a reset the caller asked
-     * for: remember it is ours. */
-    if (reset)
+    /* pcsc-lite flags the power cycle as a reset on our own handle too,
+     * so that the next begin() would see SCARD_W_RESET_CARD for what the
+     * caller asked for: remember it is ours. */
+    if (unpower)
         t->self_reset = true;
     return 0;
 }

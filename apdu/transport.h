@@ -39,10 +39,13 @@ struct transport_ops {
      * then open all the same, on the re-established connection: the
      * caller must forget its card state), MYNA_E_NO_CARD, ... */
     int (*begin)(struct transport *t);
-    /* Close the transaction; @reset asks for a card reset (used to leave
-     * no verified PIN behind).  Returns 0 or an error (which the caller
-     * usually only logs). */
-    int (*end)(struct transport *t, bool reset);
+    /* Close the transaction; @unpower powers the card down (it is
+     * powered up again for the next command).  A power-down is the only
+     * thing known to clear a verified PIN on every card: one real card
+     * keeps it across a warm reset (doc/jpki-card.md).  The first command
+     * after it may be answered 6F00.  Returns 0 or an error (which the
+     * caller usually only logs). */
+    int (*end)(struct transport *t, bool unpower);
     /* The card's ATR. */
     int (*atr)(struct transport *t, uint8_t *atr, size_t cap, size_t *len);
     void (*free)(struct transport *t);
@@ -59,9 +62,9 @@ static inline int tp_transmit(struct transport *t, const uint8_t *cmd,
     return t->ops->transmit(t, cmd, cmdlen, resp, cap, resplen);
 }
 static inline int tp_begin(struct transport *t) { return t->ops->begin(t); }
-static inline int tp_end(struct transport *t, bool reset)
+static inline int tp_end(struct transport *t, bool unpower)
 {
-    return t->ops->end(t, reset);
+    return t->ops->end(t, unpower);
 }
 static inline int tp_atr(struct transport *t, uint8_t *atr, size_t cap,
                          size_t *len)
@@ -143,12 +146,15 @@ int tp_hub_pcsc_new(struct tp_hub **out);
  * MYNA_E_TRANSPORT). */
 typedef int (*tp_xfer_fn)(void *ctx, const uint8_t *cmd, size_t cmdlen,
                           uint8_t *resp, size_t cap, size_t *resplen);
-/* Power cycle the simulated card (a reset asked for by tp_end(t, true)). */
+/* Power or reset the simulated card. */
 typedef void (*tp_reset_fn)(void *ctx);
 
 struct tp_card_cb {
     tp_xfer_fn xfer;
-    tp_reset_fn reset;      /* may be NULL */
+    tp_reset_fn unpower;    /* power cycle, asked for by tp_end(t, true);
+                             * may be NULL */
+    tp_reset_fn reset;      /* warm reset by another program
+                             * (tp_hub_callback_reset); may be NULL */
     void *ctx;
     uint8_t atr[TP_ATR_MAX];
     size_t atr_len;
@@ -165,8 +171,9 @@ int tp_hub_callback_new(unsigned nreaders, struct tp_hub **out);
 int tp_hub_callback_insert(struct tp_hub *h, unsigned reader,
                            const struct tp_card_cb *cb);
 int tp_hub_callback_remove(struct tp_hub *h, unsigned reader);
-/* Simulate a reset by another program: the next begin() or transmit() of
- * every transport connected to @reader returns MYNA_E_CARD_RESET once. */
+/* Simulate a warm reset by another program: the card's reset callback
+ * runs, and the next begin() or transmit() of every transport connected to
+ * @reader returns MYNA_E_CARD_RESET once. */
 int tp_hub_callback_reset(struct tp_hub *h, unsigned reader);
 
 #endif

@@ -16,10 +16,13 @@
  * the card is gone, the card is killed: its sessions are closed, so every
  * old handle fails, and the next use of the reader makes a new card.
  *
- * A reset (by us, to log out, or by another program) loses every verified
- * PIN: jpki_begin() reports it and both tokens are logged out in software.
- * The card cannot tell whether a PIN is verified, so that software state
- * is all there is.
+ * Logging out powers the card down: the one thing known to clear a
+ * verified PIN on every card (doc/jpki-card.md, "What clears a verified
+ * PIN").  A reset by another program logs both tokens out in software; as
+ * a warm reset may leave our PINs verified on the card, a card that may
+ * hold one is then powered down at once, so that the card agrees.  Most
+ * cards cannot say whether a PIN is verified, so the software state (and
+ * may_hold) is all there is.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,11 +154,16 @@ static void card_gone(struct mc_card *c)
     mc_mutex_unlock(mc_g.lock);
 }
 
-/* Every verified PIN is lost: both tokens are logged out. */
+static void memo_clear(struct mc_pin_memo *m);
+
+/* Every verified PIN is lost: both tokens are logged out.  The card may
+ * have changed meanwhile, so what it rejected is forgotten. */
 static void card_forget_pins(struct mc_card *c)
 {
     c->pin_verified[JPKI_AUTH] = false;
     c->pin_verified[JPKI_SIGN] = false;
+    memo_clear(&c->memo[JPKI_AUTH]);
+    memo_clear(&c->memo[JPKI_SIGN]);
     mc_mutex_lock(mc_g.lock);
     if (c->logged_in[JPKI_AUTH] || c->logged_in[JPKI_SIGN])
         myna_log(MYNA_LOG_INFO, "reader %u: card reset, tokens logged out",
@@ -211,20 +219,45 @@ static int card_begin(struct mc_card *c, bool *was_reset)
     if (err == MYNA_E_CARD_RESET) {
         *was_reset = true;
         card_forget_pins(c);
+        if (c->may_hold[JPKI_AUTH] || c->may_hold[JPKI_SIGN]) {
+            /* We are logged out now; a card that keeps its PINs across a
+             * warm reset would still sign for anyone.  Power it down,
+             * and go on in a new transaction. */
+            myna_log(MYNA_LOG_INFO, "reader %u: card reset by another "
+                     "program; powering it down so that no PIN of ours "
+                     "stays verified", c->reader->index);
+            err = jpki_end(c->j, true);
+            if (err == 0) {
+                c->may_hold[JPKI_AUTH] = false;
+                c->may_hold[JPKI_SIGN] = false;
+                err = jpki_begin(c->j);
+                if (err == MYNA_E_CARD_RESET)
+                    err = 0;    /* ours, or one more: nothing verified */
+            }
+            if (err < 0) {
+                jpki_forget(c->j);
+                return card_check(c, err);
+            }
+        }
         return 0;
     }
     return card_check(c, err);
 }
 
-static void card_end(struct mc_card *c, bool reset)
+static void card_end(struct mc_card *c, bool unpower)
 {
-    int err = jpki_end(c->j, reset);
+    int err = jpki_end(c->j, unpower);
 
-    if (reset)
+    if (unpower) {
         card_forget_pins(c);
+        if (err == 0) {
+            c->may_hold[JPKI_AUTH] = false;
+            c->may_hold[JPKI_SIGN] = false;
+        }
+    }
     if (err < 0) {
         myna_log(MYNA_LOG_ERROR, "reader %u: ending the transaction%s: %s",
-                 c->reader->index, reset ? " with a reset" : "",
+                 c->reader->index, unpower ? " with a power-down" : "",
                  myna_strerror(err));
         if (is_gone(err))
             card_gone(c);
@@ -355,13 +388,22 @@ static int load_in_transaction(struct mc_card *c, struct load_result *res)
     /* Tries left of the shown tokens' PINs only (token flags, and a
      * blocked PIN refused without the card); the other stays unknown. */
     for (int role = JPKI_AUTH; role <= JPKI_SIGN; role++) {
+        bool verified = false;
+
         if (!slot_role_shown((enum jpki_role)role))
             continue;
-        err = jpki_pin_tries(c->j, (enum jpki_role)role, &res->tries[role]);
+        err = jpki_pin_status(c->j, (enum jpki_role)role, &res->tries[role],
+                              &verified);
         if (err < 0) {
             res->tries[role] = -1;
             if (is_fatal(err))
                 return err;
+        } else if (verified) {
+            /* Not by us: another program, or one that died, left it so.
+             * Our tokens still ask for the PIN. */
+            myna_log(MYNA_LOG_INFO, "reader %u: the card says its %s PIN "
+                     "is verified (not by this program)", c->reader->index,
+                     role_name((enum jpki_role)role));
         }
     }
     return 0;
@@ -404,6 +446,8 @@ int card_load(struct mc_card *c)
         memcpy(c->serial, res.serial, sizeof(c->serial));
         c->tries[JPKI_AUTH] = res.tries[JPKI_AUTH];
         c->tries[JPKI_SIGN] = res.tries[JPKI_SIGN];
+        c->tries_fresh[JPKI_AUTH] = true;
+        c->tries_fresh[JPKI_SIGN] = true;
         for (int i = 0; i < MC_OBJ_COUNT; i++) {
             c->objs[i] = res.objs[i];
             res.objs[i] = NULL;
@@ -470,7 +514,10 @@ static int load_sign_cert(struct mc_card *c)
 
 /* ---- PINs ---- */
 
-/* Publish what a VERIFY said.  I/O lock held. */
+/* Publish what a VERIFY said.  I/O lock held.  A PIN the card refused
+ * leaves the token logged out, as the card says (it may also have ended
+ * an earlier verification); the card may still hold that earlier one, so
+ * may_hold stays and a later logout powers the card down. */
 static void after_verify(struct mc_card *c, enum jpki_role role, int err,
                          int left, const uint8_t *mac)
 {
@@ -478,10 +525,12 @@ static void after_verify(struct mc_card *c, enum jpki_role role, int err,
 
     if (err == 0) {
         c->pin_verified[role] = true;
+        c->may_hold[role] = true;
         memo_clear(&c->memo[role]);
         tries = max_tries(role);
     } else if (err == MYNA_E_PIN_INCORRECT) {
         memo_add(&c->memo[role], mac);
+        c->memo_tries[role] = left;
         tries = left;
     } else if (err == MYNA_E_PIN_LOCKED) {
         tries = 0;
@@ -491,8 +540,15 @@ static void after_verify(struct mc_card *c, enum jpki_role role, int err,
     myna_log(MYNA_LOG_INFO, "reader %u: %s PIN %s, %d tries left",
              c->reader->index, role_name(role),
              err == 0 ? "verified" : "rejected", tries);
+    if (err != 0)
+        c->pin_verified[role] = false;
     mc_mutex_lock(mc_g.lock);
     c->tries[role] = tries;
+    if (err != 0 && c->logged_in[role]) {
+        myna_log(MYNA_LOG_INFO, "reader %u: %s token logged out: the card "
+                 "refused a PIN", c->reader->index, role_name(role));
+        c->logged_in[role] = false;
+    }
     mc_mutex_unlock(mc_g.lock);
 }
 
@@ -500,9 +556,9 @@ static void after_verify(struct mc_card *c, enum jpki_role role, int err,
  * may have reached the card?  Its answer was garbled, cut or lost (err is
  * not a PIN verdict, nor a removal or reset that took any PIN with it),
  * so the card may hold the PIN verified without our knowing: the caller
- * then ends the transaction with a reset, so that no verified PIN stays
- * behind for another program (found by fuzz-module: a VERIFY answered
- * with data and 9000).  I/O lock held. */
+ * then ends the transaction with a power-down, so that no verified PIN
+ * stays behind for another program (found by fuzz-module: a VERIFY
+ * answered with data and 9000).  I/O lock held. */
 static bool verify_unsure(const struct mc_card *c, enum jpki_role role,
                           int err)
 {
@@ -512,36 +568,67 @@ static bool verify_unsure(const struct mc_card *c, enum jpki_role role,
            && !c->pin_verified[role];
 }
 
-/* Refuse without the card what the card would refuse: a PIN it already
- * rejected (applications re-send it) and a blocked PIN. */
+/* Refuse without sending the PIN what the card would refuse: a PIN it
+ * already rejected (applications re-send it), and a blocked PIN.  A PIN
+ * in the memo is refused only while the card's count of tries left is
+ * what it was after that rejection: another program may have changed the
+ * PIN (which needs the right one: the count goes back up) or spent tries,
+ * and then the user's PIN must reach the card.  Asking costs an empty
+ * VERIFY, never a try.  Inside a transaction; I/O lock held. */
 static int precheck_pin(struct mc_card *c, enum jpki_role role,
                         const uint8_t *mac)
 {
-    int tries;
+    bool verified = false;
+    int tries, err;
 
-    if (memo_has(&c->memo[role], mac))
-        return MYNA_E_PIN_INCORRECT;
     mc_mutex_lock(mc_g.lock);
     tries = c->tries[role];
     mc_mutex_unlock(mc_g.lock);
     if (tries == 0)
         return MYNA_E_PIN_LOCKED;
-    return 0;
+    if (!memo_has(&c->memo[role], mac))
+        return 0;
+    err = jpki_pin_status(c->j, role, &tries, &verified);
+    if (err < 0)
+        return card_check(c, err);
+    mc_mutex_lock(mc_g.lock);
+    c->tries[role] = tries;
+    mc_mutex_unlock(mc_g.lock);
+    if (tries == c->memo_tries[role] && !verified)
+        return MYNA_E_PIN_INCORRECT;
+    myna_log(MYNA_LOG_DEBUG, "reader %u: %s PIN tries now %d (were %d): "
+             "the card changed, rejected PINs forgotten", c->reader->index,
+             role_name(role), tries, c->memo_tries[role]);
+    memo_clear(&c->memo[role]);
+    return tries == 0 ? MYNA_E_PIN_LOCKED : 0;
 }
 
 int card_login(struct mc_card *c, enum jpki_role role, bool context,
                const uint8_t *pin, size_t len, const uint8_t *mac)
 {
-    bool reset, unsure;
+    bool reset, unsure, logged_in;
     int err, left = -1;
 
     mc_mutex_lock(c->io);
-    err = precheck_pin(c, role, mac);
-    if (err < 0)
-        goto out_unlock;
+    if (!context) {
+        /* Another thread may have logged in while this one waited for the
+         * I/O lock: then the PIN must not go to the card again. */
+        mc_mutex_lock(mc_g.lock);
+        logged_in = c->logged_in[role];
+        mc_mutex_unlock(mc_g.lock);
+        if (logged_in) {
+            err = CARD_ALREADY_LOGGED_IN;
+            goto out_unlock;
+        }
+    }
     err = card_begin(c, &reset);
     if (err < 0)
         goto out_unlock;
+    err = precheck_pin(c, role, mac);
+    if (err < 0) {
+        card_end(c, false);
+        goto out_unlock;
+    }
 
     /* The JPKI layer selects the PIN file afresh in every transaction, so
      * a selection another program made cannot misdirect this VERIFY. */
@@ -551,8 +638,8 @@ int card_login(struct mc_card *c, enum jpki_role role, bool context,
     card_check(c, err);
     if (err == 0 && role == JPKI_SIGN && load_sign_cert(c) == MYNA_E_NOMEM) {
         /* No memory for the key's objects: a login that shows no key is
-         * no login.  Fail it, and reset the card below so that the PIN
-         * it just verified does not stay verified. */
+         * no login.  Fail it, and power the card down below so that the
+         * PIN it just verified does not stay verified. */
         err = MYNA_E_NOMEM;
         unsure = true;
     }
@@ -575,12 +662,14 @@ int card_set_pin(struct mc_card *c, enum jpki_role role,
     int err, left = -1;
 
     mc_mutex_lock(c->io);
-    err = precheck_pin(c, role, oldmac);
-    if (err < 0)
-        goto out_unlock;
     err = card_begin(c, &reset);
     if (err < 0)
         goto out_unlock;
+    err = precheck_pin(c, role, oldmac);
+    if (err < 0) {
+        card_end(c, false);
+        goto out_unlock;
+    }
 
     err = jpki_verify(c->j, role, oldpin, oldlen, &left);
     unsure = verify_unsure(c, role, err);
@@ -615,16 +704,51 @@ int card_logout(struct mc_card *c, enum jpki_role role)
     int err = 0;
 
     mc_mutex_lock(c->io);
-    if (!c->pin_verified[role] || !c->j)
+    if ((!c->pin_verified[role] && !c->may_hold[role]) || !c->j)
         goto out_unlock;        /* nothing of ours verified on the card */
     err = card_begin(c, &reset);
     if (err < 0)
         goto out_unlock;        /* gone: so is the PIN */
-    /* The card has no "unverify": a reset is the only way, and it logs
-     * the other token out too. */
-    card_end(c, !reset);
-    myna_log(MYNA_LOG_INFO, "reader %u: %s token logged out, card reset",
-             c->reader->index, role_name(role));
+    /* The card has no "unverify", and a warm reset is not enough on every
+     * card: a power-down is the only way, and it logs the other token out
+     * too.  card_begin() already did it if another program's reset came
+     * first. */
+    if (c->may_hold[JPKI_AUTH] || c->may_hold[JPKI_SIGN] ||
+        c->pin_verified[JPKI_AUTH] || c->pin_verified[JPKI_SIGN]) {
+        card_end(c, true);
+        myna_log(MYNA_LOG_INFO, "reader %u: %s token logged out, card "
+                 "powered down", c->reader->index, role_name(role));
+    } else {
+        card_end(c, false);
+    }
+out_unlock:
+    mc_mutex_unlock(c->io);
+    return err;
+}
+
+int card_session_opened(struct mc_card *c, enum jpki_role role)
+{
+    bool reset, verified = false;
+    int err = 0, tries = -1;
+
+    mc_mutex_lock(c->io);
+    memo_clear(&c->memo[role]);
+    if (c->tries_fresh[role]) {
+        /* card_load read them just now, for this very session. */
+        c->tries_fresh[role] = false;
+        goto out_unlock;
+    }
+    err = card_begin(c, &reset);
+    if (err < 0)
+        goto out_unlock;
+    err = jpki_pin_status(c->j, role, &tries, &verified);
+    card_check(c, err);
+    card_end(c, false);
+    if (err == 0) {
+        mc_mutex_lock(mc_g.lock);
+        c->tries[role] = tries;
+        mc_mutex_unlock(mc_g.lock);
+    }
 out_unlock:
     mc_mutex_unlock(c->io);
     return err;

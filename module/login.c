@@ -149,7 +149,9 @@ static CK_RV do_login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType,
     err = card_login(c, role, context, norm, normlen, mac);
     OPENSSL_cleanse(norm, sizeof(norm));
     OPENSSL_cleanse(mac, sizeof(mac));
-    rv = mc_rv_from_err(err);
+    /* Another thread logged the token in first: nothing was sent. */
+    rv = err == CARD_ALREADY_LOGGED_IN ? CKR_USER_ALREADY_LOGGED_IN
+                                       : mc_rv_from_err(err);
 
     mc_mutex_lock(mc_g.lock);
     if (rv == CKR_OK && context) {
@@ -245,6 +247,11 @@ CK_RV C_SetPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pOldPin,
     rv = session_lookup_locked(hSession, &s);
     if (rv != CKR_OK)
         goto out_leave;
+    if (!(s->flags & CKF_RW_SESSION)) {
+        /* PKCS#11: C_SetPIN needs a read/write session. */
+        rv = CKR_SESSION_READ_ONLY;
+        goto out_leave;
+    }
     role = s->role;
     /* Both formats are checked before the card sees either PIN. */
     rv = normalize(role, pOldPin, ulOldLen, oldn, &oldlen);

@@ -182,6 +182,17 @@ struct mc_card {
     struct transport *tp;
     struct jpki *j;
     bool pin_verified[2];       /* what we verified and did not reset */
+    bool may_hold[2];           /* the card may hold this PIN verified by
+                                 * us: a VERIFY went out and was not
+                                 * refused.  Only our own power-down
+                                 * clears it; a warm reset does not clear
+                                 * the PIN on every card */
+    int memo_tries[2];          /* tries left when the memo last grew: a
+                                 * different count later means the card's
+                                 * PIN state changed (another program) */
+    bool tries_fresh[2];        /* tries read by card_load and no session
+                                 * opened since: card_session_opened()
+                                 * need not read them again */
     EVP_PKEY_CTX *verify_ctx[2];/* each key's signature check, made at its
                                  * first signature (card_sign) */
     struct mc_pin_memo memo[2]; /* HMACs of PINs the card rejected */
@@ -211,8 +222,11 @@ void card_kill_locked(struct mc_card *c);
 int card_load(struct mc_card *c);
 /* Verify @pin (normalised by jpki_pin_normalize) for @role.  @mac is its
  * HMAC under the process key: a PIN the card already rejected is refused
- * here with MYNA_E_PIN_INCORRECT, and a PIN known blocked with
- * MYNA_E_PIN_LOCKED, without any APDU.  @context: a CKU_CONTEXT_SPECIFIC
+ * here with MYNA_E_PIN_INCORRECT unless the card's tries left changed
+ * since (an empty VERIFY asks; the PIN itself is never sent again), and a
+ * PIN known blocked with MYNA_E_PIN_LOCKED, without any APDU.  Returns
+ * CARD_ALREADY_LOGGED_IN, sending nothing, for a user login of a token
+ * that is logged in.  @context: a CKU_CONTEXT_SPECIFIC
  * login (does not change the token's login state).  On success for
  * JPKI_SIGN the signature certificate is read and its objects made. */
 int card_login(struct mc_card *c, enum jpki_role role, bool context,
@@ -222,9 +236,17 @@ int card_login(struct mc_card *c, enum jpki_role role, bool context,
 int card_set_pin(struct mc_card *c, enum jpki_role role,
                  const uint8_t *oldpin, size_t oldlen, const uint8_t *oldmac,
                  const uint8_t *newpin, size_t newlen);
-/* Leave no verified PIN of @role on the card: reset it if one is (which
- * also logs the other token out: the card has no other way). */
+/* Leave no verified PIN of @role on the card: power it down if one may be
+ * (which also logs the other token out: the card has no other way). */
 int card_logout(struct mc_card *c, enum jpki_role role);
+/* A session was opened on @role's token: read its tries left again (the
+ * token flags; another program may have spent tries) unless card_load
+ * just did, and forget the PINs the card rejected (the card may have
+ * changed since). */
+int card_session_opened(struct mc_card *c, enum jpki_role role);
+/* card_login()'s answer when the token was logged in by another thread
+ * meanwhile: the PIN was not sent. */
+#define CARD_ALREADY_LOGGED_IN 1
 /* Sign @in (1..245 bytes, a DigestInfo or raw PKCS#1 input) with @role's
  * key into @sig (MC_SIG_LEN bytes).  MYNA_E_SECURITY when the login was
  * lost (reset, or the card said 6982): the token is then logged out. */
@@ -321,6 +343,9 @@ CK_RV session_lookup_locked(CK_SESSION_HANDLE h, struct mc_session **out);
 void sessions_close_card_locked(struct mc_card *c);
 /* How many sessions the token (@c, @role) has.  Module lock held. */
 unsigned sessions_count_locked(const struct mc_card *c, enum jpki_role role);
+/* The same, read/write sessions only (CK_TOKEN_INFO.ulRwSessionCount). */
+unsigned sessions_count_rw_locked(const struct mc_card *c,
+                                  enum jpki_role role);
 /* Free every session (C_Finalize).  Module lock held. */
 void sessions_free_all_locked(void);
 /* End the operations of a session (C_SessionCancel and close). */

@@ -107,6 +107,18 @@ unsigned sessions_count_locked(const struct mc_card *c, enum jpki_role role)
     return n;
 }
 
+unsigned sessions_count_rw_locked(const struct mc_card *c,
+                                  enum jpki_role role)
+{
+    unsigned n = 0;
+
+    for (size_t i = 0; i < mc_g.nsessions; i++)
+        if (mc_g.sessions[i]->card == c && mc_g.sessions[i]->role == role &&
+            (mc_g.sessions[i]->flags & CKF_RW_SESSION))
+            n++;
+    return n;
+}
+
 void sessions_free_all_locked(void)
 {
     while (mc_g.nsessions > 0)
@@ -184,6 +196,14 @@ CK_RV C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication,
         goto out_unref;
     }
     *phSession = s->handle;
+    /* Another program may have spent tries since we last looked: the
+     * token flags must say so in this session.  Outside the module lock
+     * (card I/O); a failure leaves the last count. */
+    card_ref_locked(c);
+    mc_leave();
+    (void)card_session_opened(c, role);
+    mc_mutex_lock(mc_g.lock);
+    card_unref_locked(c);
     goto out_leave;
 
 out_unref:

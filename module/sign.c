@@ -306,13 +306,15 @@ CK_RV C_SignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
     rv = mc_enter();
     if (rv != CKR_OK)
         goto out;
-    if (!pMechanism) {
-        rv = CKR_ARGUMENTS_BAD;
-        goto out_leave;
-    }
     rv = session_lookup_locked(hSession, &s);
     if (rv != CKR_OK)
         goto out_leave;
+    if (!pMechanism) {
+        /* PKCS#11 3.0 (5.12): a NULL mechanism ends the active signature
+         * operation, if any. */
+        session_sign_end(&s->sign);
+        goto out_leave;
+    }
     if (s->sign.active) {
         rv = CKR_OPERATION_ACTIVE;
         goto out_leave;
@@ -518,13 +520,15 @@ CK_RV C_VerifyInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
     rv = mc_enter();
     if (rv != CKR_OK)
         goto out;
-    if (!pMechanism) {
-        rv = CKR_ARGUMENTS_BAD;
-        goto out_leave;
-    }
     rv = session_lookup_locked(hSession, &s);
     if (rv != CKR_OK)
         goto out_leave;
+    if (!pMechanism) {
+        /* PKCS#11 3.0 (5.13): a NULL mechanism ends the active
+         * verification, if any. */
+        session_verify_end(&s->verify);
+        goto out_leave;
+    }
     if (s->verify.active) {
         rv = CKR_OPERATION_ACTIVE;
         goto out_leave;

@@ -332,9 +332,10 @@ static void fill_token_info_locked(const struct mc_card *c,
                             auth ? JPKI_AUTH_TRIES : JPKI_SIGN_TRIES);
     ti->ulMaxSessionCount = CK_EFFECTIVELY_INFINITE;
     ti->ulSessionCount = sessions_count_locked(c, role);
-    /* No read/write session can be opened: the token is write-protected. */
-    ti->ulMaxRwSessionCount = CK_UNAVAILABLE_INFORMATION;
-    ti->ulRwSessionCount = 0;
+    /* Read/write sessions open (see C_OpenSession), though nothing can
+     * be written through them. */
+    ti->ulMaxRwSessionCount = CK_EFFECTIVELY_INFINITE;
+    ti->ulRwSessionCount = sessions_count_rw_locked(c, role);
     ti->ulMinPinLen = auth ? JPKI_AUTH_PIN_LEN : JPKI_SIGN_PIN_MIN;
     ti->ulMaxPinLen = auth ? JPKI_AUTH_PIN_LEN : JPKI_SIGN_PIN_MAX;
     ti->ulTotalPublicMemory = CK_UNAVAILABLE_INFORMATION;

@@ -238,7 +238,7 @@ command + bytes of the answer), and \`--latency-sign-us $LAT_SIGN\` more for eac
 COMPUTE DIGITAL SIGNATURE.  Where the numbers come from:
 
 - **Per byte, $LAT_BYTE µs: derived from the card's ATR.**  One ATR seen on real
-  My Number Cards (shared/reference/jpki-card.md), \`3B DA 13 FF 81 31 FB 46 ...\`,
+  My Number Cards (doc/jpki-card.md), \`3B DA 13 FF 81 31 FB 46 ...\`,
   has TA1 = 13: Fi = 372, Di = 4 (ISO/IEC 7816-3), so one etu is 93 clock
   cycles; at a 4 MHz card clock (an assumption: CCID readers commonly
   clock cards at 4 to 4.8 MHz) that is 23.25 µs, and a T=1 character takes

@@ -5,8 +5,8 @@
  * files, VERIFY and its try counters, CHANGE REFERENCE DATA, COMPUTE
  * DIGITAL SIGNATURE through SoftHSM, GET CHALLENGE, response chaining with
  * GET RESPONSE, and the faults, latencies, counters and APDU log of struct
- * emu_options.  It follows shared/reference/jpki-card.md; where the
- * reference leaves a choice open the choice is written next to the code.
+ * emu_options.  It follows doc/jpki-card.md; where real cards differ or
+ * the reference leaves a choice open, the profile (or a switch) decides.
  * One mutex per card guards everything below it.  Uses apdu_decode() from
  * apdu/ to parse commands, SoftHSM through emu-hsm.c, and OpenSSL for
  * random bytes; nothing above the APDU codec.
@@ -27,9 +27,15 @@
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 
 static const uint8_t emu_atr[] = { 0x3B, 0xE0, 0x00, 0xFF, 0x81,
                                    0x31, 0xFE, 0x45, 0x14 };
+/* A contactless one (ISO 14443 type B, built by the reader). */
+static const uint8_t emu_atr_contactless[] = {
+    0x3B, 0x88, 0x80, 0x01, 0x00, 0x00, 0x05, 0xE0, 0xB3, 0x81, 0xA1,
+    0x00, 0x7F
+};
 
 static const uint8_t aid_jpki[] = { 0xD3, 0x92, 0xF0, 0x00, 0x26,
                                     0x01, 0x00, 0x00, 0x00, 0x01 };
@@ -81,6 +87,8 @@ struct emu_card {
     enum app app;
     struct ef *cur;
     bool verified[2];
+    bool powered_off;       /* a power-down came; the next power-up... */
+    bool fresh_power;       /* ...makes the next APDU 6F00 (powerup_6f00) */
     uint8_t *pending;       /* chained answer still to be fetched */
     size_t pending_len, pending_off;
     uint16_t pending_sw;
@@ -153,12 +161,32 @@ static void drop_pending_locked(struct emu_card *c)
     c->pending_len = c->pending_off = 0;
 }
 
-/* Power cycle: selection, verified PINs and chained answers are gone. */
-static void reset_locked(struct emu_card *c)
+/* Power down: selection, verified PINs and chained answers are gone. */
+static void power_off_locked(struct emu_card *c)
 {
     c->app = APP_NONE;
     c->cur = NULL;
     c->verified[0] = c->verified[1] = false;
+    c->powered_off = true;
+    c->fresh_power = false;
+    drop_pending_locked(c);
+}
+
+static void power_on_locked(struct emu_card *c)
+{
+    if (c->powered_off)
+        c->fresh_power = c->opt.powerup_6f00;
+    c->powered_off = false;
+}
+
+/* A warm reset: the selection and chained answers are gone; the verified
+ * PINs too, unless this card keeps them (the measured card does). */
+static void reset_locked(struct emu_card *c)
+{
+    c->app = APP_NONE;
+    c->cur = NULL;
+    if (!c->opt.warm_reset_keeps_pin)
+        c->verified[0] = c->verified[1] = false;
     drop_pending_locked(c);
 }
 
@@ -299,9 +327,12 @@ static void do_select(struct emu_card *c, const struct apdu *a,
         return;
     case 0x00:
         /* The ISO MF is not selectable: without data 6A86, by 3F00
-         * 6A82.  Any other FID is looked up as P1 02 does. */
+         * 6A82.  Any other FID is looked up as P1 02 does.  The measured
+         * card answers 9000 without data while an application is
+         * selected, and changes nothing. */
         if (a->lc == 0) {
-            ans->sw = 0x6A86;
+            ans->sw = c->opt.select_mf_9000 && c->app != APP_NONE ? 0x9000
+                                                                 : 0x6A86;
             return;
         }
         if (a->lc == 2 && a->data[0] == 0x3F && a->data[1] == 0x00) {
@@ -403,8 +434,12 @@ static void do_verify(struct emu_card *c, const struct apdu *a,
     tries = tries_of(c, role);
     if (a->lc == 0) {
         /* Tries left, also right after a correct VERIFY; 63C0 once
-         * blocked (a count of zero, not 6984: nothing was tried). */
-        ans->sw = (uint16_t)(0x63C0 | *tries);
+         * blocked (a count of zero, not 6984: nothing was tried).  Some
+         * cards say 9000 for a verified PIN instead. */
+        if (c->opt.empty_verify_9000 && c->verified[role])
+            ans->sw = 0x9000;
+        else
+            ans->sw = (uint16_t)(0x63C0 | *tries);
         return;
     }
     if (*tries == 0) {
@@ -472,17 +507,27 @@ static void do_change_pin(struct emu_card *c, const struct apdu *a,
     OPENSSL_cleanse(old, sizeof(old));
 }
 
+/* The signing modes of COMPUTE DIGITAL SIGNATURE's P1 (doc/jpki-card.md,
+ * "Signing P1 values"): 00 PKCS#1 v1.5 over the bytes sent; with sign_pss,
+ * 04 RSASSA-PSS (MGF1-SHA256, 32-byte random salt) over a 32-byte SHA-256
+ * hash sent, and 05 the card hashes with SHA-256, then 04. */
 static void do_sign(struct emu_card *c, const struct apdu *a,
                     struct answer *ans)
 {
+    CK_RSA_PKCS_PSS_PARAMS pss = { CKM_SHA256, CKG_MGF1_SHA256, 32 };
     CK_MECHANISM mech = { CKM_RSA_PKCS, NULL, 0 };
+    uint8_t hash[SHA256_DIGEST_LENGTH];
+    const uint8_t *in = a->data;
+    size_t inlen = a->lc;
     CK_ULONG siglen = SIG_LEN;
+    uint16_t bad_length = c->opt.sign_length_6985 ? 0x6985 : 0x6700;
+    bool length_ok;
     CK_RV rv;
     int role;
 
-    /* P1 00: the card pads PKCS#1 v1.5 type 1 itself.  Other P1 values
-     * (hashing, PSS) were never confirmed on a card. */
-    if (a->p1 != 0x00 || a->p2 != 0x80) {
+    if (a->p2 != 0x80 || !(a->p1 == 0x00 ||
+                           (c->opt.sign_pss && (a->p1 == 0x04 ||
+                                                a->p1 == 0x05)))) {
         ans->sw = 0x6A86;
         return;
     }
@@ -495,18 +540,40 @@ static void do_sign(struct emu_card *c, const struct apdu *a,
         ans->sw = 0x6982;
         return;
     }
-    if (a->lc < 1 || a->lc > SIGN_DATA_MAX) {
-        ans->sw = 0x6700;
+    switch (a->p1) {
+    case 0x04:
+        length_ok = a->lc == SHA256_DIGEST_LENGTH;
+        break;
+    case 0x05:
+        length_ok = a->lc >= 1;
+        break;
+    default:
+        length_ok = a->lc >= 1 && a->lc <= SIGN_DATA_MAX;
+        break;
+    }
+    if (!length_ok) {
+        ans->sw = bad_length;
         return;
     }
     if (a->le != 0 && a->le < SIG_LEN) {
         ans->sw = 0x6700;
         return;
     }
+    if (a->p1 == 0x05) {
+        SHA256(a->data, a->lc, hash);
+        in = hash;
+        inlen = sizeof(hash);
+    }
+    if (a->p1 == 0x04 || a->p1 == 0x05) {
+        mech.mechanism = CKM_RSA_PKCS_PSS;
+        mech.pParameter = &pss;
+        mech.ulParameterLen = sizeof(pss);
+    }
     rv = c->fn->C_SignInit(c->sess, &mech, c->key[role]);
     if (rv == CKR_OK)
-        rv = c->fn->C_Sign(c->sess, (CK_BYTE *)a->data, a->lc, ans->data,
+        rv = c->fn->C_Sign(c->sess, (CK_BYTE *)in, inlen, ans->data,
                            &siglen);
+    OPENSSL_cleanse(hash, sizeof(hash));
     if (rv != CKR_OK || siglen != SIG_LEN) {
         fprintf(stderr, "mynacard-emu: SoftHSM C_Sign: 0x%lx\n",
                 (unsigned long)rv);
@@ -704,6 +771,13 @@ static void corrupt_locked(struct emu_card *c, uint8_t *resp, size_t cap,
     }
 }
 
+/* An APDU in the extended-length encoding (ISO 7816-4 5.1: a 00 byte
+ * after the header, then two-byte lengths). */
+static bool is_extended(const uint8_t *cmd, size_t len)
+{
+    return len >= 7 && cmd[4] == 0x00;
+}
+
 int emu_card_apdu(struct emu_card *c, const uint8_t *cmd, size_t len,
                   uint8_t *resp, size_t cap, size_t *resplen)
 {
@@ -725,7 +799,7 @@ int emu_card_apdu(struct emu_card *c, const uint8_t *cmd, size_t len,
     }
     if (c->opt.remove_after && c->apdus >= c->opt.remove_after) {
         c->removed = true;
-        reset_locked(c);
+        power_off_locked(c);
         log_event_locked(c, "card removed (remove_after)");
         rc = MYNA_E_NO_CARD;
         goto out_unlock;
@@ -741,8 +815,22 @@ int emu_card_apdu(struct emu_card *c, const uint8_t *cmd, size_t len,
         goto out_unlock;
     }
 
+    if (c->opt.short_apdu_only && is_extended(cmd, len)) {
+        /* The reader cannot carry it: the card never sees it. */
+        log_event_locked(c, "extended-length APDU refused by the reader");
+        rc = MYNA_E_TRANSPORT;
+        goto out_unlock;
+    }
     log_command_locked(c, cmd, len);
-    process_locked(c, cmd, len, &ans);
+    if (c->fresh_power) {
+        /* The measured card's first answer after power came back. */
+        c->fresh_power = false;
+        ans.data = c->work;
+        ans.len = 0;
+        ans.sw = 0x6F00;
+    } else {
+        process_locked(c, cmd, len, &ans);
+    }
     rc = chain_locked(c, &ans);
     if (rc < 0)
         goto out_unlock;
@@ -779,15 +867,114 @@ void emu_card_reset(struct emu_card *c)
 {
     pthread_mutex_lock(&c->lock);
     reset_locked(c);
-    log_event_locked(c, "reset");
+    log_event_locked(c, c->opt.warm_reset_keeps_pin
+                            ? "warm reset (verified PINs kept)"
+                            : "warm reset (verified PINs cleared)");
+    pthread_mutex_unlock(&c->lock);
+}
+
+void emu_card_power_off(struct emu_card *c)
+{
+    pthread_mutex_lock(&c->lock);
+    power_off_locked(c);
+    log_event_locked(c, "power off");
+    pthread_mutex_unlock(&c->lock);
+}
+
+void emu_card_power_on(struct emu_card *c)
+{
+    pthread_mutex_lock(&c->lock);
+    power_on_locked(c);
+    log_event_locked(c, "power on");
+    pthread_mutex_unlock(&c->lock);
+}
+
+void emu_card_power_cycle(struct emu_card *c)
+{
+    pthread_mutex_lock(&c->lock);
+    power_off_locked(c);
+    power_on_locked(c);
+    log_event_locked(c, "power off, power on");
     pthread_mutex_unlock(&c->lock);
 }
 
 const uint8_t *emu_card_atr(const struct emu_card *c, size_t *len)
 {
-    (void)c;
-    *len = sizeof(emu_atr);
-    return emu_atr;
+    *len = c->opt.atr_len;
+    return c->opt.atr;
+}
+
+enum emu_profile emu_card_profile(const struct emu_card *c)
+{
+    return c->opt.profile;
+}
+
+/* ---- Profiles ---- */
+
+enum emu_profile emu_profile_from_name(const char *name)
+{
+    if (!name)
+        return EMU_PROFILE_DEFAULT;
+    if (strcmp(name, "classic") == 0)
+        return EMU_PROFILE_CLASSIC;
+    if (strcmp(name, "strict") == 0)
+        return EMU_PROFILE_STRICT;
+    if (strcmp(name, "contactless") == 0)
+        return EMU_PROFILE_CONTACTLESS;
+    return EMU_PROFILE_DEFAULT;
+}
+
+const char *emu_profile_name(enum emu_profile p)
+{
+    switch (emu_profile_resolve(p)) {
+    case EMU_PROFILE_CLASSIC:
+        return "classic";
+    case EMU_PROFILE_CONTACTLESS:
+        return "contactless";
+    case EMU_PROFILE_STRICT:
+    case EMU_PROFILE_DEFAULT:
+    default:
+        return "strict";
+    }
+}
+
+enum emu_profile emu_profile_resolve(enum emu_profile p)
+{
+    enum emu_profile env;
+
+    if (p != EMU_PROFILE_DEFAULT)
+        return p;
+    /* The test suite runs again on each profile through this variable. */
+    env = emu_profile_from_name(getenv("MYNACARD_EMU_PROFILE"));
+    return env != EMU_PROFILE_DEFAULT ? env : EMU_PROFILE_STRICT;
+}
+
+/* The profile's behaviours, added to the switches already set. */
+static void apply_profile(struct emu_options *o)
+{
+    o->profile = emu_profile_resolve(o->profile);
+    if (o->profile == EMU_PROFILE_STRICT ||
+        o->profile == EMU_PROFILE_CONTACTLESS) {
+        o->warm_reset_keeps_pin = true;
+        o->powerup_6f00 = true;
+        o->empty_verify_9000 = true;
+        o->sign_length_6985 = true;
+        o->select_mf_9000 = true;
+        o->sign_pss = true;
+    }
+    if (o->profile == EMU_PROFILE_CONTACTLESS)
+        o->short_apdu_only = true;
+    if (o->atr_len == 0 || o->atr_len > sizeof(o->atr)) {
+        const uint8_t *atr = emu_atr;
+        size_t n = sizeof(emu_atr);
+
+        if (o->profile == EMU_PROFILE_CONTACTLESS) {
+            atr = emu_atr_contactless;
+            n = sizeof(emu_atr_contactless);
+        }
+        memcpy(o->atr, atr, n);
+        o->atr_len = n;
+    }
 }
 
 int emu_card_tries(const struct emu_card *cc, int role)
@@ -827,14 +1014,20 @@ static void cb_reset(void *ctx)
     emu_card_reset(ctx);
 }
 
+static void cb_unpower(void *ctx)
+{
+    emu_card_power_cycle(ctx);
+}
+
 void emu_card_callbacks(struct emu_card *c, struct tp_card_cb *cb)
 {
     memset(cb, 0, sizeof(*cb));
     cb->xfer = cb_xfer;
+    cb->unpower = cb_unpower;
     cb->reset = cb_reset;
     cb->ctx = c;
-    memcpy(cb->atr, emu_atr, sizeof(emu_atr));
-    cb->atr_len = sizeof(emu_atr);
+    memcpy(cb->atr, c->opt.atr, c->opt.atr_len);
+    cb->atr_len = c->opt.atr_len;
 }
 
 /* ---- Open and close ---- */
@@ -917,6 +1110,7 @@ int emu_card_open(const char *dir, const struct emu_options *opt,
     if (opt)
         c->opt = *opt;
     c->opt.log_path = NULL; /* the copy below owns it */
+    apply_profile(&c->opt);
     pthread_mutex_init(&c->lock, NULL);
     c->dir = realpath(dir, NULL);
     if (!c->dir) {

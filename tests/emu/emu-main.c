@@ -92,9 +92,39 @@ static const char usage_text[] =
 "after it; when vpcd goes away (pcscd stopped) it waits for it again.\n"
 "Protocol, both ways: a 2-byte big-endian length, then the payload.  From\n"
 "the reader either one control byte (00 power off, 01 power on, 02 reset,\n"
-"04 get ATR; only get ATR is answered, with the ATR; power off and reset\n"
-"reset the card: verified PINs and the selection are lost) or a command\n"
-"APDU, answered with the response APDU including SW1 SW2.\n"
+"04 get ATR; only get ATR is answered, with the ATR; power off loses the\n"
+"verified PINs and the selection, a warm reset the selection and, unless\n"
+"the profile keeps them, the PINs) or a command APDU, answered with the\n"
+"response APDU including SW1 SW2.\n"
+"\n"
+"Profiles: which real card the virtual one plays (doc/jpki-card.md).\n"
+"  --profile NAME       classic, strict or contactless (default: strict,\n"
+"                       or $MYNACARD_EMU_PROFILE)\n"
+"    classic            the first model: a warm reset clears verified PINs,\n"
+"                       SELECT 00 A4 00 00 gives 6A86, an empty VERIFY\n"
+"                       always 63Cx, signatures only with P1 00\n"
+"    strict             the card one source measured: every switch below\n"
+"                       from --warm-reset-keeps-pin to --sign-pss\n"
+"    contactless        strict, plus a contactless ATR and\n"
+"                       --short-apdu-only\n"
+"Each behaviour is also a switch, added to the profile:\n"
+"  --warm-reset-keeps-pin  only a power-down clears verified PINs (a warm\n"
+"                       reset and a re-select keep them)\n"
+"  --powerup-6f00       6F00 to the first APDU after a power-down and\n"
+"                       power-up\n"
+"  --empty-verify-9000  9000 to an empty VERIFY of a verified PIN\n"
+"  --sign-length-6985   6985 for a signature input of the wrong length\n"
+"                       (else 6700)\n"
+"  --select-mf-9000     9000 to 00 A4 00 00 while an application is\n"
+"                       selected (else 6A86)\n"
+"  --sign-pss           COMPUTE DIGITAL SIGNATURE with P1 04 (RSASSA-PSS,\n"
+"                       MGF1-SHA256, 32-byte salt, over a 32-byte SHA-256\n"
+"                       hash) and 05 (the card hashes, then 04); other P1\n"
+"                       values but 00 give 6A86\n"
+"  --short-apdu-only    the reader fails every extended-length APDU (the\n"
+"                       card never sees it; the reader answers nothing)\n"
+"  --atr HEX            present this ATR (hex, spaces allowed), e.g. one\n"
+"                       of the nine seen on real cards\n"
 "  --host H             vpcd's address: loopback only (127.0.0.0/8, ::1 or\n"
 "                       localhost); anything else is refused (default\n"
 "                       127.0.0.1)\n"
@@ -173,6 +203,32 @@ static bool parse_uint(const char *opt, const char *s, unsigned *out)
     return true;
 }
 
+/* An ATR in hex, spaces and colons allowed between bytes: 2 to @cap
+ * bytes, the first 3B or 3F. */
+static bool parse_atr(const char *s, uint8_t *out, size_t cap, size_t *len)
+{
+    size_t n = 0;
+
+    while (*s) {
+        unsigned v;
+
+        if (*s == ' ' || *s == ':') {
+            s++;
+            continue;
+        }
+        if (n == cap || sscanf(s, "%2x", &v) != 1 ||
+            !((s[0] >= '0' && s[0] <= '9') || (s[0] | 0x20) >= 'a') ||
+            s[1] == '\0' || s[1] == ' ' || s[1] == ':')
+            return false;
+        out[n++] = (uint8_t)v;
+        s += 2;
+    }
+    if (n < 2 || (out[0] != 0x3B && out[0] != 0x3F))
+        return false;
+    *len = n;
+    return true;
+}
+
 /* ---- init and status ---- */
 
 enum {
@@ -182,7 +238,9 @@ enum {
     OPT_HOST, OPT_PORT, OPT_RESELECT, OPT_EXTENDED, OPT_CHAIN,
     OPT_LAT_APDU, OPT_LAT_BYTE, OPT_LAT_SIGN, OPT_RESET_AFTER,
     OPT_REMOVE_AFTER, OPT_CORRUPT, OPT_CORRUPT_AFTER, OPT_LOG, OPT_READY,
-    OPT_STATS
+    OPT_STATS, OPT_PROFILE, OPT_ATR, OPT_WARM_KEEPS, OPT_POWERUP_6F00,
+    OPT_EMPTY_VERIFY_9000, OPT_SIGN_LEN_6985, OPT_SELECT_MF_9000,
+    OPT_SIGN_PSS, OPT_SHORT_ONLY
 };
 
 static const struct option init_opts[] = {
@@ -323,6 +381,15 @@ static const struct option run_opts[] = {
     {"log", required_argument, NULL, OPT_LOG},
     {"ready-file", required_argument, NULL, OPT_READY},
     {"stats-file", required_argument, NULL, OPT_STATS},
+    {"profile", required_argument, NULL, OPT_PROFILE},
+    {"atr", required_argument, NULL, OPT_ATR},
+    {"warm-reset-keeps-pin", no_argument, NULL, OPT_WARM_KEEPS},
+    {"powerup-6f00", no_argument, NULL, OPT_POWERUP_6F00},
+    {"empty-verify-9000", no_argument, NULL, OPT_EMPTY_VERIFY_9000},
+    {"sign-length-6985", no_argument, NULL, OPT_SIGN_LEN_6985},
+    {"select-mf-9000", no_argument, NULL, OPT_SELECT_MF_9000},
+    {"sign-pss", no_argument, NULL, OPT_SIGN_PSS},
+    {"short-apdu-only", no_argument, NULL, OPT_SHORT_ONLY},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -576,13 +643,16 @@ static enum serve_end serve(struct run_ctx *r, int fd)
                     return SERVE_RECONNECT;
                 break;
             case VPCD_POWER_OFF:
+                emu_card_power_off(r->card);
+                break;
+            case VPCD_POWER_ON:
+                emu_card_power_on(r->card);
+                break;
             case VPCD_RESET:
                 emu_card_reset(r->card);
                 break;
-            case VPCD_POWER_ON:
             default:
-                /* Power on follows a power off, which already reset the
-                 * card; unknown control bytes have no answer to give. */
+                /* Unknown control bytes have no answer to give. */
                 break;
             }
             continue;
@@ -601,6 +671,14 @@ static enum serve_end serve(struct run_ctx *r, int fd)
             return SERVE_RESET;
         if (err == MYNA_E_NO_CARD)
             return SERVE_REMOVED;
+        if (err == MYNA_E_TRANSPORT) {
+            /* --short-apdu-only: the reader could not carry the command;
+             * an answer without even a status word is how vpcd lets
+             * PC/SC fail it. */
+            if (send_msg(fd, r->resp, 0) < 0)
+                return SERVE_RECONNECT;
+            continue;
+        }
         if (err < 0) {
             /* The emulator itself failed: say so as a card would. */
             static const uint8_t sw_no_info[2] = {0x6F, 0x00};
@@ -637,16 +715,16 @@ static int run_loop(struct run_ctx *r, uint16_t port)
             return EXIT_REMOVED;
         case SERVE_RESET:
             /* vpcd cannot tell pcscd that a card was reset: take the card
-             * out long enough for pcscd to see it gone, then put it back
-             * in, fresh. */
-            emu_card_reset(r->card);
+             * out long enough for pcscd to see it gone (out of the reader,
+             * it has no power), then put it back in. */
+            emu_card_power_off(r->card);
             if (wait_fd(r, -1, RESET_OUT_MS) < 0)
                 return EXIT_OK;
             break;
         case SERVE_RECONNECT:
             /* vpcd went away (pcscd stopped): wait for the next one; the
              * card comes back fresh, as after a power cycle. */
-            emu_card_reset(r->card);
+            emu_card_power_off(r->card);
             break;
         }
     }
@@ -722,6 +800,27 @@ static int cmd_run(int argc, char **argv)
                 return EXIT_USAGE;
             corrupt_after_set = true;
             break;
+        case OPT_PROFILE:
+            opt.profile = emu_profile_from_name(optarg);
+            if (opt.profile == EMU_PROFILE_DEFAULT) {
+                usage_error("--profile: classic, strict or contactless, "
+                            "not %s", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case OPT_ATR:
+            if (!parse_atr(optarg, opt.atr, sizeof(opt.atr), &opt.atr_len)) {
+                usage_error("--atr: 2 to 33 bytes in hex, not %s", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case OPT_WARM_KEEPS: opt.warm_reset_keeps_pin = true; break;
+        case OPT_POWERUP_6F00: opt.powerup_6f00 = true; break;
+        case OPT_EMPTY_VERIFY_9000: opt.empty_verify_9000 = true; break;
+        case OPT_SIGN_LEN_6985: opt.sign_length_6985 = true; break;
+        case OPT_SELECT_MF_9000: opt.select_mf_9000 = true; break;
+        case OPT_SIGN_PSS: opt.sign_pss = true; break;
+        case OPT_SHORT_ONLY: opt.short_apdu_only = true; break;
         case OPT_LOG: opt.log_path = optarg; break;
         case OPT_READY: r.ready_file = optarg; break;
         case OPT_STATS: r.stats_file = optarg; break;
@@ -770,6 +869,8 @@ static int cmd_run(int argc, char **argv)
     if (emu_card_open(dir, &opt, &r.card) != 0)
         goto out_free_resp;
 
+    fprintf(stderr, "mynacard-emu: profile %s\n",
+            emu_profile_name(emu_card_profile(r.card)));
     write_stats_file(&r);
     rc = run_loop(&r, (uint16_t)port);
 

@@ -3,7 +3,7 @@
  *
  * The virtual My Number Card (libmynacard-emu): a JPKI card whose keys live
  * in a SoftHSM2 token in the card's directory.  It answers command APDUs
- * exactly as shared/reference/jpki-card.md says the real card does, keeps
+ * as doc/jpki-card.md says real cards do, in one of several profiles, keeps
  * its PIN counters in the directory between runs, and injects faults on
  * demand.  Used in process by the tests (through the callback transport)
  * and by the mynacard-emu program, which plugs it into pcscd through
@@ -45,8 +45,41 @@ void emu_init_params_default(struct emu_init_params *p);
  * stderr. */
 int emu_card_init(const char *dir, const struct emu_init_params *p);
 
+/* Card profiles: which real card the virtual one plays (doc/jpki-card.md,
+ * "Which virtual-card profile models what").  Each behaviour of a profile
+ * is also a switch of struct emu_options, which adds to the profile. */
+enum emu_profile {
+    EMU_PROFILE_DEFAULT = 0, /* $MYNACARD_EMU_PROFILE, else strict */
+    EMU_PROFILE_CLASSIC,     /* the first model: a warm reset clears PINs */
+    EMU_PROFILE_STRICT,      /* the card one source measured */
+    EMU_PROFILE_CONTACTLESS  /* strict, read through a contactless reader */
+};
+
+/* "classic", "strict" or "contactless"; EMU_PROFILE_DEFAULT for anything
+ * else (the caller says it is wrong). */
+enum emu_profile emu_profile_from_name(const char *name);
+const char *emu_profile_name(enum emu_profile p);
+/* EMU_PROFILE_DEFAULT resolved: $MYNACARD_EMU_PROFILE if it names a
+ * profile, else strict. */
+enum emu_profile emu_profile_resolve(enum emu_profile p);
+
 /* Switches for what is not known of the real card, and faults. */
 struct emu_options {
+    enum emu_profile profile;
+    /* The behaviours, each on in some profile (strict: the first six;
+     * contactless: all seven), or alone here. */
+    bool warm_reset_keeps_pin; /* only a power-down clears verified PINs */
+    bool powerup_6f00;         /* 6F00 to the first APDU after power comes
+                                * back (a power-down, then up) */
+    bool empty_verify_9000;    /* 9000 to an empty VERIFY of a verified PIN */
+    bool sign_length_6985;     /* 6985 for a bad signature input length */
+    bool select_mf_9000;       /* 9000 to 00 A4 00 00 while an application
+                                * is selected */
+    bool sign_pss;             /* COMPUTE DIGITAL SIGNATURE P1 04 and 05 */
+    bool short_apdu_only;      /* the reader cannot carry extended-length
+                                * APDUs: the transport fails them */
+    uint8_t atr[33];           /* atr_len > 0: this ATR, not the profile's */
+    size_t atr_len;
     bool reselect_clears_pin;  /* SELECT of the JPKI AP drops verified PINs */
     bool extended_length;      /* READ BINARY accepts extended Le */
     unsigned chain_chunk;      /* > 0: answer data in chunks of this size
@@ -80,11 +113,23 @@ void emu_card_close(struct emu_card *c);
 int emu_card_apdu(struct emu_card *c, const uint8_t *cmd, size_t len,
                   uint8_t *resp, size_t cap, size_t *resplen);
 
-/* Power cycle: verified PINs and the selection are lost. */
+/* A warm reset: the selection is lost; verified PINs too, unless the
+ * card keeps them across a warm reset (warm_reset_keeps_pin). */
 void emu_card_reset(struct emu_card *c);
+/* Power down: verified PINs and the selection are lost, on every card.
+ * Power up: with powerup_6f00, the next APDU is answered 6F00 (if the
+ * card was powered down before). */
+void emu_card_power_off(struct emu_card *c);
+void emu_card_power_on(struct emu_card *c);
+/* Both, as PC/SC's SCARD_UNPOWER_CARD does. */
+void emu_card_power_cycle(struct emu_card *c);
 
-/* The ATR (the first one seen on real cards: 3B E0 00 FF 81 31 FE 45 14). */
+/* The ATR: --atr's, or the profile's (contact: 3B E0 00 FF 81 31 FE 45
+ * 14, the first seen on real cards; contactless: 3B 88 80 01 00 00 05 E0
+ * B3 81 A1 00 7F). */
 const uint8_t *emu_card_atr(const struct emu_card *c, size_t *len);
+/* The profile the card plays (resolved). */
+enum emu_profile emu_card_profile(const struct emu_card *c);
 
 /* Tries left, for tests (what is persisted in DIR/card.state). */
 int emu_card_tries(const struct emu_card *c, int role /* 0 auth, 1 sign */);

@@ -16,7 +16,7 @@
 #include "myna-err.h"
 #include "transport.h"
 
-/* The ATR of the first real card in shared/reference/jpki-card.md. */
+/* The ATR of the first real card in doc/jpki-card.md. */
 static const uint8_t fuzz_atr[] = {
     0x3B, 0xE0, 0x00, 0xFF, 0x81, 0x31, 0xFE, 0x45, 0x14
 };

@@ -128,11 +128,22 @@ static int watch_xfer(void *ctx, const uint8_t *cmd, size_t cmdlen,
     return err;
 }
 
-static void watch_reset(void *ctx)
+/* A power cycle asked for by the module: no PIN stays verified. */
+static void watch_unpower(void *ctx)
 {
     struct watch *w = ctx;
 
     w->pin_on_card = false;
+    w->in_verify = false;
+    if (w->inner.unpower)
+        w->inner.unpower(w->inner.ctx);
+}
+
+/* A warm reset: some cards keep their verified PINs through it. */
+static void watch_reset(void *ctx)
+{
+    struct watch *w = ctx;
+
     w->in_verify = false;
     if (w->inner.reset)
         w->inner.reset(w->inner.ctx);
@@ -470,6 +481,7 @@ void fuzz_module_session(const struct tp_card_cb *card, uint8_t cfg)
     cb = *card;
     cb.xfer = watch_xfer;
     cb.reset = watch_reset;
+    cb.unpower = watch_unpower;
     cb.ctx = &w;
     CHECK(tp_hub_callback_new(1, &hub) == 0);
     CHECK(tp_hub_callback_insert(hub, 0, &cb) == 0);
@@ -549,7 +561,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&cb, 0, sizeof(cb));
     cb.xfer = fuzz_card_xfer;
     cb.ctx = &fc;
-    /* The ATR of the first real card in shared/reference/jpki-card.md. */
+    /* The ATR of the first real card in doc/jpki-card.md. */
     memcpy(cb.atr, (const uint8_t[]){ 0x3B, 0xE0, 0x00, 0xFF, 0x81, 0x31,
                                       0xFE, 0x45, 0x14 }, 9);
     cb.atr_len = 9;

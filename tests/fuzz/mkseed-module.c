@@ -99,6 +99,14 @@ static void rec_reset(void *ctx)
         r->inner.reset(r->inner.ctx);
 }
 
+static void rec_unpower(void *ctx)
+{
+    struct recorder *r = ctx;
+
+    if (r->inner.unpower)
+        r->inner.unpower(r->inner.ctx);
+}
+
 static void record(const char *outdir, const char *name, const char *card,
                    const struct emu_options *opt, uint8_t cfg)
 {
@@ -115,6 +123,7 @@ static void record(const char *outdir, const char *name, const char *card,
     cb = r.inner;
     cb.xfer = rec_xfer;
     cb.reset = rec_reset;
+    cb.unpower = rec_unpower;
     cb.ctx = &r;
     put(&r.out, &cfg, 1);
     fuzz_module_session(&cb, cfg);

@@ -163,6 +163,14 @@ static void rec_reset(void *ctx)
         r->inner.reset(r->inner.ctx);
 }
 
+static void rec_unpower(void *ctx)
+{
+    struct recorder *r = ctx;
+
+    if (r->inner.unpower)
+        r->inner.unpower(r->inner.ctx);
+}
+
 static void write_seed(const char *outdir, const char *name,
                        const struct script *s)
 {
@@ -193,6 +201,7 @@ static void record(const char *outdir, const char *name, const char *card,
     cb = r.inner;
     cb.xfer = rec_xfer;
     cb.reset = rec_reset;
+    cb.unpower = rec_unpower;
     cb.ctx = &r;
     if (tp_callback_new(&cb, &t) != 0)
         exit(1);

@@ -104,8 +104,14 @@ static int raw_select_aid(struct emu_card *card)
     uint8_t cmd[5 + sizeof(jpki_aid)] = { 0x00, 0xA4, 0x04, 0x0C,
                                           sizeof(jpki_aid) };
 
+    int sw;
+
     memcpy(cmd + 5, jpki_aid, sizeof(jpki_aid));
-    return raw_card(card, cmd, sizeof(cmd), NULL, NULL);
+    sw = raw_card(card, cmd, sizeof(cmd), NULL, NULL);
+    /* The first command after power-up may get 6F00 (strict profile). */
+    if (sw == 0x6F00)
+        sw = raw_card(card, cmd, sizeof(cmd), NULL, NULL);
+    return sw;
 }
 
 static int raw_select_ef(struct emu_card *card, uint16_t fid)
@@ -368,11 +374,21 @@ static int spy_xfer(void *ctx, const uint8_t *cmd, size_t len, uint8_t *resp,
     return rv;
 }
 
-static void spy_reset(void *ctx)
+/* A power cycle the module asked for (tp_end(t, true)). */
+static void spy_unpower(void *ctx)
 {
     struct mt_spy *s = ctx;
 
     atomic_fetch_add(&s->resets, 1);
+    if (s->inner.unpower)
+        s->inner.unpower(s->inner.ctx);
+}
+
+/* A warm reset by another program (mt_reset). */
+static void spy_reset(void *ctx)
+{
+    struct mt_spy *s = ctx;
+
     if (s->inner.reset)
         s->inner.reset(s->inner.ctx);
 }
@@ -405,6 +421,7 @@ void mt_open(const struct mt_open_opts *o)
     fx.cb = inner;                 /* keeps the ATR */
     fx.cb.xfer = spy_xfer;
     fx.cb.reset = spy_reset;
+    fx.cb.unpower = spy_unpower;
     fx.cb.ctx = &fx.spy;
 
     ck_assert_int_eq(tp_hub_callback_new(o->nreaders ? o->nreaders : 1,
@@ -584,6 +601,17 @@ CK_SESSION_HANDLE mt_session(CK_SLOT_ID slot)
 {
     CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
     CK_RV rv = fx.f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &s);
+
+    ck_assert_rv(rv, CKR_OK);
+    ck_assert_uint_ne(s, CK_INVALID_HANDLE);
+    return s;
+}
+
+CK_SESSION_HANDLE mt_session_rw(CK_SLOT_ID slot)
+{
+    CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
+    CK_RV rv = fx.f->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION,
+                                   NULL, NULL, &s);
 
     ck_assert_rv(rv, CKR_OK);
     ck_assert_uint_ne(s, CK_INVALID_HANDLE);
@@ -846,20 +874,22 @@ void mt_remove(void)
 {
     ck_assert_int_eq(tp_hub_callback_remove(fx.hub, fx.reader), 0);
     /* Taking a card out of a reader powers it off. */
-    emu_card_reset(fx.card);
+    emu_card_power_off(fx.card);
 }
 
 void mt_insert(unsigned reader)
 {
     fx.reader = reader;
+    /* The reader powers the card up. */
+    emu_card_power_on(fx.card);
     ck_assert_int_eq(tp_hub_callback_insert(fx.hub, reader, &fx.cb), 0);
 }
 
 void mt_reset(void)
 {
-    /* Another program reset the card: PC/SC tells every other connection
-     * at its next call, and the card lost what was verified. */
-    emu_card_reset(fx.card);
+    /* Another program reset the card (a warm reset): PC/SC tells every
+     * other connection at its next call; what the card keeps depends on
+     * its profile. */
     ck_assert_int_eq(tp_hub_callback_reset(fx.hub, fx.reader), 0);
 }
 

@@ -162,6 +162,8 @@ void mt_reinit(enum mynacard_variant v);  /* finalize, set @v, initialize */
 void mt_find_slots(void);
 CK_ULONG mt_slot_count(CK_BBOOL present);
 CK_SESSION_HANDLE mt_session(CK_SLOT_ID slot);
+/* A read/write session (C_SetPIN needs one). */
+CK_SESSION_HANDLE mt_session_rw(CK_SLOT_ID slot);
 void mt_login(CK_SESSION_HANDLE s, const char *pin);
 /* The token's slot, session and PIN by role. */
 CK_SLOT_ID mt_slot(enum mt_role r);

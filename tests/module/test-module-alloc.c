@@ -145,6 +145,16 @@ static void card_reset(void *ctx)
     in_module = was;
 }
 
+static void card_unpower(void *ctx)
+{
+    bool was = in_module;
+
+    (void)ctx;
+    in_module = false;
+    card_cb.unpower(card_cb.ctx);
+    in_module = was;
+}
+
 /* The fixture's card (behind its spy) again, wrapped by the two above. */
 static void alloc_setup(void)
 {
@@ -152,6 +162,7 @@ static void alloc_setup(void)
     card_cb = fx.cb;
     fx.cb.xfer = card_xfer;
     fx.cb.reset = card_cb.reset ? card_reset : NULL;
+    fx.cb.unpower = card_cb.unpower ? card_unpower : NULL;
     fx.cb.ctx = NULL;
     mt_insert(0);
 }
@@ -397,6 +408,10 @@ static long run_scenario(long n)
 
     memset(&r, 0, sizeof(r));
     r.failed_step = -1;
+    /* Every run finds the card in the same state, whatever the one before
+     * left (a logout powers the card down, and a strict card answers 6F00
+     * first after power comes back): the same allocations each time. */
+    emu_card_power_cycle(fx.card);
     alloc_no = 0;
     injected = 0;
     fail_at = n;

@@ -150,7 +150,7 @@ static bool in_public_cert(const unsigned char *p, size_t n)
 
 static void exercise_pins(void)
 {
-    CK_SESSION_HANDLE sa = mt_session(mt_slot(MT_AUTH));
+    CK_SESSION_HANDLE sa = mt_session_rw(mt_slot(MT_AUTH));
     CK_SESSION_HANDLE ss = mt_session(mt_slot(MT_SIGN));
     unsigned char sig[MT_SIG_LEN];
     CK_ULONG siglen = sizeof(sig);

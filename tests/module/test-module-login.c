@@ -139,17 +139,23 @@ END_TEST
 START_TEST(test_login_same_wrong_pin_not_resent)
 {
     CK_SESSION_HANDLE s = mt_session(mt_slot(MT_AUTH));
-    unsigned long apdus, pins;
+    unsigned long apdus, pins, queries;
 
     ck_assert_rv(login(s, "0000"), CKR_PIN_INCORRECT);
     ck_assert_int_eq(mt_tries(MT_AUTH), 2);
     apdus = mt_apdus();
     pins = mt_spied(&fx.spy.verify_pin);
-    /* Applications send the same PIN again: the card must not see it. */
+    queries = mt_spied(&fx.spy.verify_query);
+    /* Applications send the same PIN again: the card must not see it.
+     * The module may only ask the card whether its tries changed (an
+     * empty VERIFY and its SELECTs: another program may have changed the
+     * PIN meanwhile), which costs no try. */
     ck_assert_rv(login(s, "0000"), CKR_PIN_INCORRECT);
     ck_assert_rv(login(s, "0000"), CKR_PIN_INCORRECT);
     ck_assert_int_eq(mt_tries(MT_AUTH), 2);
-    ck_assert_uint_eq(mt_apdus(), apdus);
+    queries = mt_spied(&fx.spy.verify_query) - queries;
+    ck_assert_uint_le(queries, 2);
+    ck_assert_uint_le(mt_apdus() - apdus, 3 * queries);
     ck_assert_uint_eq(mt_spied(&fx.spy.verify_pin), pins);
     /* A different PIN is tried. */
     ck_assert_rv(login(s, MT_AUTH_PIN), CKR_OK);
@@ -320,7 +326,7 @@ static CK_RV set_pin(CK_SESSION_HANDLE s, const char *old, const char *new_)
 
 START_TEST(test_setpin_auth)
 {
-    CK_SESSION_HANDLE s = mt_session(mt_slot(MT_AUTH));
+    CK_SESSION_HANDLE s = mt_session_rw(mt_slot(MT_AUTH));
 
     ck_assert_rv(set_pin(s, MT_AUTH_PIN, "5678"), CKR_OK);
     ck_assert_int_eq(mt_tries(MT_AUTH), 3);
@@ -338,7 +344,7 @@ END_TEST
 
 START_TEST(test_setpin_sign_folded)
 {
-    CK_SESSION_HANDLE s = mt_session(mt_slot(MT_SIGN));
+    CK_SESSION_HANDLE s = mt_session_rw(mt_slot(MT_SIGN));
 
     ck_assert_rv(set_pin(s, "abc123", "newpass99"), CKR_OK);
     ck_assert_int_eq(mt_tries(MT_SIGN), 5);
@@ -353,7 +359,7 @@ END_TEST
 
 START_TEST(test_setpin_wrong_old)
 {
-    CK_SESSION_HANDLE s = mt_session(mt_slot(MT_AUTH));
+    CK_SESSION_HANDLE s = mt_session_rw(mt_slot(MT_AUTH));
 
     ck_assert_rv(set_pin(s, "0000", "5678"), CKR_PIN_INCORRECT);
     ck_assert_int_eq(mt_tries(MT_AUTH), 2);
@@ -371,7 +377,7 @@ START_TEST(test_setpin_bad_new_not_sent)
 
     for (size_t i = 0; i < 4; i++) {
         enum mt_role r = i < 2 ? MT_AUTH : MT_SIGN;
-        CK_SESSION_HANDLE s = mt_session(mt_slot(r));
+        CK_SESSION_HANDLE s = mt_session_rw(mt_slot(r));
         unsigned long apdus = mt_apdus();
         CK_RV rv = set_pin(s, bad[i][0], bad[i][1]);
 

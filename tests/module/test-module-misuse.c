@@ -776,7 +776,8 @@ static const struct row rows[] = {
     ROW(r_unwrap_null, CKR_ARGUMENTS_BAD),
     ROW(r_derive_null, CKR_ARGUMENTS_BAD),
     ROW(r_derive_ro, CKR_TOKEN_WRITE_PROTECTED),
-    ROW(r_signinit_null, CKR_ARGUMENTS_BAD),
+    /* PKCS#11 3.0: a NULL mechanism ends the operation (none here). */
+    ROW(r_signinit_null, CKR_OK),
     ROW(r_signinit_bad_session, CKR_SESSION_HANDLE_INVALID),
     ROW(r_signinit_not_logged_in, CKR_USER_NOT_LOGGED_IN),
     ROW(r_signinit_bad_key, CKR_KEY_HANDLE_INVALID),
@@ -800,7 +801,7 @@ static const struct row rows[] = {
     ROW(r_sign_logged_out_meanwhile, CKR_USER_NOT_LOGGED_IN),
     ROW(r_sessioncancel, CKR_OK),
     ROW(r_sessioncancel_bad, CKR_SESSION_HANDLE_INVALID),
-    ROW(r_verinit_null, CKR_ARGUMENTS_BAD),
+    ROW(r_verinit_null, CKR_OK),
     ROW(r_verinit_bad_key, CKR_KEY_HANDLE_INVALID),
     ROW(r_verinit_other_token, CKR_KEY_HANDLE_INVALID),
     ROW(r_verinit_priv, CKR_KEY_FUNCTION_NOT_PERMITTED),

@@ -122,6 +122,15 @@ static void layer_reset(void *ctx)
     in_card = false;
 }
 
+static void layer_unpower(void *ctx)
+{
+    (void)ctx;
+    in_card = true;
+    if (layer.inner.unpower)
+        layer.inner.unpower(layer.inner.ctx);
+    in_card = false;
+}
+
 /* Put the layer between the hub and the card (a re-insertion). */
 static void layer_install(enum fault fault)
 {
@@ -130,6 +139,7 @@ static void layer_install(enum fault fault)
     layer.fault = fault;
     fx.cb.xfer = layer_xfer;
     fx.cb.reset = layer_reset;
+    fx.cb.unpower = layer_unpower;
     fx.cb.ctx = NULL;
     mt_remove();
     mt_insert(fx.reader);
@@ -159,7 +169,7 @@ static void full_run(void)
 {
     CK_SESSION_HANDLE a, s;
 
-    a = mt_session(mt_slot(MT_AUTH));
+    a = mt_session_rw(mt_slot(MT_AUTH));
     ck_assert_rv(fx.f->C_Login(a, CKU_USER, (CK_UTF8CHAR *)"9876", 4),
                  CKR_PIN_INCORRECT);
     ck_assert_rv(fx.f->C_Login(a, CKU_USER, (CK_UTF8CHAR *)"9876", 4),

@@ -496,7 +496,7 @@ static int script_xfer(void *ctx, const uint8_t *cmd, size_t cmdlen,
 
 static struct transport *script_transport(struct script_card *sc)
 {
-    struct tp_card_cb cb = { script_xfer, NULL, sc, { 0 }, 0 };
+    struct tp_card_cb cb = { .xfer = script_xfer, .ctx = sc };
     struct transport *t = NULL;
 
     ck_assert_int_eq(tp_callback_new(&cb, &t), 0);
@@ -734,7 +734,7 @@ START_TEST(test_transmit_chaining)
     const struct chain_case *c = &chain_cases[_i];
     struct chain_card cc = { c->total, c->chunk, 0, c->empty_first, false,
                              0, 0, 0, 0 };
-    struct tp_card_cb cb = { chain_xfer, NULL, &cc, { 0 }, 0 };
+    struct tp_card_cb cb = { .xfer = chain_xfer, .ctx = &cc };
     struct transport *t = NULL;
     uint8_t *buf;
     size_t len = 0, i;
@@ -763,7 +763,7 @@ END_TEST
 START_TEST(test_transmit_61_forever)
 {
     struct chain_card cc = { 0, 0, 0, false, true, 0, 0, 0, 0 };
-    struct tp_card_cb cb = { chain_xfer, NULL, &cc, { 0 }, 0 };
+    struct tp_card_cb cb = { .xfer = chain_xfer, .ctx = &cc };
     struct transport *t = NULL;
     uint8_t buf[16];
     size_t len;

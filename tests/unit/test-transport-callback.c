@@ -50,9 +50,12 @@ static void toy_reset(void *ctx)
 
 static struct tp_card_cb toy_cb(struct toy_card *c)
 {
-    struct tp_card_cb cb = { toy_xfer, toy_reset, c,
-                             { 0x3B, 0xE0, 0x00, 0xFF, 0x81, 0x31, 0xFE,
-                               0x45, 0x14 }, 9 };
+    /* The toy card counts power cycles and warm resets alike. */
+    struct tp_card_cb cb = { .xfer = toy_xfer, .unpower = toy_reset,
+                             .reset = toy_reset, .ctx = c,
+                             .atr = { 0x3B, 0xE0, 0x00, 0xFF, 0x81, 0x31,
+                                      0xFE, 0x45, 0x14 },
+                             .atr_len = 9 };
     return cb;
 }
 
@@ -112,6 +115,7 @@ START_TEST(test_callback_end_reset)
     ck_assert_int_eq(tp_end(t, true), 0);
     ck_assert_uint_eq(card.resets, 1);
     /* Without a reset callback, a reset is just not simulated. */
+    cb.unpower = NULL;
     cb.reset = NULL;
     tp_free(t);
     ck_assert_int_eq(tp_callback_new(&cb, &t), 0);
