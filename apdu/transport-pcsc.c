@@ -674,6 +674,26 @@ static bool tp_card_left(struct pcsc_transport *t)
     }
 }
 
+/* After another program's SCardDisconnect(SCARD_UNPOWER_CARD) the card
+ * stays unpowered, and SCardReconnect(SCARD_LEAVE_CARD) succeeds without
+ * powering it up (measured on pcsc-lite 1.9.9 with vpcd): only a reset
+ * does.  The card lost every PIN with its power, so a reset costs
+ * nothing. */
+static LONG power_up_if_off(struct pcsc_transport *t)
+{
+    DWORD state = 0, proto = 0, namelen = 0, alen = 0;
+    LONG rv;
+
+    rv = SCardStatus(t->card, NULL, &namelen, &state, &proto, NULL, &alen);
+    if (rv != SCARD_S_SUCCESS || (state & SCARD_POWERED))
+        return rv;
+    myna_log(MYNA_LOG_DEBUG, "pcsc: %s: card unpowered, powering it up",
+             t->reader);
+    return SCardReconnect(t->card, SCARD_SHARE_SHARED,
+                          SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1,
+                          SCARD_RESET_CARD, &t->proto);
+}
+
 /* The card was reset (SCARD_W_RESET_CARD): reconnect without touching it.
  * Returns 0 when the reset was our own end(t, true), which the caller
  * already knows about; MYNA_E_CARD_RESET for anyone else's;
@@ -692,6 +712,9 @@ static int tp_after_reset(struct pcsc_transport *t)
         if (rv != SCARD_W_RESET_CARD)
             break;
     }
+    if (rv != SCARD_S_SUCCESS)
+        return tp_fail(t, "SCardReconnect", rv);
+    rv = power_up_if_off(t);
     if (rv != SCARD_S_SUCCESS)
         return tp_fail(t, "SCardReconnect", rv);
     /* SCardReconnect connects to whatever card is in the reader now: if

@@ -183,6 +183,32 @@ static int card_check(struct mc_card *c, int err)
     return err;
 }
 
+/* After a reset by another program: does the card say a PIN is still
+ * verified?  pcscd resets the card when a program dies inside a
+ * transaction, and a program logs out with a reset: either way nobody
+ * means a PIN to stay, yet a card that keeps PINs across a warm reset
+ * keeps it.  Cards that answer an empty VERIFY of a verified PIN with 9000
+ * say so; the others answer 63Cx and cost two short exchanges.  Inside a
+ * transaction; I/O lock held. */
+static bool foreign_pin_verified(struct mc_card *c)
+{
+    for (int role = JPKI_AUTH; role <= JPKI_SIGN; role++) {
+        bool verified = false;
+        int tries = -1;
+
+        if (jpki_pin_status(c->j, (enum jpki_role)role, &tries,
+                            &verified) < 0)
+            return false;   /* the caller's next command finds out */
+        if (verified) {
+            myna_log(MYNA_LOG_INFO, "reader %u: %s PIN still verified "
+                     "after another program's reset", c->reader->index,
+                     role_name((enum jpki_role)role));
+            return true;
+        }
+    }
+    return false;
+}
+
 static int card_connect(struct mc_card *c)
 {
     int err;
@@ -219,12 +245,13 @@ static int card_begin(struct mc_card *c, bool *was_reset)
     if (err == MYNA_E_CARD_RESET) {
         *was_reset = true;
         card_forget_pins(c);
-        if (c->may_hold[JPKI_AUTH] || c->may_hold[JPKI_SIGN]) {
+        if (c->may_hold[JPKI_AUTH] || c->may_hold[JPKI_SIGN] ||
+            foreign_pin_verified(c)) {
             /* We are logged out now; a card that keeps its PINs across a
              * warm reset would still sign for anyone.  Power it down,
              * and go on in a new transaction. */
             myna_log(MYNA_LOG_INFO, "reader %u: card reset by another "
-                     "program; powering it down so that no PIN of ours "
+                     "program; powering it down so that no PIN "
                      "stays verified", c->reader->index);
             err = jpki_end(c->j, true);
             if (err == 0) {

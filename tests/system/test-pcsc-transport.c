@@ -503,13 +503,18 @@ int main(void)
     ok(sw == 0x9000 && siglen == 256, "sign with it (%04X, %zu bytes)",
        (unsigned)sw, siglen);
     err = tp_end(t, true);
-    ok(err == 0, "end with a reset (%d)", err);
+    ok(err == 0, "end with a power-down (%d)", err);
     err = tp_begin(t);
-    ok(err == 0, "begin after our own reset is not MYNA_E_CARD_RESET (%d)",
-       err);
+    ok(err == 0, "begin after our own power-down is not MYNA_E_CARD_RESET "
+       "(%d)", err);
     sw = xfer(t, select_jpki, sizeof(select_jpki), NULL, NULL);
+    if (sw == 0x6F00) {
+        /* The first command after power came back (the strict card). */
+        note("6F00 to the first command after the power-down: sent again");
+        sw = xfer(t, select_jpki, sizeof(select_jpki), NULL, NULL);
+    }
     sw = sw == 0x9000 ? sign_auth(t, NULL) : sw;
-    ok(sw == 0x6982, "the reset really dropped the PIN: sign says 6982 "
+    ok(sw == 0x6982, "the power-down really dropped the PIN: sign says 6982 "
        "(%04X)", (unsigned)sw);
     tp_end(t, false);
 

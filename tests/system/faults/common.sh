@@ -6,7 +6,7 @@
 # running faults-driver (FAULTS_DRIVER) against a module with a time
 # limit, reading its RESULT and SUMMARY lines, the CKRs a fault may give,
 # the card's VERIFY commands per run from the virtual card's APDU log, and
-# "another program" on the reader through opensc-tool (a reset, a SELECT
+# "another program" on the reader through pcsc-raw (a reset, a SELECT
 # of another application, a COMPUTE DIGITAL SIGNATURE that must be refused).
 
 # What a call may answer when the card went away, was reset, or said
@@ -114,20 +114,15 @@ ft_reader() {
         index($0, r) { print $1; exit }'
 }
 
-# ft_other APDU...: another program sends these APDUs in one connection;
-# its output in $SYS_WORK/other.out.
+# ft_other APDU...: another program sends these APDUs in one connection
+# (pcsc-raw: raw PC/SC, no card driver); its output in $SYS_WORK/other.out.
 ft_other() {
-    local args=() a
-    for a in "$@"; do
-        args+=(-s "$a")
-    done
-    timeout 60 opensc-tool -r "$(ft_reader)" "${args[@]}" \
-        >"$SYS_WORK/other.out" 2>&1
+    timeout 60 "$PCSC_RAW" "$SYS_READER" "$@" >"$SYS_WORK/other.out" 2>&1
 }
 
-# ft_other_reset: another program resets the card.
+# ft_other_reset: another program resets the card (a warm reset).
 ft_other_reset() {
-    timeout 60 opensc-tool -r "$(ft_reader)" --reset >"$SYS_WORK/other.out" 2>&1
+    timeout 60 "$PCSC_RAW" "$SYS_READER" --reset >"$SYS_WORK/other.out" 2>&1
 }
 
 FT_SELECT_JPKI=00A4040C0AD392F000260100000001
