@@ -13,6 +13,7 @@
  */
 #include "fixture.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -547,12 +548,253 @@ START_TEST(test_remove_insert_drops_login)
 }
 END_TEST
 
+/* ---- What a long-running program sees of the card (every profile) ---- */
+
+/* Another program, raw: VERIFY @pin of @r, then CHANGE REFERENCE DATA to
+ * @newpin.  Returns the last status word. */
+static int other_changes_pin(enum mt_role r, const char *pin,
+                             const char *newpin)
+{
+    uint8_t cmd[5 + 16] = { 0x00, 0x24, 0x01, 0x80 };
+    size_t n = strlen(newpin);
+    int sw = mt_raw_verify(r, pin);
+
+    if (sw != 0x9000)
+        return sw;
+    cmd[4] = (uint8_t)n;
+    memcpy(cmd + 5, newpin, n);
+    return mt_raw(cmd, 5 + n, NULL, NULL);
+}
+
+START_TEST(test_rejected_pin_forgotten_when_card_changed)
+{
+    CK_SESSION_HANDLE s = mt_session(mt_slot(MT_AUTH));
+    unsigned long pins;
+
+    ck_assert_rv(login(s, "5555"), CKR_PIN_INCORRECT);
+    pins = mt_spied(&fx.spy.verify_pin);
+    ck_assert_rv(login(s, "5555"), CKR_PIN_INCORRECT);
+    ck_assert_uint_eq(mt_spied(&fx.spy.verify_pin), pins);
+    /* Another program changes the PIN to exactly that value. */
+    ck_assert_int_eq(other_changes_pin(MT_AUTH, MT_AUTH_PIN, "5555"), 0x9000);
+    /* The same session, the same PIN: now right, and it reaches the card
+     * (once). */
+    ck_assert_rv(login(s, "5555"), CKR_OK);
+    ck_assert_uint_eq(mt_spied(&fx.spy.verify_pin), pins + 1);
+    ck_assert_int_eq(mt_tries(MT_AUTH), 3);
+    sign_ok(MT_AUTH, s);
+}
+END_TEST
+
+START_TEST(test_rejected_pin_forgotten_on_new_session)
+{
+    CK_SESSION_HANDLE s = mt_session(mt_slot(MT_AUTH));
+    unsigned long pins;
+
+    ck_assert_rv(login(s, "5555"), CKR_PIN_INCORRECT);
+    pins = mt_spied(&fx.spy.verify_pin);
+    ck_assert_rv(login(s, "5555"), CKR_PIN_INCORRECT);
+    ck_assert_uint_eq(mt_spied(&fx.spy.verify_pin), pins);
+    /* A new session: the card may have changed since; asked again. */
+    s = mt_session(mt_slot(MT_AUTH));
+    ck_assert_rv(login(s, "5555"), CKR_PIN_INCORRECT);
+    ck_assert_uint_eq(mt_spied(&fx.spy.verify_pin), pins + 1);
+    ck_assert_int_eq(mt_tries(MT_AUTH), 1);
+}
+END_TEST
+
+START_TEST(test_tries_read_again_at_new_session)
+{
+    CK_SESSION_HANDLE s = mt_session(mt_slot(MT_SIGN));
+    unsigned long apdus;
+    CK_FLAGS f;
+
+    (void)s;
+    ck_assert(!(token_flags(MT_SIGN) & CKF_USER_PIN_COUNT_LOW));
+    /* Another program spends four of the five tries. */
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(mt_raw_verify(MT_SIGN, "WRONG9") & 0xFFF0, 0x63C0);
+    /* Polling the token sends nothing... */
+    apdus = mt_apdus();
+    for (int i = 0; i < 5; i++)
+        (void)token_flags(MT_SIGN);
+    ck_assert_uint_eq(mt_apdus(), apdus);
+    /* ...and a new session reads the tries again. */
+    (void)mt_session(mt_slot(MT_SIGN));
+    f = token_flags(MT_SIGN);
+    ck_assert_msg(f & CKF_USER_PIN_COUNT_LOW, "no COUNT_LOW: 0x%lx",
+                  (unsigned long)f);
+    ck_assert_msg(f & CKF_USER_PIN_FINAL_TRY, "no FINAL_TRY: 0x%lx",
+                  (unsigned long)f);
+}
+END_TEST
+
+START_TEST(test_wrong_setpin_while_logged_in_logs_out)
+{
+    CK_SESSION_HANDLE s = mt_session_rw(mt_slot(MT_AUTH));
+    CK_OBJECT_HANDLE key;
+
+    mt_login(s, MT_AUTH_PIN);
+    key = mt_one(s, CKO_PRIVATE_KEY);
+    ck_assert_uint_eq(session_state(s), CKS_RW_USER_FUNCTIONS);
+    ck_assert_rv(set_pin(s, "0000", "5678"), CKR_PIN_INCORRECT);
+    /* The card refused a PIN: the token says what the card may now be. */
+    ck_assert_uint_eq(session_state(s), CKS_RW_PUBLIC_SESSION);
+    sign_refused(s, key);
+    mt_finalize();
+    ck_assert_int_eq(mt_raw_sign_probe(MT_AUTH), 0x6982);
+}
+END_TEST
+
+START_TEST(test_wrong_context_login_logs_out)
+{
+    CK_SESSION_HANDLE s = mt_session_login(MT_SIGN);
+    CK_OBJECT_HANDLE key = mt_one(s, CKO_PRIVATE_KEY);
+    CK_MECHANISM m = { CKM_SHA256_RSA_PKCS, NULL, 0 };
+
+    ck_assert_rv(fx.f->C_SignInit(s, &m, key), CKR_OK);
+    ck_assert_rv(fx.f->C_Login(s, CKU_CONTEXT_SPECIFIC,
+                               (CK_UTF8CHAR *)"WRONG9", 6),
+                 CKR_PIN_INCORRECT);
+    ck_assert_uint_eq(session_state(s), CKS_RO_PUBLIC_SESSION);
+    mt_finalize();
+    ck_assert_int_eq(mt_raw_sign_probe(MT_SIGN), 0x6982);
+}
+END_TEST
+
+START_TEST(test_setpin_read_only_session)
+{
+    CK_SESSION_HANDLE s = mt_session(mt_slot(MT_AUTH));
+    unsigned long apdus = mt_apdus();
+
+    ck_assert_rv(set_pin(s, MT_AUTH_PIN, "5678"), CKR_SESSION_READ_ONLY);
+    ck_assert_uint_eq(mt_apdus(), apdus);
+    ck_assert_int_eq(mt_raw_verify(MT_AUTH, MT_AUTH_PIN), 0x9000);
+}
+END_TEST
+
+START_TEST(test_rw_session_count)
+{
+    CK_TOKEN_INFO ti;
+
+    (void)mt_session(mt_slot(MT_AUTH));
+    (void)mt_session_rw(mt_slot(MT_AUTH));
+    (void)mt_session_rw(mt_slot(MT_AUTH));
+    (void)mt_session_rw(mt_slot(MT_SIGN));
+    ti = mt_token_info(mt_slot(MT_AUTH));
+    ck_assert_uint_eq(ti.ulSessionCount, 3);
+    ck_assert_uint_eq(ti.ulRwSessionCount, 2);
+    ti = mt_token_info(mt_slot(MT_SIGN));
+    ck_assert_uint_eq(ti.ulSessionCount, 1);
+    ck_assert_uint_eq(ti.ulRwSessionCount, 1);
+}
+END_TEST
+
+struct racer {
+    CK_SESSION_HANDLE s;
+    pthread_barrier_t *go;
+    CK_RV rv;
+};
+
+static void *race_login(void *arg)
+{
+    struct racer *r = arg;
+
+    pthread_barrier_wait(r->go);
+    r->rv = login(r->s, MT_AUTH_PIN);
+    return NULL;
+}
+
+START_TEST(test_two_threads_login_once)
+{
+    pthread_barrier_t go;
+    pthread_t th[2];
+    struct racer rc[2];
+    unsigned long pins = mt_spied(&fx.spy.verify_pin);
+    int ok = 0, already = 0;
+
+    ck_assert_int_eq(pthread_barrier_init(&go, NULL, 2), 0);
+    for (int i = 0; i < 2; i++) {
+        rc[i].s = mt_session(mt_slot(MT_AUTH));
+        rc[i].go = &go;
+        ck_assert_int_eq(pthread_create(&th[i], NULL, race_login, &rc[i]), 0);
+    }
+    for (int i = 0; i < 2; i++) {
+        pthread_join(th[i], NULL);
+        ok += rc[i].rv == CKR_OK;
+        already += rc[i].rv == CKR_USER_ALREADY_LOGGED_IN;
+    }
+    pthread_barrier_destroy(&go);
+    ck_assert_int_eq(ok, 1);
+    ck_assert_int_eq(already, 1);
+    ck_assert_uint_eq(mt_spied(&fx.spy.verify_pin), pins + 1);
+}
+END_TEST
+
+START_TEST(test_foreign_reset_leaves_no_pin)
+{
+    CK_SESSION_HANDLE s = mt_session_login(MT_AUTH);
+    CK_OBJECT_HANDLE key = mt_one(s, CKO_PRIVATE_KEY);
+
+    sign_ok(MT_AUTH, s);
+    /* Another program resets the card (a warm reset): a strict card keeps
+     * the PIN; the module, logged out by the reset, must not leave it. */
+    mt_reset();
+    sign_refused(s, key);
+    ck_assert_int_eq(mt_raw_sign_probe(MT_AUTH), 0x6982);
+    ck_assert_rv(login(s, MT_AUTH_PIN), CKR_OK);
+    sign_ok(MT_AUTH, s);
+}
+END_TEST
+
+START_TEST(test_dead_program_pin_cleared_after_reset)
+{
+    CK_SESSION_HANDLE s = mt_session(mt_slot(MT_SIGN));
+
+    /* Another program verified a PIN and died in its transaction: pcscd
+     * resets the card.  On a card that keeps it and says so, the module
+     * powers the card down at its next transaction. */
+    ck_assert_int_eq(mt_raw_verify(MT_SIGN, MT_SIGN_PIN), 0x9000);
+    mt_reset();
+    (void)mt_token_info(mt_slot(MT_SIGN));
+    (void)mt_session(mt_slot(MT_SIGN));
+    (void)s;
+    if (emu_card_profile(fx.card) == EMU_PROFILE_CLASSIC)
+        ck_assert_int_eq(mt_raw_sign_probe(MT_SIGN), 0x6982);
+    else
+        ck_assert_msg(mt_raw_sign_probe(MT_SIGN) == 0x6982,
+                      "a dead program's PIN stays after a reset");
+}
+END_TEST
+
+START_TEST(test_login_after_other_program_verified)
+{
+    CK_SESSION_HANDLE s = mt_session(mt_slot(MT_AUTH));
+
+    /* Another program left the PIN verified: a strict card answers 9000
+     * to the empty VERIFY the module asks tries with.  Login still works,
+     * and the module's own logout leaves nothing. */
+    ck_assert_int_eq(mt_raw_verify(MT_AUTH, MT_AUTH_PIN), 0x9000);
+    s = mt_session(mt_slot(MT_AUTH));
+    ck_assert_uint_eq(mt_token_info(mt_slot(MT_AUTH)).flags &
+                      (CKF_USER_PIN_COUNT_LOW | CKF_USER_PIN_LOCKED), 0);
+    ck_assert_rv(login(s, MT_AUTH_PIN), CKR_OK);
+    sign_ok(MT_AUTH, s);
+    ck_assert_rv(fx.f->C_Logout(s), CKR_OK);
+    ck_assert_int_eq(mt_raw_sign_probe(MT_AUTH), 0x6982);
+    /* After the power-down (6F00 first on a strict card), all still works. */
+    ck_assert_rv(login(s, MT_AUTH_PIN), CKR_OK);
+    sign_ok(MT_AUTH, s);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("module-login");
     TCase *tc = mt_tcase("login", true);
     TCase *pins = mt_tcase("pins", true);
     TCase *leave = mt_tcase("leave", true);
+    TCase *state = mt_tcase("state", true);
 
     tcase_add_test(tc, test_login_correct);
     tcase_add_test(tc, test_login_state_per_token);
@@ -586,6 +828,19 @@ int main(void)
     tcase_add_loop_test(leave, test_finalize_leaves_no_verified_pin, 0, 2);
     tcase_add_test(leave, test_reset_drops_login);
     tcase_add_test(leave, test_remove_insert_drops_login);
+    tcase_add_test(leave, test_foreign_reset_leaves_no_pin);
+    tcase_add_test(leave, test_dead_program_pin_cleared_after_reset);
     suite_add_tcase(s, leave);
+
+    tcase_add_test(state, test_rejected_pin_forgotten_when_card_changed);
+    tcase_add_test(state, test_rejected_pin_forgotten_on_new_session);
+    tcase_add_test(state, test_tries_read_again_at_new_session);
+    tcase_add_test(state, test_wrong_setpin_while_logged_in_logs_out);
+    tcase_add_test(state, test_wrong_context_login_logs_out);
+    tcase_add_test(state, test_setpin_read_only_session);
+    tcase_add_test(state, test_rw_session_count);
+    tcase_add_test(state, test_two_threads_login_once);
+    tcase_add_test(state, test_login_after_other_program_verified);
+    suite_add_tcase(s, state);
     return mt_run(s);
 }

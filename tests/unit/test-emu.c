@@ -32,6 +32,7 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
+#include <openssl/rsa.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -1485,6 +1486,201 @@ START_TEST(test_init_refusals)
 }
 END_TEST
 
+/* ---- Profiles: the behaviours real cards differ in ---- */
+
+static struct emu_card *open_profile(enum emu_profile p)
+{
+    struct emu_options o = { .profile = p };
+
+    return open_copy(&o);
+}
+
+/* classic, strict, contactless: what a warm reset, a re-select and a
+ * power cycle do to a verified PIN, and the 6F00 after power-up. */
+START_TEST(test_profile_pin_lifetime)
+{
+    enum emu_profile p = (enum emu_profile)(EMU_PROFILE_CLASSIC + _i);
+    struct emu_card *c = open_profile(p);
+    bool keeps = p != EMU_PROFILE_CLASSIC;
+
+    ck_assert_int_eq(emu_card_profile(c), p);
+    select_jpki(c);
+    ck_assert_uint_eq(verify(c, 1, "ABC123"), 0x9000);
+    /* A re-select keeps it on every profile (without the switch). */
+    select_jpki(c);
+    ck_assert_uint_eq(select_ef(c, 0x0001), 0x9000);
+    ck_assert_uint_eq(read_at(c, 0, 4, NULL, NULL), 0x9000);
+    /* A warm reset: the selection goes; the PIN only on classic. */
+    emu_card_reset(c);
+    ck_assert_uint_eq(select_ef(c, 0x0001), 0x6A82);
+    select_jpki(c);
+    ck_assert_uint_eq(select_ef(c, 0x0001), 0x9000);
+    ck_assert_uint_eq(read_at(c, 0, 4, NULL, NULL), keeps ? 0x9000 : 0x6982);
+    /* A power-down clears it everywhere; after power comes back the
+     * strict cards answer the first command 6F00 without doing it. */
+    ck_assert_uint_eq(verify(c, 1, "ABC123"), 0x9000);
+    emu_card_power_cycle(c);
+    ck_assert_uint_eq(xfer(c, "00A4040C0A" AID_JPKI, NULL, NULL),
+                      keeps ? 0x6F00 : 0x9000);
+    select_jpki(c);
+    ck_assert_uint_eq(select_ef(c, 0x0001), 0x9000);
+    ck_assert_uint_eq(read_at(c, 0, 4, NULL, NULL), 0x6982);
+    /* A card put in a reader for the first time: no 6F00. */
+    emu_card_power_on(c);
+    select_jpki(c);
+}
+END_TEST
+
+START_TEST(test_profile_status_words)
+{
+    enum emu_profile p = (enum emu_profile)(EMU_PROFILE_CLASSIC + _i);
+    struct emu_card *c = open_profile(p);
+    bool strict = p != EMU_PROFILE_CLASSIC;
+
+    /* 00 A4 00 00: 6A86 with nothing selected; 9000 inside an
+     * application on the strict cards. */
+    ck_assert_uint_eq(xfer(c, "00A40000", NULL, NULL), 0x6A86);
+    select_jpki(c);
+    ck_assert_uint_eq(xfer(c, "00A40000", NULL, NULL),
+                      strict ? 0x9000 : 0x6A86);
+    /* ...and it changed nothing: the JPKI files are still there. */
+    ck_assert_uint_eq(select_ef(c, 0x000A), 0x9000);
+    /* Empty VERIFY of a verified PIN. */
+    ck_assert_uint_eq(verify(c, 0, "1234"), 0x9000);
+    ck_assert_uint_eq(verify(c, 0, ""), strict ? 0x9000 : 0x63C3);
+    ck_assert_uint_eq(verify(c, 1, ""), 0x63C5);
+    /* A signature input of the wrong length (246 bytes). */
+    {
+        uint8_t cmd[5 + 246 + 1] = { 0x80, 0x2A, 0x00, 0x80, 246 };
+
+        ck_assert_uint_eq(select_ef(c, 0x0017), 0x9000);
+        ck_assert_uint_eq(xfer_bytes(c, cmd, sizeof(cmd), NULL, NULL),
+                          strict ? 0x6985 : 0x6700);
+    }
+    /* Signing modes: P1 06 is refused everywhere, 04 and 05 only exist on
+     * the strict cards. */
+    ck_assert_uint_eq(xfer(c, "802A06800101 00", NULL, NULL), 0x6A86);
+    if (!strict)
+        ck_assert_uint_eq(xfer(c, "802A04800101 00", NULL, NULL), 0x6A86);
+}
+END_TEST
+
+/* P1 04: RSASSA-PSS over a SHA-256 hash sent; P1 05: the card hashes.
+ * Both verify with the certificate's key as PSS, MGF1-SHA256, 32-byte
+ * salt, and differ each time (a random salt). */
+START_TEST(test_profile_pss)
+{
+    struct emu_card *c = open_profile(EMU_PROFILE_STRICT);
+    uint8_t cmd[300] = { 0x80, 0x2A, 0x04, 0x80, 32 };
+    uint8_t sig[2][256], hash[32];
+    const char *msg = "TLS 1.3 CertificateVerify";
+    unsigned int hl = 32;
+    size_t n = 0;
+    X509 *x;
+
+    select_jpki(c);
+    x = read_cert(c, 0x000A);
+    ck_assert_uint_eq(verify(c, 0, "1234"), 0x9000);
+    ck_assert(EVP_Digest(msg, strlen(msg), hash, &hl, EVP_sha256(), NULL));
+    for (int i = 0; i < 2; i++) {
+        EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new(X509_get0_pubkey(x), NULL);
+
+        ck_assert_uint_eq(select_ef(c, 0x0017), 0x9000);
+        if (i == 0) {
+            cmd[2] = 0x04;
+            cmd[4] = 32;
+            memcpy(cmd + 5, hash, 32);
+            cmd[5 + 32] = 0x00;
+            ck_assert_uint_eq(xfer_bytes(c, cmd, 6 + 32, sig[i], &n),
+                              0x9000);
+        } else {
+            size_t ml = strlen(msg);
+
+            cmd[2] = 0x05;
+            cmd[4] = (uint8_t)ml;
+            memcpy(cmd + 5, msg, ml);
+            cmd[5 + ml] = 0x00;
+            ck_assert_uint_eq(xfer_bytes(c, cmd, 6 + ml, sig[i], &n),
+                              0x9000);
+        }
+        ck_assert_uint_eq(n, 256);
+        ck_assert_ptr_nonnull(pc);
+        ck_assert_int_eq(EVP_PKEY_verify_init(pc), 1);
+        ck_assert_int_gt(EVP_PKEY_CTX_set_rsa_padding(pc,
+                                                      RSA_PKCS1_PSS_PADDING), 0);
+        ck_assert_int_gt(EVP_PKEY_CTX_set_signature_md(pc, EVP_sha256()), 0);
+        ck_assert_int_gt(EVP_PKEY_CTX_set_rsa_mgf1_md(pc, EVP_sha256()), 0);
+        ck_assert_int_gt(EVP_PKEY_CTX_set_rsa_pss_saltlen(pc, 32), 0);
+        ck_assert_int_eq(EVP_PKEY_verify(pc, sig[i], 256, hash, 32), 1);
+        EVP_PKEY_CTX_free(pc);
+    }
+    ck_assert(memcmp(sig[0], sig[1], 256) != 0);
+    /* P1 04 wants exactly 32 bytes. */
+    ck_assert_uint_eq(xfer(c, "802A04800101 00", NULL, NULL), 0x6985);
+    X509_free(x);
+}
+END_TEST
+
+/* contactless: its ATR, and a reader that fails extended APDUs. */
+START_TEST(test_profile_contactless)
+{
+    static const uint8_t cl_atr[] = { 0x3B, 0x88, 0x80, 0x01, 0x00, 0x00,
+                                      0x05, 0xE0, 0xB3, 0x81, 0xA1, 0x00,
+                                      0x7F };
+    struct emu_card *c = open_profile(EMU_PROFILE_CONTACTLESS);
+    uint8_t cmd[] = { 0x00, 0xB0, 0x00, 0x00, 0x00, 0x03, 0x00 };
+    size_t len = 0, rl = 0;
+    const uint8_t *atr = emu_card_atr(c, &len);
+
+    ck_assert_uint_eq(len, sizeof(cl_atr));
+    ck_assert_mem_eq(atr, cl_atr, len);
+    select_jpki(c);
+    ck_assert_uint_eq(select_ef(c, 0x000A), 0x9000);
+    ck_assert_int_eq(emu_card_apdu(c, cmd, sizeof(cmd), resp, sizeof(resp),
+                                   &rl), MYNA_E_TRANSPORT);
+    /* Short ones go through. */
+    ck_assert_uint_eq(read_at(c, 0, 0, NULL, &rl), 0x9000);
+    ck_assert_uint_eq(rl, 256);
+}
+END_TEST
+
+/* --atr and a single switch on the classic profile; the profile named by
+ * MYNACARD_EMU_PROFILE when none is given. */
+START_TEST(test_profile_switches_and_env)
+{
+    struct emu_options o = { .profile = EMU_PROFILE_CLASSIC,
+                             .empty_verify_9000 = true,
+                             .atr = { 0x3B, 0xC5, 0xFF, 0x81, 0x31, 0xFB,
+                                      0x45, 0x80, 0x73, 0xC6, 0x01, 0x00,
+                                      0x00 },
+                             .atr_len = 13 };
+    struct emu_card *c = open_copy(&o);
+    size_t len = 0;
+
+    ck_assert_uint_eq(emu_card_atr(c, &len)[1], 0xC5);
+    ck_assert_uint_eq(len, 13);
+    select_jpki(c);
+    ck_assert_uint_eq(verify(c, 0, "1234"), 0x9000);
+    ck_assert_uint_eq(verify(c, 0, ""), 0x9000);
+    emu_card_reset(c);          /* classic: the PIN goes */
+    select_jpki(c);
+    ck_assert_uint_eq(verify(c, 0, ""), 0x63C3);
+
+    ck_assert_int_eq(setenv("MYNACARD_EMU_PROFILE", "contactless", 1), 0);
+    ck_assert_int_eq(emu_profile_resolve(EMU_PROFILE_DEFAULT),
+                     EMU_PROFILE_CONTACTLESS);
+    ck_assert_int_eq(setenv("MYNACARD_EMU_PROFILE", "nonsense", 1), 0);
+    ck_assert_int_eq(emu_profile_resolve(EMU_PROFILE_DEFAULT),
+                     EMU_PROFILE_STRICT);
+    ck_assert_int_eq(unsetenv("MYNACARD_EMU_PROFILE"), 0);
+    ck_assert_int_eq(emu_profile_resolve(EMU_PROFILE_DEFAULT),
+                     EMU_PROFILE_STRICT);
+    ck_assert_int_eq(emu_profile_from_name("classic"), EMU_PROFILE_CLASSIC);
+    ck_assert_str_eq(emu_profile_name(EMU_PROFILE_CONTACTLESS),
+                     "contactless");
+}
+END_TEST
+
 /* ---- Suite ---- */
 
 static TCase *tcase(Suite *s, const char *name, void (*fixture)(void))
@@ -1546,6 +1742,13 @@ static Suite *emu_suite(void)
     tcase_add_test(tc, test_auth_certificate);
     tcase_add_test(tc, test_sign_certificate);
     tcase_add_test(tc, test_init_refusals);
+
+    tc = tcase(s, "profiles", make_base);
+    tcase_add_loop_test(tc, test_profile_pin_lifetime, 0, 3);
+    tcase_add_loop_test(tc, test_profile_status_words, 0, 3);
+    tcase_add_test(tc, test_profile_pss);
+    tcase_add_test(tc, test_profile_contactless);
+    tcase_add_test(tc, test_profile_switches_and_env);
 
     tc = tcase(s, "custom", make_base);
     tcase_add_unchecked_fixture(tc, make_custom, NULL);

@@ -1130,6 +1130,9 @@ START_TEST(test_verify_scripted)
         { 0x6983, MYNA_E_PIN_LOCKED, 0 },
         { 0x6984, MYNA_E_PIN_LOCKED, 0 },
         { 0x6A82, MYNA_E_NOT_FOUND, -1 },
+        /* What a card just powered up may say: a VERIFY carrying a PIN is
+         * never sent again for it. */
+        { 0x6F00, MYNA_E_CARD, -1 },
     };
     struct script s;
     struct rig *r;
@@ -1867,6 +1870,29 @@ START_TEST(test_corrupt_mid_read)
 }
 END_TEST
 
+/* The strict card answers the first command after a power-down 6F00
+ * without doing it: a command with no PIN is sent once more. */
+START_TEST(test_6f00_after_power_down)
+{
+    struct emu_options opt = { .profile = EMU_PROFILE_STRICT };
+    struct rig *r = rig_emu(card_dir(), &opt);
+    uint8_t *der = NULL;
+    size_t len = 0;
+
+    ck_assert_int_eq(jpki_begin(r->j), 0);
+    ck_assert_int_eq(jpki_select_ap(r->j), 0);
+    ck_assert_int_eq(jpki_end(r->j, true), 0);   /* power down and up */
+    r->spy.n = 0;
+    ck_assert_int_eq(jpki_begin(r->j), 0);
+    ck_assert_int_eq(jpki_read_cert(r->j, JPKI_CERT_AUTH, &der, &len), 0);
+    ck_assert_uint_gt(len, 0);
+    free(der);
+    /* SELECT of the AP twice (6F00, then 9000), then as usual. */
+    ck_assert_uint_eq(spy_selects(&r->spy, 0x04), 2);
+    ck_assert_int_eq(jpki_end(r->j, false), 0);
+}
+END_TEST
+
 /* Both behaviours of the card, as nobody knows the real one: does a
  * SELECT of the JPKI AP drop a verified PIN? */
 START_TEST(test_reselect_clears_pin)
@@ -2102,6 +2128,7 @@ static Suite *jpki_suite(void)
     tcase_add_test(tc, test_card_removed);
     tcase_add_loop_test(tc, test_corrupt_mid_read, 0, 3);
     tcase_add_loop_test(tc, test_reselect_clears_pin, 0, 2);
+    tcase_add_test(tc, test_6f00_after_power_down);
     tcase_add_loop_test(tc, test_extended_modes, 0, 6);
     tcase_add_loop_test(tc, test_chaining, 0, 4);
     suite_add_tcase(s, tc);
