@@ -183,6 +183,9 @@ static void power_on_locked(struct emu_card *c)
  * PINs too, unless this card keeps them (the measured card does). */
 static void reset_locked(struct emu_card *c)
 {
+    /* A reset of a card without power powers it up (a cold reset). */
+    if (c->powered_off)
+        power_on_locked(c);
     c->app = APP_NONE;
     c->cur = NULL;
     if (!c->opt.warm_reset_keeps_pin)
@@ -815,6 +818,12 @@ int emu_card_apdu(struct emu_card *c, const uint8_t *cmd, size_t len,
         goto out_unlock;
     }
 
+    if (c->powered_off) {
+        /* The card has no power: a reader gets nothing back. */
+        log_event_locked(c, "APDU to an unpowered card: no answer");
+        rc = MYNA_E_TRANSPORT;
+        goto out_unlock;
+    }
     if (c->opt.short_apdu_only && is_extended(cmd, len)) {
         /* The reader cannot carry it: the card never sees it. */
         log_event_locked(c, "extended-length APDU refused by the reader");

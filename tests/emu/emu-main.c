@@ -122,7 +122,8 @@ static const char usage_text[] =
 "                       hash) and 05 (the card hashes, then 04); other P1\n"
 "                       values but 00 give 6A86\n"
 "  --short-apdu-only    the reader fails every extended-length APDU (the\n"
-"                       card never sees it; the reader answers nothing)\n"
+"                       card never sees it; the program gets one byte and\n"
+"                       no status word)\n"
 "  --atr HEX            present this ATR (hex, spaces allowed), e.g. one\n"
 "                       of the nine seen on real cards\n"
 "  --host H             vpcd's address: loopback only (127.0.0.0/8, ::1 or\n"
@@ -672,10 +673,13 @@ static enum serve_end serve(struct run_ctx *r, int fd)
         if (err == MYNA_E_NO_CARD)
             return SERVE_REMOVED;
         if (err == MYNA_E_TRANSPORT) {
-            /* --short-apdu-only: the reader could not carry the command;
-             * an answer without even a status word is how vpcd lets
-             * PC/SC fail it. */
-            if (send_msg(fd, r->resp, 0) < 0)
+            /* --short-apdu-only, or a card without power: nothing came
+             * back from the card.  One byte, not even a status word, is
+             * how the program learns of it through vpcd (an empty answer
+             * stalls vpcd). */
+            static const uint8_t no_answer[1] = {0x00};
+
+            if (send_msg(fd, no_answer, 1) < 0)
                 return SERVE_RECONNECT;
             continue;
         }

@@ -217,6 +217,26 @@ static bool other_reset(void)
     return rv == SCARD_S_SUCCESS;
 }
 
+/* Another program leaves with SCardDisconnect(SCARD_UNPOWER_CARD): pcscd
+ * leaves the card unpowered, even with our connection open. */
+static bool other_unpower(void)
+{
+    SCARDCONTEXT ctx;
+    SCARDHANDLE h;
+    DWORD proto;
+    LONG rv;
+
+    if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx) !=
+        SCARD_S_SUCCESS)
+        return false;
+    rv = SCardConnect(ctx, reader, SCARD_SHARE_SHARED,
+                      SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, &h, &proto);
+    if (rv == SCARD_S_SUCCESS)
+        rv = SCardDisconnect(h, SCARD_UNPOWER_CARD);
+    SCardReleaseContext(ctx);
+    return rv == SCARD_S_SUCCESS;
+}
+
 /* ---- The card ---- */
 
 static const uint8_t select_jpki[] = {0x00, 0xA4, 0x04, 0x0C, 0x0A, 0xD3,
@@ -490,6 +510,18 @@ int main(void)
     err = tp_begin(t);
     ok(err == MYNA_E_CARD_RESET, "and the next begin still reports the "
        "reset (%d)", err);
+    tp_end(t, false);
+
+    /* ---- another program powers the card down and leaves ---- */
+    ok(other_unpower(), "another program disconnects powering the card down");
+    err = tp_begin(t);
+    ok(err == MYNA_E_CARD_RESET, "begin after it: MYNA_E_CARD_RESET (%d)",
+       err);
+    sw = xfer(t, select_jpki, sizeof(select_jpki), NULL, NULL);
+    if (sw == 0x6F00)
+        sw = xfer(t, select_jpki, sizeof(select_jpki), NULL, NULL);
+    ok(sw == 0x9000, "the card was powered up again: SELECT 9000 (%04X)",
+       (unsigned)sw);
     tp_end(t, false);
 
     /* ---- our own reset: end(t, true) ---- */
