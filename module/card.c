@@ -597,11 +597,11 @@ static bool verify_unsure(const struct mc_card *c, enum jpki_role role,
 
 /* Refuse without sending the PIN what the card would refuse: a PIN it
  * already rejected (applications re-send it), and a blocked PIN.  A PIN
- * in the memo is refused only while the card's count of tries left is
- * what it was after that rejection: another program may have changed the
- * PIN (which needs the right one: the count goes back up) or spent tries,
- * and then the user's PIN must reach the card.  Asking costs an empty
- * VERIFY, never a try.  Inside a transaction; I/O lock held. */
+ * in the memo is refused only while the card's counter is not full again:
+ * another program may have changed the PIN to it (which needs the right
+ * one first, and that fills the counter), and then the user's PIN must
+ * reach the card.  Asking costs an empty VERIFY, never a try.  Inside a
+ * transaction; I/O lock held. */
 static int precheck_pin(struct mc_card *c, enum jpki_role role,
                         const uint8_t *mac)
 {
@@ -621,13 +621,18 @@ static int precheck_pin(struct mc_card *c, enum jpki_role role,
     mc_mutex_lock(mc_g.lock);
     c->tries[role] = tries;
     mc_mutex_unlock(mc_g.lock);
-    if (tries == c->memo_tries[role] && !verified)
-        return MYNA_E_PIN_INCORRECT;
+    /* Only a correct VERIFY fills the counter again, and the PIN can only
+     * change after one: anything else (the same count, or fewer) leaves
+     * the rejected PIN as wrong as it was. */
+    if (!verified && tries != max_tries(role)) {
+        c->memo_tries[role] = tries;
+        return tries == 0 ? MYNA_E_PIN_LOCKED : MYNA_E_PIN_INCORRECT;
+    }
     myna_log(MYNA_LOG_DEBUG, "reader %u: %s PIN tries now %d (were %d): "
-             "the card changed, rejected PINs forgotten", c->reader->index,
-             role_name(role), tries, c->memo_tries[role]);
+             "a PIN was verified since, rejected PINs forgotten",
+             c->reader->index, role_name(role), tries, c->memo_tries[role]);
     memo_clear(&c->memo[role]);
-    return tries == 0 ? MYNA_E_PIN_LOCKED : 0;
+    return 0;
 }
 
 int card_login(struct mc_card *c, enum jpki_role role, bool context,

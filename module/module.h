@@ -187,9 +187,8 @@ struct mc_card {
                                  * refused.  Only our own power-down
                                  * clears it; a warm reset does not clear
                                  * the PIN on every card */
-    int memo_tries[2];          /* tries left when the memo last grew: a
-                                 * different count later means the card's
-                                 * PIN state changed (another program) */
+    int memo_tries[2];          /* tries left when the memo was last
+                                 * checked (for the debug log) */
     bool tries_fresh[2];        /* tries read by card_load and no session
                                  * opened since: card_session_opened()
                                  * need not read them again */
@@ -222,8 +221,9 @@ void card_kill_locked(struct mc_card *c);
 int card_load(struct mc_card *c);
 /* Verify @pin (normalised by jpki_pin_normalize) for @role.  @mac is its
  * HMAC under the process key: a PIN the card already rejected is refused
- * here with MYNA_E_PIN_INCORRECT unless the card's tries left changed
- * since (an empty VERIFY asks; the PIN itself is never sent again), and a
+ * here with MYNA_E_PIN_INCORRECT unless the card's counter is full again
+ * (a PIN was verified since, by another program: it may have changed the
+ * PIN; an empty VERIFY asks, the rejected PIN itself is not sent), and a
  * PIN known blocked with MYNA_E_PIN_LOCKED, without any APDU.  Returns
  * CARD_ALREADY_LOGGED_IN, sending nothing, for a user login of a token
  * that is logged in.  @context: a CKU_CONTEXT_SPECIFIC

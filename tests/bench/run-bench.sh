@@ -15,6 +15,8 @@
 # BUILD_DIR: a configured and built meson build directory (default build/).
 # Environment: BENCH_REPORT (default doc/benchmark.md of the source tree),
 # BENCH_REPS (default 5), BENCH_SCENARIOS (a subset, for trials),
+# BENCH_PROFILES (the card profiles our module runs on again, alone, after
+# the side-by-side on the classic card; default "strict contactless"),
 # OPENSC_MODULE, and the latency model
 # BENCH_LAT_APDU_US, BENCH_LAT_BYTE_US, BENCH_LAT_SIGN_US (see the report).
 # Needs root, pcscd, vsmartcard-vpcd, opensc, valgrind (for the
@@ -32,6 +34,8 @@ export SYS_SKIP_STATUS=1
 set -u
 
 BENCH=$BUILD/tests/bench/bench-p11
+PCSC_RAW=$BUILD/tests/system/faults/pcsc-raw
+PROFILES=${BENCH_PROFILES-strict contactless}
 BENCH_CPU=$BUILD/tests/bench/bench-cpu
 OURS=$BUILD/module/mynacard-pkcs11.so
 OPENSC=${OPENSC_MODULE:-/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so}
@@ -47,7 +51,7 @@ THREAD_SIGS=2
 POLL_ROUNDS=20
 POLL_INTERVAL_MS=30   # Firefox's 3 s, compressed 100 times
 
-for f in "$BENCH" "$BENCH_CPU" "$OURS" "$MYNACARD_EMU"; do
+for f in "$BENCH" "$BENCH_CPU" "$OURS" "$MYNACARD_EMU" "$PCSC_RAW"; do
     [ -x "$f" ] || [ -f "$f" ] || sys_fail "$f is missing: build $BUILD first"
 done
 [ -e "$OPENSC" ] || sys_fail "OpenSC's module is missing ($OPENSC)"
@@ -59,9 +63,15 @@ RESULTS=$SYS_WORK/results
 : >"$RESULTS"
 sys_card_init "$CARD" --auth-pin "$AUTH_PIN" --sign-pin "$SIGN_PIN"
 sys_start_pcscd
-sys_start_emu "$CARD" --stats-file "$STATS" \
-    --latency-apdu-us "$LAT_APDU" --latency-byte-us "$LAT_BYTE" \
-    --latency-sign-us "$LAT_SIGN"
+# The side-by-side runs on the classic card: OpenSC 0.23 works on no other
+# (it neither repeats a command answered 6F00 nor signs once an empty
+# VERIFY answers 90 00; doc/jpki-card.md).
+emu_start() {
+    sys_start_emu "$CARD" --stats-file "$STATS" --profile "$1" \
+        --latency-apdu-us "$LAT_APDU" --latency-byte-us "$LAT_BYTE" \
+        --latency-sign-us "$LAT_SIGN"
+}
+emu_start classic
 
 # opensc-tool's number for the test's reader.
 SYS_READER_INDEX=$(opensc-tool -l 2>/dev/null |
@@ -88,9 +98,24 @@ reset_card() {
         sys_fail "opensc-tool --reset failed (see $SYS_WORK/reset.log)"
 }
 
+# On the strict cards a warm reset keeps verified PINs (our module leaves
+# none: it powers the card down when it finishes), and the first command
+# after power comes back is answered 6F00.  A program that stays (KEEPER)
+# holds the card powered, as a browser would, and each run starts from a
+# warm reset and one answered command: every run then meets the card in
+# the same state.  (The first program after a power cycle pays one more
+# APDU, the 6F00, on these cards; that is the card's cost, the same for
+# any program.)
+reset_card_warm() {
+    timeout 60 "$PCSC_RAW" "$SYS_READER" --reset 00A4040C0AD392F000260100000001 \
+        >>"$SYS_WORK/reset.log" 2>&1 ||
+        sys_fail "pcsc-raw --reset failed (see $SYS_WORK/reset.log)"
+}
+RESET=reset_card
+
 run_one() {
     local sc=$1 who=$2 mod=$3 rep=$4 line cmd
-    reset_card
+    $RESET
     cmd=$(bench_cmd "$sc" "$mod")
     cmd=${cmd/STATS/$STATS}
     line=$(timeout 600 $cmd 2>>"$SYS_WORK/bench-$who.err")
@@ -105,6 +130,25 @@ for rep in $(seq "$REPS"); do
         run_one "$sc" ours "$OURS" "$rep"
         run_one "$sc" opensc "$OPENSC" "$rep"
     done
+done
+
+# Our module alone on the other card profiles.
+RESET=reset_card_warm
+for profile in $PROFILES; do
+    sys_stop_emu
+    emu_start "$profile"
+    "$PCSC_RAW" "$SYS_READER" --hold 100000 00A4040C0AD392F000260100000001 \
+        >"$SYS_WORK/keeper.out" 2>&1 &
+    KEEPER=$!
+    sys_track "$KEEPER"
+    sleep 1
+    for rep in $(seq "$REPS"); do
+        for sc in $SCENARIOS; do
+            run_one "$sc" "ours-$profile" "$OURS" "$rep"
+        done
+    done
+    sys_kill "$KEEPER"
+    sys_untrack "$KEEPER"
 done
 
 sys_stop_emu
@@ -220,9 +264,12 @@ it; run it again with
 - **The card**: one virtual My Number Card (\`mynacard-emu run\`) in
   vsmartcard's vpcd reader ($VPCD_VER) of a private pcscd $PCSCD_VER
   (tests/system/lib.sh), the same card for both modules in the same run,
-  the modules taking turns, $REPS runs of each scenario for each module.
+  the modules taking turns, $REPS runs of each scenario for each module,
+  on the card profile \`classic\` (the only one OpenSC 0.23 works on).
   Before each run the card is reset (\`opensc-tool --reset cold\`), so
   that no run inherits a verified PIN or a selection from the one before.
+  Then our module alone on the profiles $PROFILES (see "Our module on
+  each card profile" below).
   APDUs and bytes are counted by the card itself (\`mynacard-emu run
   --stats-file\`: commands in, answers with their status word out),
   just before and just after the measured part of a scenario.
@@ -303,6 +350,54 @@ for sc in $SCENARIOS; do
         echo "| attribute length queries answered with an error (all runs) | $ro | $rc | |"
     echo
 done
+
+if [ -n "$PROFILES" ]; then
+    echo "## Our module on each card profile"
+    echo
+    echo "The same scenarios, our module alone, on each profile of the virtual"
+    echo "card (README, \"The virtual card\"; doc/jpki-card.md): \`classic\` is the"
+    echo "run above.  On the others a program that stays holds the card (as a"
+    echo "browser would), and each run starts after a warm reset"
+    echo "(\`pcsc-raw READER --reset\`) and one answered command: on those cards a"
+    echo "warm reset keeps verified PINs, and the first command after power comes"
+    echo "back is answered 6F00, which costs the first program after a power cycle"
+    echo "(another program's logout, or pcscd powering an idle card down) one more"
+    echo "APDU.  \`contactless\` is read through a reader that carries short APDUs"
+    echo "only, which is all the module sends.  Median [min–max] over $REPS runs."
+    echo
+    hdr="| scenario | classic |"
+    sep="|---|---:|"
+    for profile in $PROFILES; do
+        hdr="$hdr $profile |"
+        sep="$sep---:|"
+    done
+    for metric in apdus bytes_out wall_us; do
+        case $metric in
+        apdus) echo "APDUs sent:" ;;
+        bytes_out) echo "Bytes from the card:" ;;
+        wall_us) echo "Wall time, ms:" ;;
+        esac
+        echo
+        echo "$hdr"
+        echo "$sep"
+        for sc in $SCENARIOS; do
+            row="| $(title_of "$sc" | sed 's/ (.*//') |"
+            for who in ours $(for p in $PROFILES; do echo "ours-$p"; done); do
+                read -r m mn mx <<<"$(stat "$who" "$sc" "$metric")"
+                if [ "$metric" = wall_us ]; then
+                    v="$(ms "$m") [$(ms "$mn")–$(ms "$mx")]"
+                else
+                    v=$m; [ "$mn" = "$mx" ] || v="$m [$mn–$mx]"
+                fi
+                e=$(errors_of "$who" "$sc")
+                [ "$e" = 0 ] || v="$v ($e failed)"
+                row="$row $v |"
+            done
+            echo "$row"
+        done
+        echo
+    done
+fi
 
 echo "What bench-p11 reported on its standard error, all runs (object handles"
 echo "differ between modules; count, then message):"

@@ -23,6 +23,45 @@ static bool contains_any(const char *s, const char *const *words)
     return false;
 }
 
+/* The nine ATRs seen on real cards (doc/jpki-card.md), four of them
+ * contactless: the module recognises the card by its JPKI application, not
+ * by its ATR, so each shows both tokens and signs. */
+static const char *const real_atrs[] = {
+    "3BE000FF8131FE4514",
+    "3BDA13FF8131FB468012392F31C173C601C03B",
+    "3BC5FF8131FB458073C6010000",
+    "3BF59100FF918171FE400042000100D1D6",
+    "3BF59100FF918171FE4000420001B3A115",
+    "3B888001000005E0B381A1007F",
+    "3B888001000041E0B381A1003B",
+    "3B888001004B51FF0081D100BC",
+    "3B888001004B51FFB381D1000F",
+};
+
+START_TEST(test_real_atrs)
+{
+    struct emu_options o = { 0 };
+    const char *h = real_atrs[_i];
+    CK_SESSION_HANDLE s;
+
+    CK_OBJECT_HANDLE keys[4];
+
+    for (; h[0] && h[1]; h += 2) {
+        unsigned v;
+
+        ck_assert_int_eq(sscanf(h, "%2x", &v), 1);
+        o.atr[o.atr_len++] = (uint8_t)v;
+    }
+    mt_open(&(struct mt_open_opts){ .variant = MYNACARD_VARIANT_BOTH,
+                                    .emu = &o });
+    mt_find_slots();
+    ck_assert(fx.has_auth && fx.has_sign);
+    s = mt_session_login(MT_AUTH);
+    ck_assert_uint_eq(mt_find_class(s, CKO_PRIVATE_KEY, keys, 4), 1);
+    ck_assert_rv(fx.f->C_Logout(s), CKR_OK);
+}
+END_TEST
+
 START_TEST(test_two_tokens_per_card)
 {
     CK_TOKEN_INFO a, s;
@@ -468,6 +507,7 @@ int main(void)
     TCase *two = mt_tcase2("two-cards", true);
 
     tcase_add_test(tc, test_two_tokens_per_card);
+    tcase_add_loop_test(tc, test_real_atrs, 0, 9);
     tcase_add_test(tc, test_token_labels);
     tcase_add_test(tc, test_token_flags);
     tcase_add_test(tc, test_token_strings);

@@ -114,6 +114,16 @@ ft_reader() {
         index($0, r) { print $1; exit }'
 }
 
+# ft_steps FIRST LAST: the N of a loop that puts a fault at every step of
+# a scenario: all of them, or, with FT_STRIDE set, every FT_STRIDE-th from
+# FIRST + FT_OFFSET.  The default run (the strict card) covers every N;
+# the reruns on the other card profiles and under the sanitizers sample,
+# each profile at another offset.
+ft_steps() {
+    local stride=${FT_STRIDE:-1} off=${FT_OFFSET:-0}
+    seq $(($1 + off)) "$stride" "$2"
+}
+
 # ft_other APDU...: another program sends these APDUs in one connection
 # (pcsc-raw: raw PC/SC, no card driver); its output in $SYS_WORK/other.out.
 ft_other() {

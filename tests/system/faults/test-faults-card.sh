@@ -60,7 +60,7 @@ total=$(ft_apdus)
 sys_ok "the authentication scenario without faults signs ($total APDUs)" signed clean
 for mode in sw truncate garbage overlong; do
     bad_end=""; bad_verify=""; bad_tries=""; outcomes=""
-    for n in $(seq 1 "$total"); do
+    for n in $(ft_steps 1 "$total"); do
         ft_restart_emu --corrupt "$mode" --corrupt-after "$n"
         ft_run "corrupt-$mode-$n" 120 "$MOD" login-sign auth "$MC_AUTH_PIN"
         outcomes="$outcomes $(ft_field "corrupt-$mode-$n" stage):$(ft_field "corrupt-$mode-$n" rv)"
@@ -81,7 +81,7 @@ ft_run clean-sign 120 "$MOD" login-sign sign "$MC_SIGN_PIN"
 stotal=$(ft_apdus)
 bad_end=""
 for mode in sw truncate garbage overlong; do
-    for n in $(seq $((stotal - 12)) "$stotal"); do
+    for n in $(ft_steps $((stotal - 12)) "$stotal"); do
         ft_restart_emu --corrupt "$mode" --corrupt-after "$n"
         ft_run "scorrupt-$mode-$n" 120 "$MOD" login-sign sign "$MC_SIGN_PIN"
         ft_ok_or_fault "scorrupt-$mode-$n" || bad_end="$bad_end $mode:$n"

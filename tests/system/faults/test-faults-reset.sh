@@ -38,7 +38,7 @@ for role in auth sign; do
     sys_ok "$role: the scenario without faults signs ($total APDUs)" \
         eval '[ "$(ft_field $role-clean rv)" = CKR_OK ] && [ "$(ft_field $role-clean sig)" = ok ]'
     bad_end=""; bad_verify=""; bad_tries=""; bad_left=""; outcomes=""
-    for n in $(seq 1 "$total"); do
+    for n in $(ft_steps 1 "$total"); do
         ft_restart_emu --reset-after "$n"
         ft_run "$role-reset-$n" 120 "$MOD" login-sign "$role" "$pin"
         outcomes="$outcomes $(ft_field "$role-reset-$n" stage):$(ft_field "$role-reset-$n" rv)"
