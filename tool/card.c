@@ -99,15 +99,16 @@ int tcard_begin(struct tool_card *c)
     return err;
 }
 
-void tcard_end(struct tool_card *c, bool reset)
+void tcard_end(struct tool_card *c, bool unpower)
 {
     if (!c->in_tx)
         return;
     c->in_tx = false;
-    /* An error here is not the holder's concern: a reset that failed
-     * leaves a verified PIN only until the card leaves the reader, and
-     * the transport reports nothing more useful. */
-    (void)jpki_end(c->j, reset);
+    /* An error here is not the holder's concern: a power-down that failed
+     * leaves a verified PIN only until the card loses power (pcscd powers
+     * an unused card down), and the transport reports nothing more
+     * useful. */
+    (void)jpki_end(c->j, unpower);
 }
 
 void tcard_close(struct tool_card *c)

@@ -11,8 +11,8 @@
  * for; the PIN is read from the terminal with echo off (or one line of
  * stdin under --stdin); its format is checked before anything reaches
  * the card; with one try left the holder confirms (or passes --yes);
- * then it is sent once, the card reset afterwards so that no verified
- * PIN stays behind, and the tries left are shown again.  A PIN lives only
+ * then it is sent once, the card powered down afterwards so that no
+ * verified PIN stays behind, and the tries left are shown again.  A PIN lives only
  * in fixed stack buffers, wiped on every path.
  */
 #include <errno.h>

@@ -127,8 +127,9 @@ int tcard_connect(struct tp_hub *hub, const char *name, struct tool_card *c);
  * since the last transaction is not an error here: nothing is verified
  * between our transactions.  Returns 0, MYNA_E_NOT_JPKI or an error. */
 int tcard_begin(struct tool_card *c);
-/* Close it; @reset leaves no verified PIN behind. */
-void tcard_end(struct tool_card *c, bool reset);
+/* Close it; @unpower powers the card down, leaving no verified PIN
+ * behind. */
+void tcard_end(struct tool_card *c, bool unpower);
 void tcard_close(struct tool_card *c);
 /* Every command's way in: list, pick, connect, with the messages for
  * people and the exit status.  Returns TOOL_OK with @c ready, or an exit
