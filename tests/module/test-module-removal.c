@@ -281,7 +281,7 @@ struct signer_thread {
     int ok, verified;
     CK_RV last;
     bool bad_rv;
-    atomic_bool *started;
+    atomic_int *started;        /* threads past their set-up */
 };
 
 static void *signing_loop(void *arg)
@@ -301,7 +301,7 @@ static void *signing_loop(void *arg)
     if (rv == CKR_OK && (rv = fx.f->C_FindObjectsInit(s, &tmpl, 1)) == CKR_OK &&
         (rv = fx.f->C_FindObjects(s, &key, 1, &n)) == CKR_OK)
         rv = fx.f->C_FindObjectsFinal(s);
-    atomic_store(t->started, true);
+    atomic_fetch_add(t->started, 1);
     if (rv != CKR_OK || n != 1) {
         t->last = rv;
         t->bad_rv = true;
@@ -328,7 +328,7 @@ static void *signing_loop(void *arg)
 START_TEST(test_remove_while_threads_sign)
 {
     struct signer_thread t[4];
-    atomic_bool started = false;
+    atomic_int started = 0;
     CK_SESSION_HANDLE keep = mt_session_login(MT_AUTH);
 
     (void)keep;
@@ -338,7 +338,9 @@ START_TEST(test_remove_while_threads_sign)
         ck_assert_int_eq(pthread_create(&t[i].th, NULL, signing_loop, &t[i]),
                          0);
     }
-    while (!atomic_load(&started))
+    /* Every thread set up (a session and its key: C_OpenSession reads the
+     * tries, which under valgrind takes a while) before the removal. */
+    while (atomic_load(&started) < 4)
         mt_sleep_ms(5);
     mt_sleep_ms(200);
     mt_remove();

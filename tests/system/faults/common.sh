@@ -116,12 +116,15 @@ ft_reader() {
 
 # ft_steps FIRST LAST: the N of a loop that puts a fault at every step of
 # a scenario: all of them, or, with FT_STRIDE set, every FT_STRIDE-th from
-# FIRST + FT_OFFSET.  The default run (the strict card) covers every N;
-# the reruns on the other card profiles and under the sanitizers sample,
-# each profile at another offset.
+# FIRST + FT_OFFSET and always the last three (the signature, which ends
+# every scenario, is only a few steps long).  The default run (the strict
+# card) covers every N; the reruns on the other card profiles and under
+# the sanitizers sample, each profile at another offset.
 ft_steps() {
-    local stride=${FT_STRIDE:-1} off=${FT_OFFSET:-0}
-    seq $(($1 + off)) "$stride" "$2"
+    local stride=${FT_STRIDE:-1} off=${FT_OFFSET:-0} tail
+    tail=$(($2 - 2))
+    [ "$tail" -ge "$1" ] || tail=$1
+    { seq $(($1 + off)) "$stride" "$2"; seq "$tail" "$2"; } | sort -n | uniq
 }
 
 # ft_other APDU...: another program sends these APDUs in one connection
