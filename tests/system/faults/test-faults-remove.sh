@@ -64,7 +64,9 @@ for role in auth sign; do
     sys_ok "$role: the scenario without faults signs ($total APDUs, $VERIFIES VERIFY)" \
         eval '[ "$(ft_field $role-clean rv)" = CKR_OK ] && [ "$(ft_field $role-clean sig)" = ok ]'
     bad_end=""; bad_verify=""; bad_tries=""; bad_rv=""; outcomes=""
-    for n in $(ft_steps 1 "$total"); do
+    # Every step, also on the other profiles: the signature stage is one
+    # or two APDUs among the last, which sampling misses.
+    for n in $(seq 1 "$total"); do
         run_one "$role-remove-$n" "$role" "$pin" --remove-after "$n"
         outcomes="$outcomes $(ft_field "$role-remove-$n" stage):$(ft_field "$role-remove-$n" rv)"
         ft_ok_or_fault "$role-remove-$n" || bad_end="$bad_end $n"
