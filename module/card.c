@@ -542,17 +542,21 @@ static int load_sign_cert(struct mc_card *c)
 /* ---- PINs ---- */
 
 /* Publish what a VERIFY said.  I/O lock held.  A PIN the card refused
- * leaves the token logged out, as the card says (it may also have ended
- * an earlier verification); the card may still hold that earlier one, so
- * may_hold stays and a later logout powers the card down. */
+ * leaves the token logged out, as the card says.  The card may hold a PIN
+ * verified all the same: an earlier verification the refusal did not end,
+ * or a correct PIN whose 9000 the line garbled into 63Cx (found by the
+ * faults suite, whose garbage once read as 63Cx): may_hold is set, and
+ * closing the token's last session, C_Logout or C_Finalize powers the
+ * card down. */
 static void after_verify(struct mc_card *c, enum jpki_role role, int err,
                          int left, const uint8_t *mac)
 {
     int tries = -1;
 
+    if (err == 0 || err == MYNA_E_PIN_INCORRECT || err == MYNA_E_PIN_LOCKED)
+        c->may_hold[role] = true;
     if (err == 0) {
         c->pin_verified[role] = true;
-        c->may_hold[role] = true;
         memo_clear(&c->memo[role]);
         tries = max_tries(role);
     } else if (err == MYNA_E_PIN_INCORRECT) {

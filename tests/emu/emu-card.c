@@ -743,15 +743,19 @@ static void corrupt_locked(struct emu_card *c, uint8_t *resp, size_t cap,
                            size_t *len)
 {
     size_t extra;
+    unsigned sw;
 
     switch (c->opt.corrupt) {
     case EMU_CORRUPT_NONE:
         break;
     case EMU_CORRUPT_SW:
-        /* 6F00, "no precise diagnosis": never a status word the JPKI
-         * card sends to a well-formed command. */
-        resp[*len - 2] = 0x6F;
-        resp[*len - 1] = 0x00;
+        /* By default 6F00, "no precise diagnosis": never a status word
+         * the JPKI card sends to a well-formed command.  A chosen one
+         * plays a line that garbles an answer into another, plausible
+         * one (63C2 for the 9000 of a correct VERIFY). */
+        sw = c->opt.corrupt_sw ? c->opt.corrupt_sw : 0x6F00;
+        resp[*len - 2] = (uint8_t)(sw >> 8);
+        resp[*len - 1] = (uint8_t)sw;
         break;
     case EMU_CORRUPT_TRUNCATE:
         *len = 1;
@@ -787,6 +791,7 @@ int emu_card_apdu(struct emu_card *c, const uint8_t *cmd, size_t len,
     struct answer ans;
     unsigned long long delay;
     size_t n;
+    unsigned first;
     int rc = 0;
 
     if (!c || !cmd || !resp || !resplen)
@@ -854,8 +859,10 @@ int emu_card_apdu(struct emu_card *c, const uint8_t *cmd, size_t len,
     resp[ans.len] = (uint8_t)(ans.sw >> 8);
     resp[ans.len + 1] = (uint8_t)ans.sw;
     c->apdus++;
-    if (c->opt.corrupt != EMU_CORRUPT_NONE &&
-        c->apdus >= (c->opt.corrupt_after ? c->opt.corrupt_after : 1))
+    first = c->opt.corrupt_after ? c->opt.corrupt_after : 1;
+    if (c->opt.corrupt != EMU_CORRUPT_NONE && c->apdus >= first &&
+        (c->opt.corrupt_count == 0 ||
+         c->apdus - first < c->opt.corrupt_count))
         corrupt_locked(c, resp, cap, &n);
     c->bytes_in += len;
     c->bytes_out += n;

@@ -150,6 +150,9 @@ static const char usage_text[] =
 "                       corrupt answers (a wrong SW, a cut answer, random\n"
 "                       bytes, an answer longer than asked for)\n"
 "  --corrupt-after N    from APDU number N on (1-based; default 1)\n"
+"  --corrupt-count K    only K answers from there (default: every one)\n"
+"  --corrupt-sw XXXX    the status word `--corrupt sw` puts in (4 hex\n"
+"                       digits; default 6F00)\n"
 "  --log FILE           log every APDU to FILE (PIN bytes redacted)\n"
 "  --ready-file F       write F (\"pid PORT\") once connected to vpcd the\n"
 "                       first time; tests wait for it\n"
@@ -238,7 +241,8 @@ enum {
     OPT_NOT_BEFORE, OPT_VALID_DAYS, OPT_SERIAL,
     OPT_HOST, OPT_PORT, OPT_RESELECT, OPT_EXTENDED, OPT_CHAIN,
     OPT_LAT_APDU, OPT_LAT_BYTE, OPT_LAT_SIGN, OPT_RESET_AFTER,
-    OPT_REMOVE_AFTER, OPT_CORRUPT, OPT_CORRUPT_AFTER, OPT_LOG, OPT_READY,
+    OPT_REMOVE_AFTER, OPT_CORRUPT, OPT_CORRUPT_AFTER,
+    OPT_CORRUPT_SW, OPT_CORRUPT_COUNT, OPT_LOG, OPT_READY,
     OPT_STATS, OPT_PROFILE, OPT_ATR, OPT_WARM_KEEPS, OPT_POWERUP_6F00,
     OPT_EMPTY_VERIFY_9000, OPT_SIGN_LEN_6985, OPT_SELECT_MF_9000,
     OPT_SIGN_PSS, OPT_SHORT_ONLY
@@ -379,6 +383,8 @@ static const struct option run_opts[] = {
     {"remove-after", required_argument, NULL, OPT_REMOVE_AFTER},
     {"corrupt", required_argument, NULL, OPT_CORRUPT},
     {"corrupt-after", required_argument, NULL, OPT_CORRUPT_AFTER},
+    {"corrupt-sw", required_argument, NULL, OPT_CORRUPT_SW},
+    {"corrupt-count", required_argument, NULL, OPT_CORRUPT_COUNT},
     {"log", required_argument, NULL, OPT_LOG},
     {"ready-file", required_argument, NULL, OPT_READY},
     {"stats-file", required_argument, NULL, OPT_STATS},
@@ -798,6 +804,21 @@ static int cmd_run(int argc, char **argv)
                             "not %s", optarg);
                 return EXIT_USAGE;
             }
+            break;
+        case OPT_CORRUPT_SW: {
+            char *end = NULL;
+            unsigned long v = strtoul(optarg, &end, 16);
+
+            if (strlen(optarg) != 4 || !end || *end != '\0' || v == 0) {
+                usage_error("--corrupt-sw: 4 hex digits, not %s", optarg);
+                return EXIT_USAGE;
+            }
+            opt.corrupt_sw = (unsigned)v;
+            break;
+        }
+        case OPT_CORRUPT_COUNT:
+            if (!parse_uint("--corrupt-count", optarg, &opt.corrupt_count))
+                return EXIT_USAGE;
             break;
         case OPT_CORRUPT_AFTER:
             if (!parse_uint("--corrupt-after", optarg, &opt.corrupt_after))

@@ -1043,6 +1043,32 @@ START_TEST(test_corrupt)
 }
 END_TEST
 
+/* --corrupt-sw and --corrupt-count: one answer, and the status word
+ * chosen (a correct VERIFY's 9000 read as "wrong PIN"); the card's state
+ * changed all the same. */
+START_TEST(test_corrupt_one_sw)
+{
+    struct emu_options opt = { 0 };
+    struct emu_card *c;
+    uint8_t cmd[] = { 0x00, 0xB0, 0x00, 0x00, 0x00 };
+    size_t n;
+
+    opt.corrupt = EMU_CORRUPT_SW;
+    opt.corrupt_sw = 0x63C2;
+    opt.corrupt_after = 2;
+    opt.corrupt_count = 1;
+    c = open_copy(&opt);
+    select_jpki(c);                                    /* 1 */
+    ck_assert_uint_eq(select_ef(c, 0x000A), 0x63C2);   /* 2: corrupted */
+    /* The card did select the file; the next answer is whole again. */
+    ck_assert_int_eq(emu_card_apdu(c, cmd, sizeof(cmd), resp, sizeof(resp),
+                                   &n),
+                     0);
+    ck_assert_uint_eq(n, 258);
+    ck_assert_uint_eq(resp[256] << 8 | resp[257], 0x9000);
+}
+END_TEST
+
 START_TEST(test_latency_and_counters)
 {
     struct emu_options opt = { 0 };
@@ -1730,6 +1756,7 @@ static Suite *emu_suite(void)
     tcase_add_test(tc, test_chain_chunk);
     tcase_add_test(tc, test_reset_after);
     tcase_add_test(tc, test_remove_after);
+    tcase_add_test(tc, test_corrupt_one_sw);
     tcase_add_loop_test(tc, test_corrupt, EMU_CORRUPT_SW,
                         EMU_CORRUPT_OVERLONG + 1);
     tcase_add_test(tc, test_latency_and_counters);

@@ -24,6 +24,10 @@
 #       program was inside a transaction, pcscd resets the card; a module
 #       that sees that reset and finds a PIN still verified powers the
 #       card down (checked in process, test-module-login).
+#   (4) The card verifies the PIN but the line garbles its 9000 into
+#       63 C2 ("wrong PIN"): the module can only say CKR_PIN_INCORRECT,
+#       and must still leave no PIN verified once the program ends (it
+#       powers the card down: the card may hold the PIN).
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../module/common.sh"
 . "$(dirname "$0")/common.sh"
@@ -141,6 +145,30 @@ for role in auth sign; do
     sys_ok "  once no program holds the card, pcscd powers it down: the PIN is gone" \
         ft_no_pin_on_card "$role"
     keeper_start
+done
+
+# ---- (4) a correct PIN whose answer the line garbled into 63 C2 ----
+for role in auth sign; do
+    pin=$MC_AUTH_PIN
+    [ "$role" = sign ] && pin=$MC_SIGN_PIN
+    keeper_stop
+    ft_restart_emu
+    keeper_start
+    ft_run clean-$role 120 "$MOD" login-sign "$role" "$pin"
+    # The VERIFY's number among the card's APDUs (the keeper's included).
+    n=$(awk '/^> / { n++ }
+             /^> 00 20 00 80 \[data redacted\]/ { print n; exit }' \
+        "$SYS_WORK/emu-apdu.log")
+    keeper_stop
+    ft_restart_emu --corrupt sw --corrupt-sw 63C2 --corrupt-after "$n" \
+        --corrupt-count 1
+    keeper_start
+    ft_run garbled-$role 120 "$MOD" login-sign "$role" "$pin"
+    sys_ok "$role: the card verified the PIN (APDU $n), the line turned its 90 00 into 63 C2: CKR_PIN_INCORRECT" \
+        eval '[ "$(ft_field garbled-'$role' rv)" = CKR_PIN_INCORRECT ] &&
+              [ "$(ft_last_verify_answer)" = "63 C2" ]'
+    sys_ok "  once the program ended, another program cannot sign with either key" \
+        eval 'ft_no_pin_on_card auth && ft_no_pin_on_card sign'
 done
 
 keeper_stop
