@@ -231,7 +231,7 @@ sys_ok "  the modules are at the README's paths ($MODDIR)" \
           done'
 PATH=$RT_PATH
 sys_ok "  mynacard-tool and mynacard-emu are on PATH" \
-    eval 'command -v mynacard-tool && command -v mynacard-emu'
+    eval 'command -v mynacard-tool >/dev/null && command -v mynacard-emu >/dev/null'
 
 # ---- the card in the reader, on vpcd's default port ----
 CARD=$W/card
