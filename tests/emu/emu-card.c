@@ -97,6 +97,7 @@ struct emu_card {
     bool reset_fired;
     bool removed;
     unsigned long apdus, bytes_in, bytes_out;
+    unsigned long corrupt_seen;    /* commands --corrupt counts (--corrupt-ins) */
 
     uint8_t *work;          /* the answer being built, WORK_CAP bytes */
 };
@@ -792,6 +793,7 @@ int emu_card_apdu(struct emu_card *c, const uint8_t *cmd, size_t len,
     unsigned long long delay;
     size_t n;
     unsigned first;
+    bool counted;
     int rc = 0;
 
     if (!c || !cmd || !resp || !resplen)
@@ -859,10 +861,17 @@ int emu_card_apdu(struct emu_card *c, const uint8_t *cmd, size_t len,
     resp[ans.len] = (uint8_t)(ans.sw >> 8);
     resp[ans.len + 1] = (uint8_t)ans.sw;
     c->apdus++;
+    /* --corrupt-ins: only the commands with that INS and data count (the
+     * VERIFYs that carry a PIN, say), whatever else the card sees. */
+    counted = !c->opt.corrupt_ins ||
+              (len > 5 && cmd[1] == c->opt.corrupt_ins);
+    if (counted)
+        c->corrupt_seen++;
     first = c->opt.corrupt_after ? c->opt.corrupt_after : 1;
-    if (c->opt.corrupt != EMU_CORRUPT_NONE && c->apdus >= first &&
+    if (c->opt.corrupt != EMU_CORRUPT_NONE && counted &&
+        c->corrupt_seen >= first &&
         (c->opt.corrupt_count == 0 ||
-         c->apdus - first < c->opt.corrupt_count))
+         c->corrupt_seen - first < c->opt.corrupt_count))
         corrupt_locked(c, resp, cap, &n);
     c->bytes_in += len;
     c->bytes_out += n;

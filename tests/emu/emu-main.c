@@ -151,6 +151,9 @@ static const char usage_text[] =
 "                       bytes, an answer longer than asked for)\n"
 "  --corrupt-after N    from APDU number N on (1-based; default 1)\n"
 "  --corrupt-count K    only K answers from there (default: every one)\n"
+"  --corrupt-ins XX     only answers to commands with INS XX (hex) and\n"
+"                       data, counted among themselves by --corrupt-after\n"
+"                       (20: the VERIFYs that carry a PIN)\n"
 "  --corrupt-sw XXXX    the status word `--corrupt sw` puts in (4 hex\n"
 "                       digits; default 6F00)\n"
 "  --log FILE           log every APDU to FILE (PIN bytes redacted)\n"
@@ -242,7 +245,7 @@ enum {
     OPT_HOST, OPT_PORT, OPT_RESELECT, OPT_EXTENDED, OPT_CHAIN,
     OPT_LAT_APDU, OPT_LAT_BYTE, OPT_LAT_SIGN, OPT_RESET_AFTER,
     OPT_REMOVE_AFTER, OPT_CORRUPT, OPT_CORRUPT_AFTER,
-    OPT_CORRUPT_SW, OPT_CORRUPT_COUNT, OPT_LOG, OPT_READY,
+    OPT_CORRUPT_SW, OPT_CORRUPT_COUNT, OPT_CORRUPT_INS, OPT_LOG, OPT_READY,
     OPT_STATS, OPT_PROFILE, OPT_ATR, OPT_WARM_KEEPS, OPT_POWERUP_6F00,
     OPT_EMPTY_VERIFY_9000, OPT_SIGN_LEN_6985, OPT_SELECT_MF_9000,
     OPT_SIGN_PSS, OPT_SHORT_ONLY
@@ -385,6 +388,7 @@ static const struct option run_opts[] = {
     {"corrupt-after", required_argument, NULL, OPT_CORRUPT_AFTER},
     {"corrupt-sw", required_argument, NULL, OPT_CORRUPT_SW},
     {"corrupt-count", required_argument, NULL, OPT_CORRUPT_COUNT},
+    {"corrupt-ins", required_argument, NULL, OPT_CORRUPT_INS},
     {"log", required_argument, NULL, OPT_LOG},
     {"ready-file", required_argument, NULL, OPT_READY},
     {"stats-file", required_argument, NULL, OPT_STATS},
@@ -814,6 +818,18 @@ static int cmd_run(int argc, char **argv)
                 return EXIT_USAGE;
             }
             opt.corrupt_sw = (unsigned)v;
+            break;
+        }
+        case OPT_CORRUPT_INS: {
+            char *end = NULL;
+            unsigned long v = strtoul(optarg, &end, 16);
+
+            if (!*optarg || !end || *end != '\0' || v == 0 || v > 0xFF) {
+                usage_error("--corrupt-ins: an INS byte in hex, not %s",
+                            optarg);
+                return EXIT_USAGE;
+            }
+            opt.corrupt_ins = (unsigned)v;
             break;
         }
         case OPT_CORRUPT_COUNT:

@@ -94,6 +94,8 @@ struct emu_options {
     unsigned corrupt_after;    /* corrupt the answer to APDU number N (1-based)
                                 * and every one after it */
     unsigned corrupt_count;    /* > 0: only this many answers from there */
+    unsigned corrupt_ins;      /* > 0: only the answers to commands with this
+                                * INS and data count and are corrupted */
     unsigned corrupt_sw;       /* the status word EMU_CORRUPT_SW puts in;
                                 * 0: 6F00 */
     const char *log_path;      /* APDU log (PIN bytes redacted); NULL: none */

@@ -1069,6 +1069,27 @@ START_TEST(test_corrupt_one_sw)
 }
 END_TEST
 
+/* --corrupt-ins 20: the first VERIFY with a PIN gets the chosen SW, however
+ * many other commands come before it; an empty VERIFY does not count. */
+START_TEST(test_corrupt_ins)
+{
+    struct emu_options opt = { 0 };
+    struct emu_card *c;
+
+    opt.corrupt = EMU_CORRUPT_SW;
+    opt.corrupt_sw = 0x63C2;
+    opt.corrupt_ins = 0x20;
+    opt.corrupt_count = 1;
+    c = open_copy(&opt);
+    select_jpki(c);
+    ck_assert_uint_eq(select_ef(c, 0x0018), 0x9000);
+    ck_assert_uint_eq(xfer(c, "00200080", NULL, NULL) & 0xFFF0, 0x63C0);
+    ck_assert_uint_eq(verify(c, 0, "1234"), 0x63C2);    /* it was right */
+    ck_assert_uint_eq(emu_card_tries(c, 0), 3);
+    ck_assert_uint_eq(verify(c, 0, "1234"), 0x9000);    /* once only */
+}
+END_TEST
+
 START_TEST(test_latency_and_counters)
 {
     struct emu_options opt = { 0 };
@@ -1757,6 +1778,7 @@ static Suite *emu_suite(void)
     tcase_add_test(tc, test_reset_after);
     tcase_add_test(tc, test_remove_after);
     tcase_add_test(tc, test_corrupt_one_sw);
+    tcase_add_test(tc, test_corrupt_ins);
     tcase_add_loop_test(tc, test_corrupt, EMU_CORRUPT_SW,
                         EMU_CORRUPT_OVERLONG + 1);
     tcase_add_test(tc, test_latency_and_counters);
