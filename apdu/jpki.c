@@ -759,25 +759,19 @@ out_wipe_pin:
     return err;
 }
 
-int jpki_sign(struct jpki *j, enum jpki_role role, const uint8_t *in,
-              size_t inlen, uint8_t *sig, size_t cap, size_t *siglen)
+/* COMPUTE DIGITAL SIGNATURE with @p1 (00: PKCS#1 v1.5 over @in; 04: PSS
+ * over a 32-byte hash), the lengths already checked by the caller. */
+static int sign_p1(struct jpki *j, enum jpki_role role, uint8_t p1,
+                   const uint8_t *in, size_t inlen, uint8_t *sig, size_t *siglen)
 {
     struct apdu a = {
-        .cla = 0x80, .ins = 0x2A, .p1 = 0x00, .p2 = 0x80,
+        .cla = 0x80, .ins = 0x2A, .p1 = p1, .p2 = 0x80,
         .le = JPKI_SIG_LEN,
     };
     size_t n = 0;
     uint16_t sw;
     int err;
 
-    if (!j || !role_ok(role) || !in || !sig || !siglen)
-        return MYNA_E_ARGS;
-    *siglen = 0;
-    /* The card pads with PKCS#1 v1.5 type 1 itself: at least 11 bytes. */
-    if (inlen < 1 || inlen > JPKI_SIGN_INPUT_MAX)
-        return MYNA_E_ARGS;
-    if (cap < JPKI_SIG_LEN)
-        return MYNA_E_BUFFER_SMALL;
     err = select_ef(j, key_fid(role));
     if (err < 0)
         return err;
@@ -787,8 +781,8 @@ int jpki_sign(struct jpki *j, enum jpki_role role, const uint8_t *in,
     err = xfer(j, &a, sig, JPKI_SIG_LEN, &n, &sw);
     if (err < 0)
         return err;
-    myna_log(MYNA_LOG_DEBUG, "jpki: SIGN with %s key, %zu bytes in: SW %04X, "
-             "%zu bytes out", role_name(role), inlen, sw, n);
+    myna_log(MYNA_LOG_DEBUG, "jpki: SIGN (P1 %02X) with %s key, %zu bytes in: "
+             "SW %04X, %zu bytes out", p1, role_name(role), inlen, sw, n);
     if (sw != SW_OK) {
         err = apdu_sw_to_err(sw);
         return err < 0 ? err : MYNA_E_BAD_RESPONSE;
@@ -797,6 +791,32 @@ int jpki_sign(struct jpki *j, enum jpki_role role, const uint8_t *in,
         return MYNA_E_BAD_RESPONSE;
     *siglen = n;
     return 0;
+}
+
+int jpki_sign(struct jpki *j, enum jpki_role role, const uint8_t *in,
+              size_t inlen, uint8_t *sig, size_t cap, size_t *siglen)
+{
+    if (!j || !role_ok(role) || !in || !sig || !siglen)
+        return MYNA_E_ARGS;
+    *siglen = 0;
+    /* The card pads with PKCS#1 v1.5 type 1 itself: at least 11 bytes. */
+    if (inlen < 1 || inlen > JPKI_SIGN_INPUT_MAX)
+        return MYNA_E_ARGS;
+    if (cap < JPKI_SIG_LEN)
+        return MYNA_E_BUFFER_SMALL;
+    return sign_p1(j, role, 0x00, in, inlen, sig, siglen);
+}
+
+int jpki_sign_pss(struct jpki *j, enum jpki_role role,
+                  const uint8_t hash[JPKI_PSS_HASH_LEN], uint8_t *sig,
+                  size_t cap, size_t *siglen)
+{
+    if (!j || !role_ok(role) || !hash || !sig || !siglen)
+        return MYNA_E_ARGS;
+    *siglen = 0;
+    if (cap < JPKI_SIG_LEN)
+        return MYNA_E_BUFFER_SMALL;
+    return sign_p1(j, role, 0x04, hash, JPKI_PSS_HASH_LEN, sig, siglen);
 }
 
 int jpki_get_challenge(struct jpki *j, uint8_t *out, size_t len)

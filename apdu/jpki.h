@@ -53,6 +53,7 @@ enum jpki_token_kind {
 #define JPKI_SIGN_TRIES 5
 #define JPKI_SIG_LEN 256u          /* RSA-2048 */
 #define JPKI_SIGN_INPUT_MAX 245u   /* 256 - 11 bytes of PKCS#1 type-1 padding */
+#define JPKI_PSS_HASH_LEN 32u      /* P1 04 signs a SHA-256 hash */
 #define JPKI_TOKEN_INFO_MAX 256u
 
 extern const uint8_t JPKI_AID[10];
@@ -147,6 +148,15 @@ int jpki_change_pin(struct jpki *j, enum jpki_role role,
  * verified, MYNA_E_ARGS for a bad length, or an error. */
 int jpki_sign(struct jpki *j, enum jpki_role role, const uint8_t *in,
               size_t inlen, uint8_t *sig, size_t cap, size_t *siglen);
+
+/* COMPUTE DIGITAL SIGNATURE with P1 04: an RSASSA-PSS signature over
+ * @hash, a 32-byte SHA-256 hash (doc/jpki-card.md, "Signing P1 values":
+ * one source; the salt is not stated).  The caller must check the result:
+ * a card that does not do it may answer anything.  Returns as jpki_sign();
+ * MYNA_E_P1P2 when the card refuses P1 04 (6A86). */
+int jpki_sign_pss(struct jpki *j, enum jpki_role role,
+                  const uint8_t hash[JPKI_PSS_HASH_LEN], uint8_t *sig,
+                  size_t cap, size_t *siglen);
 
 /* GET CHALLENGE: @len random bytes (1..256 per APDU; more in rounds). */
 int jpki_get_challenge(struct jpki *j, uint8_t *out, size_t len);

@@ -8,14 +8,20 @@
  * The file is `key = value` lines, `#` comments.  Keys: readers (a comma
  * separated list of substrings of reader names to use), debug (0..4),
  * log_file (a path; default stderr), sign_always_authenticate (true or
- * false).  MYNACARD_CONF names another file; MYNACARD_DEBUG overrides
- * debug.  Unknown keys are warned about in the log, never fatal: an old
- * module must still load with a newer file.
+ * false), pss (true or false: the authentication token's RSA-PSS
+ * mechanisms, for TLS 1.3).  Two files are read, the system's
+ * (MYNACARD_SYSCONFDIR/mynacard/mynacard.conf) and then the user's
+ * ($XDG_CONFIG_HOME/mynacard/mynacard.conf, by default under ~/.config):
+ * a key the user's file sets wins.  MYNACARD_CONF names one file instead
+ * of both; MYNACARD_DEBUG overrides debug.  Unknown keys are warned about
+ * in the log, never fatal: an old module must still load with a newer
+ * file.
  */
 #include "config.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,6 +161,12 @@ static CK_RV parse_line(struct mc_config *cfg, char *line, unsigned lineno)
         }
         return CKR_OK;
     }
+    if (!strcmp(key, "pss")) {
+        if (parse_bool(val, &cfg->pss) < 0)
+            warn("config: pss = %s (line %u) is not true or false", val,
+                 lineno);
+        return CKR_OK;
+    }
     if (!strcmp(key, "sign_always_authenticate")) {
         if (parse_bool(val, &cfg->sign_always_authenticate) < 0)
             warn("config: sign_always_authenticate = %s (line %u) is not "
@@ -165,34 +177,64 @@ static CK_RV parse_line(struct mc_config *cfg, char *line, unsigned lineno)
     return CKR_OK;
 }
 
-CK_RV mc_config_load(struct mc_config *cfg)
+/* Read one file's lines into @cfg, over what earlier files set.  A file
+ * that is not there is fine unless @must (MYNACARD_CONF named it). */
+static CK_RV read_file(struct mc_config *cfg, const char *path, bool must)
 {
-    const char *path, *env;
     char line[1024];
     unsigned lineno = 0;
-    FILE *fp;
     CK_RV rv = CKR_OK;
+    FILE *fp;
+
+    fp = fopen(path, "re");
+    if (!fp) {
+        if (must || errno != ENOENT)
+            warn("config: cannot open %s", path);
+        return CKR_OK;
+    }
+    while (rv == CKR_OK && fgets(line, sizeof(line), fp)) {
+        lineno++;
+        rv = parse_line(cfg, line, lineno);
+    }
+    fclose(fp);
+    return rv;
+}
+
+int mc_config_user_path(char *buf, size_t cap)
+{
+    /* secure_getenv: a set-uid program must not be steered by its user,
+     * and then reads no user file at all.  The XDG base directory
+     * specification ignores a relative XDG_CONFIG_HOME. */
+    const char *xdg = secure_getenv("XDG_CONFIG_HOME");
+    const char *home = secure_getenv("HOME");
+    int n;
+
+    if (xdg && xdg[0] == '/')
+        n = snprintf(buf, cap, "%s/mynacard/mynacard.conf", xdg);
+    else if (home && home[0] == '/')
+        n = snprintf(buf, cap, "%s/.config/mynacard/mynacard.conf", home);
+    else
+        return -1;
+    return n > 0 && (size_t)n < cap ? 0 : -1;
+}
+
+CK_RV mc_config_load(struct mc_config *cfg)
+{
+    char user[PATH_MAX];
+    const char *path, *env;
+    CK_RV rv;
 
     memset(cfg, 0, sizeof(*cfg));
     cfg->sign_always_authenticate = true;
     mc_nwarn = 0;
 
-    /* secure_getenv: a set-uid program must not be steered by its user. */
     path = secure_getenv("MYNACARD_CONF");
     if (path && *path) {
-        fp = fopen(path, "re");
-        if (!fp)
-            warn("config: cannot open %s", path);
+        rv = read_file(cfg, path, true);
     } else {
-        path = MC_CONF_DEFAULT;
-        fp = fopen(path, "re");    /* optional: the defaults are fine */
-    }
-    if (fp) {
-        while (rv == CKR_OK && fgets(line, sizeof(line), fp)) {
-            lineno++;
-            rv = parse_line(cfg, line, lineno);
-        }
-        fclose(fp);
+        rv = read_file(cfg, MC_CONF_DEFAULT, false);
+        if (rv == CKR_OK && mc_config_user_path(user, sizeof(user)) == 0)
+            rv = read_file(cfg, user, false);
     }
 
     env = secure_getenv("MYNACARD_DEBUG");

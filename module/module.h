@@ -65,15 +65,21 @@ struct mc_config {
     int debug;                     /* 0..4, see enum myna_log_level */
     char *log_file;                /* NULL: stderr */
     bool sign_always_authenticate; /* CKA_ALWAYS_AUTHENTICATE of the sign key */
+    bool pss;                      /* the authentication token lists and
+                                    * does RSA-PSS (the card's P1 04) */
 };
 
-/* Read the configuration file (MYNACARD_CONF, else the default under
- * MYNACARD_SYSCONFDIR) into @cfg and apply MYNACARD_DEBUG.  A missing
- * default file is no error; unknown keys and bad values are warned about
- * and skipped.  Returns CKR_OK or CKR_HOST_MEMORY.  Called by C_Initialize
- * before any lock exists. */
+/* Read the configuration (MYNACARD_CONF; else the system's file under
+ * MYNACARD_SYSCONFDIR, then the user's, whose keys win) into @cfg and
+ * apply MYNACARD_DEBUG.  A missing file is no error; unknown keys and bad
+ * values are warned about and skipped.  Returns CKR_OK or
+ * CKR_HOST_MEMORY.  Called by C_Initialize before any lock exists. */
 CK_RV mc_config_load(struct mc_config *cfg);
 void mc_config_free(struct mc_config *cfg);
+/* The user's configuration file: $XDG_CONFIG_HOME/mynacard/mynacard.conf,
+ * else ~/.config/mynacard/mynacard.conf.  Returns 0, or -1 when there is
+ * none (no HOME, or a set-uid program). */
+int mc_config_user_path(char *buf, size_t cap);
 /* True if @name passes the `readers =` filter. */
 bool mc_config_reader_ok(const struct mc_config *cfg, const char *name);
 /* Install the log sink the configuration asks for (file or stderr) and
@@ -252,6 +258,13 @@ int card_session_opened(struct mc_card *c, enum jpki_role role);
  * lost (reset, or the card said 6982): the token is then logged out. */
 int card_sign(struct mc_card *c, enum jpki_role role, const uint8_t *in,
               size_t inlen, uint8_t *sig, size_t *siglen);
+/* An RSASSA-PSS signature (MGF1-SHA256, 32-byte salt) over the SHA-256
+ * @hash, by the card's P1 04 mode, checked with the certificate's key
+ * before it is given out.  As card_sign(); also MYNA_E_P1P2 when the card
+ * refuses the mode, MYNA_E_BAD_RESPONSE when its answer does not verify. */
+int card_sign_pss(struct mc_card *c, enum jpki_role role,
+                  const uint8_t hash[JPKI_PSS_HASH_LEN], uint8_t *sig,
+                  size_t *siglen);
 /* @len random bytes from GET CHALLENGE. */
 int card_random(struct mc_card *c, uint8_t *out, size_t len);
 
@@ -374,6 +387,12 @@ const struct mc_object *object_find_any_locked(const struct mc_session *s,
 int mc_rsa_pkcs1_verify(const uint8_t *spki, size_t spkilen,
                         const uint8_t *tbs, size_t tbslen,
                         const uint8_t *sig, size_t siglen);
+/* Check an RSASSA-PSS signature over the SHA-256 @hash with MGF1-SHA256
+ * and a salt of exactly 32 bytes, the only parameters the module offers.
+ * Returns as mc_rsa_pkcs1_verify().  No lock needed. */
+int mc_rsa_pss_verify(const uint8_t *spki, size_t spkilen,
+                      const uint8_t *hash, size_t hashlen,
+                      const uint8_t *sig, size_t siglen);
 /* The same check made cheap for a key used again and again: the key is
  * parsed and the verification context set up once (OpenSSL 3's decoders
  * cost more than the RSA itself).  mc_rsa_verify_ctx_new() returns NULL

@@ -8,9 +8,16 @@
  * card.c.
  *
  * The card takes 1 to 245 bytes and adds PKCS#1 v1.5 type-1 padding
- * itself: CKM_RSA_PKCS and the hash-and-sign CKM_SHA*_RSA_PKCS are all it
- * can do.  CKM_RSA_PKCS_PSS and CKM_RSA_X_509 are never listed: NSS and
- * OpenSSL would choose them and fail (consumers.md).
+ * itself: CKM_RSA_PKCS and the hash-and-sign CKM_SHA*_RSA_PKCS.  Its P1 04
+ * mode, RSASSA-PSS over a SHA-256 hash, is known from one source only
+ * (doc/jpki-card.md): CKM_RSA_PKCS_PSS and CKM_SHA256_RSA_PKCS_PSS are
+ * listed only when the user chose them (pss = true, after mynacard-tool
+ * check-pss), only on the authentication token (TLS 1.3 needs them; the
+ * signature token's documents expect PKCS#1 v1.5), only with the
+ * parameters of TLS 1.3's rsa_pss_rsae_sha256, and every such signature
+ * is checked before it leaves (card.c).  Listing a mechanism the card
+ * cannot do makes NSS and OpenSSL choose it and fail.  CKM_RSA_X_509 is
+ * never listed.
  */
 #include <string.h>
 
@@ -47,6 +54,7 @@ struct mech {
     const uint8_t *prefix;
     size_t prefix_len;
     CK_FLAGS flags;
+    bool pss;                   /* RSASSA-PSS: pss = true, authentication */
 };
 
 static const struct mech mc_mechs[] = {
@@ -63,6 +71,10 @@ static const struct mech mc_mechs[] = {
       CKF_SIGN | CKF_VERIFY },
     { CKM_SHA512_RSA_PKCS, EVP_sha512, DI_SHA512, sizeof(DI_SHA512),
       CKF_SIGN | CKF_VERIFY },
+    /* The card's PSS mode signs the 32-byte hash itself (no DigestInfo). */
+    { CKM_RSA_PKCS_PSS, NULL, NULL, 0, CKF_HW | CKF_SIGN | CKF_VERIFY, true },
+    { CKM_SHA256_RSA_PKCS_PSS, EVP_sha256, NULL, 0, CKF_SIGN | CKF_VERIFY,
+      true },
 };
 #define N_MECHS (sizeof(mc_mechs) / sizeof(mc_mechs[0]))
 
@@ -74,16 +86,37 @@ static const struct mech *mech_find(CK_MECHANISM_TYPE type)
     return NULL;
 }
 
+/* Whether @role's token offers @m.  Module lock (the configuration). */
+static bool mech_offered(const struct mech *m, enum jpki_role role)
+{
+    return !m->pss || (mc_g.cfg.pss && role == JPKI_AUTH);
+}
+
+/* The one set of PSS parameters the card is known to use: SHA-256,
+ * MGF1-SHA256, a 32-byte salt (TLS 1.3's rsa_pss_rsae_sha256).  Other
+ * mechanisms take none. */
+static CK_RV mech_params_ok(const struct mech *m, const CK_MECHANISM *mech)
+{
+    const CK_RSA_PKCS_PSS_PARAMS *p = mech->pParameter;
+
+    if (!m->pss)
+        return mech->pParameter || mech->ulParameterLen
+               ? CKR_MECHANISM_PARAM_INVALID : CKR_OK;
+    if (!p || mech->ulParameterLen != sizeof(*p) || p->hashAlg != CKM_SHA256
+        || p->mgf != CKG_MGF1_SHA256 || p->sLen != JPKI_PSS_HASH_LEN)
+        return CKR_MECHANISM_PARAM_INVALID;
+    return CKR_OK;
+}
+
 /* ---- C_GetMechanismList, C_GetMechanismInfo ---- */
 
-static CK_RV token_slot_locked(CK_SLOT_ID id)
+static CK_RV token_slot_locked(CK_SLOT_ID id, enum jpki_role *role)
 {
     struct mc_reader *r;
-    enum jpki_role role;
     CK_RV rv;
 
     slots_refresh_locked();
-    rv = slot_lookup_locked(id, &r, &role);
+    rv = slot_lookup_locked(id, &r, role);
     if (rv == CKR_OK && !slot_token_present_locked(r))
         rv = CKR_TOKEN_NOT_PRESENT;
     return rv;
@@ -92,6 +125,8 @@ static CK_RV token_slot_locked(CK_SLOT_ID id)
 CK_RV C_GetMechanismList(CK_SLOT_ID slotID, CK_MECHANISM_TYPE_PTR pMechanismList,
                          CK_ULONG_PTR pulCount)
 {
+    enum jpki_role role = JPKI_AUTH;
+    CK_ULONG n = 0;
     CK_RV rv;
 
     rv = mc_enter();
@@ -101,16 +136,21 @@ CK_RV C_GetMechanismList(CK_SLOT_ID slotID, CK_MECHANISM_TYPE_PTR pMechanismList
         rv = CKR_ARGUMENTS_BAD;
         goto out_leave;
     }
-    rv = token_slot_locked(slotID);
+    rv = token_slot_locked(slotID, &role);
     if (rv != CKR_OK)
         goto out_leave;
-    if (pMechanismList && *pulCount < N_MECHS) {
+    for (size_t i = 0; i < N_MECHS; i++)
+        n += mech_offered(&mc_mechs[i], role);
+    if (pMechanismList && *pulCount < n) {
         rv = CKR_BUFFER_TOO_SMALL;
     } else if (pMechanismList) {
+        CK_ULONG k = 0;
+
         for (size_t i = 0; i < N_MECHS; i++)
-            pMechanismList[i] = mc_mechs[i].type;
+            if (mech_offered(&mc_mechs[i], role))
+                pMechanismList[k++] = mc_mechs[i].type;
     }
-    *pulCount = N_MECHS;
+    *pulCount = n;
 out_leave:
     mc_leave();
 out:
@@ -120,6 +160,7 @@ out:
 CK_RV C_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type,
                          CK_MECHANISM_INFO_PTR pInfo)
 {
+    enum jpki_role role = JPKI_AUTH;
     const struct mech *m;
     CK_RV rv;
 
@@ -130,11 +171,11 @@ CK_RV C_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type,
         rv = CKR_ARGUMENTS_BAD;
         goto out_leave;
     }
-    rv = token_slot_locked(slotID);
+    rv = token_slot_locked(slotID, &role);
     if (rv != CKR_OK)
         goto out_leave;
     m = mech_find(type);
-    if (!m) {
+    if (!m || !mech_offered(m, role)) {
         rv = CKR_MECHANISM_INVALID;
         goto out_leave;
     }
@@ -165,7 +206,8 @@ static CK_RV rsa_input(const struct mech *m, EVP_MD_CTX **mdctx,
             data = buf;
             len = buflen;
         }
-        if (len == 0 || len > JPKI_SIGN_INPUT_MAX)
+        if (len == 0 || len > JPKI_SIGN_INPUT_MAX
+            || (m->pss && len != JPKI_PSS_HASH_LEN))
             return CKR_DATA_LEN_RANGE;
         memcpy(out, data, len);
         *outlen = len;
@@ -177,7 +219,8 @@ static CK_RV rsa_input(const struct mech *m, EVP_MD_CTX **mdctx,
     } else if (!EVP_Digest(data, len, md, &mdlen, m->md(), NULL)) {
         return CKR_FUNCTION_FAILED;
     }
-    memcpy(out, m->prefix, m->prefix_len);
+    if (m->prefix_len)
+        memcpy(out, m->prefix, m->prefix_len);
     memcpy(out + m->prefix_len, md, mdlen);
     *outlen = m->prefix_len + mdlen;
     return CKR_OK;
@@ -216,8 +259,19 @@ static CK_RV rsa_update_start(const struct mech *m, EVP_MD_CTX **mdctx)
     return m->md ? rsa_update(m, mdctx, NULL, &zero, none, 0) : CKR_OK;
 }
 
-static int verify_pkey(EVP_PKEY *pkey, const uint8_t *tbs, size_t tbslen,
-                       const uint8_t *sig, size_t siglen)
+/* Set @ctx (verify_init done) up for RSASSA-PSS over a SHA-256 hash with
+ * MGF1-SHA256 and a salt of exactly 32 bytes. */
+static int set_pss(EVP_PKEY_CTX *ctx)
+{
+    return EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING) == 1
+           && EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) == 1
+           && EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, EVP_sha256()) == 1
+           && EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, JPKI_PSS_HASH_LEN) == 1;
+}
+
+/* @pss: RSASSA-PSS over the hash @tbs (set_pss()); else PKCS#1 v1.5. */
+static int verify_pkey(EVP_PKEY *pkey, bool pss, const uint8_t *tbs,
+                       size_t tbslen, const uint8_t *sig, size_t siglen)
 {
     EVP_PKEY_CTX *ctx;
     int ok;
@@ -225,10 +279,12 @@ static int verify_pkey(EVP_PKEY *pkey, const uint8_t *tbs, size_t tbslen,
     ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
     if (!ctx)
         return -1;
-    /* No digest set: the provider decrypts, removes the type-1 padding and
-     * compares with @tbs, which is what CKM_RSA_PKCS means. */
+    /* No digest set for PKCS#1 v1.5: the provider decrypts, removes the
+     * type-1 padding and compares with @tbs, which is what CKM_RSA_PKCS
+     * means. */
     if (EVP_PKEY_verify_init(ctx) != 1
-        || EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) != 1) {
+        || (pss ? !set_pss(ctx)
+                : EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) != 1)) {
         EVP_PKEY_CTX_free(ctx);
         return -1;
     }
@@ -287,7 +343,24 @@ int mc_rsa_pkcs1_verify(const uint8_t *spki, size_t spkilen,
 
     if (!pkey)
         return -1;
-    ok = verify_pkey(pkey, tbs, tbslen, sig, siglen);
+    ok = verify_pkey(pkey, false, tbs, tbslen, sig, siglen);
+    EVP_PKEY_free(pkey);
+    return ok;
+}
+
+int mc_rsa_pss_verify(const uint8_t *spki, size_t spkilen,
+                      const uint8_t *hash, size_t hashlen,
+                      const uint8_t *sig, size_t siglen)
+{
+    EVP_PKEY *pkey;
+    int ok;
+
+    if (hashlen != JPKI_PSS_HASH_LEN)
+        return 0;
+    pkey = pkey_from_spki(spki, spkilen);
+    if (!pkey)
+        return -1;
+    ok = verify_pkey(pkey, true, hash, hashlen, sig, siglen);
     EVP_PKEY_free(pkey);
     return ok;
 }
@@ -320,14 +393,13 @@ CK_RV C_SignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
         goto out_leave;
     }
     m = mech_find(pMechanism->mechanism);
-    if (!m) {
+    if (!m || !mech_offered(m, s->role)) {
         rv = CKR_MECHANISM_INVALID;
         goto out_leave;
     }
-    if (pMechanism->pParameter || pMechanism->ulParameterLen) {
-        rv = CKR_MECHANISM_PARAM_INVALID;
+    rv = mech_params_ok(m, pMechanism);
+    if (rv != CKR_OK)
         goto out_leave;
-    }
     o = object_find_any_locked(s, hKey);
     if (!o) {
         rv = CKR_KEY_HANDLE_INVALID;
@@ -429,11 +501,17 @@ static CK_RV do_sign(CK_SESSION_HANDLE hSession, bool final,
     card_ref_locked(c);
     mc_leave();
 
-    err = card_sign(c, role, in, inlen, sig, &siglen);
+    if (m->pss)
+        err = card_sign_pss(c, role, in, sig, &siglen);
+    else
+        err = card_sign(c, role, in, inlen, sig, &siglen);
     OPENSSL_cleanse(in, sizeof(in));
     if (err == MYNA_E_CARD_RESET)
         err = MYNA_E_SECURITY;  /* a reset mid-way lost the login */
-    rv = mc_rv_from_err(err);
+    /* The card refused the PSS mode (6A86): not a broken card, a card
+     * without it; card.c logged what to do. */
+    rv = m->pss && err == MYNA_E_P1P2 ? CKR_FUNCTION_FAILED
+                                      : mc_rv_from_err(err);
     if (rv == CKR_OK) {
         memcpy(pSignature, sig, siglen);
         *pulSignatureLen = siglen;
@@ -534,14 +612,13 @@ CK_RV C_VerifyInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
         goto out_leave;
     }
     m = mech_find(pMechanism->mechanism);
-    if (!m) {
+    if (!m || !mech_offered(m, s->role)) {
         rv = CKR_MECHANISM_INVALID;
         goto out_leave;
     }
-    if (pMechanism->pParameter || pMechanism->ulParameterLen) {
-        rv = CKR_MECHANISM_PARAM_INVALID;
+    rv = mech_params_ok(m, pMechanism);
+    if (rv != CKR_OK)
         goto out_leave;
-    }
     if (object_lookup_locked(s, hKey, &o) != CKR_OK) {
         rv = CKR_KEY_HANDLE_INVALID;
         goto out_leave;
@@ -622,7 +699,7 @@ static CK_RV do_verify(CK_SESSION_HANDLE hSession, bool final,
         rv = CKR_SIGNATURE_LEN_RANGE;
         goto out_end;
     }
-    switch (verify_pkey(op->pkey, in, inlen, sig, siglen)) {
+    switch (verify_pkey(op->pkey, m->pss, in, inlen, sig, siglen)) {
     case 1:
         rv = CKR_OK;
         break;

@@ -10,7 +10,10 @@
  * fixing (notes allowed), 1 otherwise.  Layer: tool/; calls card.c,
  * cert.c and setup.c.
  */
+#include "config.h"
+
 #include <limits.h>
+#include <stdlib.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -198,6 +201,40 @@ static void check_reg(const char *check, const char *what,
     }
 }
 
+/* The pss setting, as the module reads it: MYNACARD_CONF alone, else the
+ * user's file over the system's. */
+static void check_pss(void)
+{
+    char user[PATH_MAX], sys[PATH_MAX];
+    const char *env = getenv("MYNACARD_CONF"), *where = NULL;
+    int on = -1;
+
+    if (env && *env) {
+        on = tool_conf_pss(env);
+        where = env;
+    } else {
+        sfmt(sys, sizeof(sys), "%s/mynacard/mynacard.conf",
+             MYNACARD_SYSCONFDIR);
+        if (tool_conf_user_path(user, sizeof(user)) == 0) {
+            on = tool_conf_pss(user);
+            where = user;
+        }
+        if (on < 0) {
+            on = tool_conf_pss(sys);
+            where = sys;
+        }
+    }
+    if (on == 1)
+        report("tls", LV_OK, NULL, "TLS 1.3: RSA-PSS is on (pss = true in "
+               "%s); every PSS signature is checked before it is used",
+               where);
+    else
+        report("tls", LV_NOTE, "run `mynacard-tool check-pss`; if your card "
+               "can, `mynacard-tool check-pss --enable`", "TLS 1.3 needs "
+               "RSA-PSS, which is off%s: a site that offers TLS 1.3 gets no "
+               "certificate from the card", on == 0 ? " (pss = false)" : "");
+}
+
 static void check_registrations(void)
 {
     struct reg_report r, ff[8];
@@ -218,16 +255,12 @@ static void check_registrations(void)
 
     /* Not a fault of the installation, but the usual reason a login fails
      * with everything else right. */
+    check_pss();
     reg_check_tls(&profiles, &capped);
-    if (profiles > 0 && capped == profiles)
-        report("tls", LV_OK, NULL, "Firefox is capped at TLS 1.2 "
-               "(security.tls.version.max = 3): logins with the card work");
-    else
-        report("tls", LV_NOTE, "Firefox: about:config, set "
-               "security.tls.version.max to 3 (other programs: see "
-               "mynacard-tool(1))", "TLS 1.3 cannot use this card (it "
-               "needs RSA-PSS, which the card cannot make): a site that "
-               "offers TLS 1.3 gets no certificate and refuses you");
+    if (capped > 0)
+        report("firefox-tls", LV_NOTE, NULL, "%zu of %zu Firefox profiles "
+               "capped at TLS 1.2 (security.tls.version.max = 3): every "
+               "site is reached with TLS 1.2 at most", capped, profiles);
 }
 
 int cmd_doctor(int argc, char **argv)

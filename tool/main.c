@@ -3,7 +3,7 @@
  *
  * mynacard-tool's entry point: the command table and option parsing.
  * Layer: tool/; calls the commands (status.c, pin.c, export.c, setup.c,
- * doctor.c) and nothing of the card itself.  Under --json every command
+ * doctor.c, pss.c) and nothing of the card itself.  Under --json every command
  * prints one JSON object with "command" and "exit" members, whatever
  * happens; messages for people go to stderr in both modes.
  */
@@ -26,7 +26,8 @@ enum {
     O_FORMAT = 1u << 4,
     O_REMOVE = 1u << 5,
     O_READER = 1u << 6,
-    O_OUTPUT = 1u << 7
+    O_OUTPUT = 1u << 7,
+    O_ENABLE = 1u << 8
 };
 
 static const struct command {
@@ -40,6 +41,7 @@ static const struct command {
     { "export", cmd_export, O_FORMAT | O_OUTPUT | O_STDIN | O_YES | O_READER },
     { "setup", cmd_setup, O_REMOVE },
     { "doctor", cmd_doctor, O_READER },
+    { "check-pss", cmd_check_pss, O_ENABLE | O_STDIN | O_YES | O_READER },
 };
 
 static const char usage_text[] =
@@ -51,6 +53,8 @@ static const char usage_text[] =
 "  export auth|sign|auth-ca|sign-ca [--pem|--der] [-o FILE]\n"
 "  setup firefox|nss|libreoffice|p11-kit [--remove]\n"
 "  doctor                         find what stops the card from working\n"
+"  check-pss [--enable|--disable] can the card log in to TLS 1.3 sites?\n"
+"                                 --enable turns it on after a check\n"
 "\n"
 "Options: --json (output for scripts), --stdin (PINs from standard input,\n"
 "one a line), --yes (send a PIN even with one try left), --reader NAME,\n"
@@ -72,6 +76,8 @@ int main(int argc, char **argv)
         { "pem", no_argument, NULL, 'p' },
         { "der", no_argument, NULL, 'd' },
         { "remove", no_argument, NULL, 'r' },
+        { "enable", no_argument, NULL, 'E' },
+        { "disable", no_argument, NULL, 'D' },
         { "reader", required_argument, NULL, 'R' },
         { "output", required_argument, NULL, 'o' },
         { "help", no_argument, NULL, 'h' },
@@ -92,6 +98,8 @@ int main(int argc, char **argv)
         case 'p': tool_opt.der = false; given |= O_FORMAT; break;
         case 'd': tool_opt.der = true; given |= O_FORMAT; break;
         case 'r': tool_opt.remove = true; given |= O_REMOVE; break;
+        case 'E': tool_opt.enable = true; given |= O_ENABLE; break;
+        case 'D': tool_opt.disable = true; given |= O_ENABLE; break;
         case 'R': tool_opt.reader = optarg; given |= O_READER; break;
         case 'o': tool_opt.output = optarg; given |= O_OUTPUT; break;
         case 'h':

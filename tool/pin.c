@@ -299,16 +299,18 @@ static int after_verify(struct tool_card *c, enum jpki_role role, int err,
     return tool_exit_for(err);
 }
 
-int pin_login_sign(struct tool_card *c, int tries_before)
+int pin_login(struct tool_card *c, enum jpki_role role, int tries_before)
 {
     uint8_t pin[JPKI_PIN_MAX];
     size_t len = 0;
     int rc, err, left = -1;
 
-    rc = pin_read(JPKI_SIGN, "Signature password: ", pin, &len);
+    rc = pin_read(role, role == JPKI_SIGN ? "Signature password: "
+                                          : "Authentication PIN: ",
+                  pin, &len);
     if (rc != TOOL_OK)
         goto out_wipe;
-    rc = pin_confirm_last_try(JPKI_SIGN, tries_before);
+    rc = pin_confirm_last_try(role, tries_before);
     if (rc != TOOL_OK)
         goto out_wipe;
     err = tcard_begin(c);
@@ -317,15 +319,30 @@ int pin_login_sign(struct tool_card *c, int tries_before)
         rc = tool_exit_for(err);
         goto out_wipe;
     }
-    err = jpki_verify(c->j, JPKI_SIGN, pin, len, &left);
+    err = jpki_verify(c->j, role, pin, len, &left);
     OPENSSL_cleanse(pin, sizeof(pin));
     if (err == 0)
         return TOOL_OK;      /* the transaction stays open for the caller */
-    rc = after_verify(c, JPKI_SIGN, err, left);
+    rc = after_verify(c, role, err, left);
     tcard_end(c, true);
 out_wipe:
     OPENSSL_cleanse(pin, sizeof(pin));
     return rc;
+}
+
+int pin_login_sign(struct tool_card *c, int tries_before)
+{
+    return pin_login(c, JPKI_SIGN, tries_before);
+}
+
+int pin_tries_then_login(struct tool_card *c, enum jpki_role role)
+{
+    int tries = 0, rc;
+
+    rc = before_pin(c, role, &tries);
+    if (rc != TOOL_OK)
+        return rc;
+    return pin_login(c, role, tries);
 }
 
 int cmd_verify_pin(int argc, char **argv)

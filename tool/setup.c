@@ -68,7 +68,7 @@ static const char *home(void)
     return pw && pw->pw_dir ? pw->pw_dir : "/";
 }
 
-static void config_home(char *buf, size_t cap)
+void tool_config_home(char *buf, size_t cap)
 {
     const char *x = getenv("XDG_CONFIG_HOME");
 
@@ -119,7 +119,7 @@ static void p11kit_user_dir(char *buf, size_t cap)
         sfmt(buf, cap, "/etc/pkcs11/modules");
         return;
     }
-    config_home(cfg, sizeof(cfg));
+    tool_config_home(cfg, sizeof(cfg));
     sfmt(buf, cap, "%s/pkcs11/modules", cfg);
 }
 
@@ -127,7 +127,7 @@ static void lo_dirs(char *inst, size_t icap, char *nssdb, size_t ncap)
 {
     char cfg[PATH_MAX];
 
-    config_home(cfg, sizeof(cfg));
+    tool_config_home(cfg, sizeof(cfg));
     sfmt(inst, icap, "%s/libreoffice/4", cfg);
     sfmt(nssdb, ncap, "%s/mynacard/libreoffice-nssdb", cfg);
 }
@@ -847,7 +847,7 @@ static int setup_libreoffice(const char *lib)
     lo_dirs(inst, sizeof(inst), db, sizeof(db));
     sfmt(user, sizeof(user), "%s/user", inst);
     sfmt(xcu, sizeof(xcu), "%s/registrymodifications.xcu", user);
-    config_home(prevfile, sizeof(prevfile));
+    tool_config_home(prevfile, sizeof(prevfile));
     sfmt(prevfile + strlen(prevfile), sizeof(prevfile) - strlen(prevfile),
          "/mynacard/libreoffice-certdir.previous");
     jo_str("database", db);

@@ -7,7 +7,8 @@
  * PKCS#11.  One file per concern: main.c (commands and options), out.c
  * (human and JSON output), card.c (the reader and the card), cert.c
  * (X.509 facts), pin.c (PIN entry, verify-pin, change-pin), status.c,
- * export.c, setup.c (registering the modules), doctor.c.
+ * export.c, setup.c (registering the modules), doctor.c, pss.c
+ * (check-pss: RSA-PSS for TLS 1.3).
  *
  * PINs are kept only in fixed buffers on the stack of the command that
  * reads them, wiped with OPENSSL_cleanse on every path, never printed or
@@ -48,6 +49,8 @@ struct tool_opts {
     bool personal;        /* status --personal */
     bool der;             /* export --der */
     bool remove;          /* setup --remove */
+    bool enable;          /* check-pss --enable */
+    bool disable;         /* check-pss --disable */
     const char *reader;   /* --reader SUBSTRING */
     const char *output;   /* export -o FILE */
 };
@@ -60,6 +63,7 @@ int cmd_change_pin(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_setup(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
+int cmd_check_pss(int argc, char **argv);
 
 /* ---- Output (out.c) ----
  * Human text goes through say() (to stdout, nothing under --json);
@@ -218,9 +222,33 @@ int pin_login_sign(struct tool_card *c, int tries_before);
  * On TOOL_OK a transaction is open with the password verified: the
  * caller reads what it needs and ends it with tcard_end(c, true). */
 int pin_tries_then_login_sign(struct tool_card *c);
+/* The same for either PIN: @role's tries shown (and in the JSON), the PIN
+ * read and verified; on TOOL_OK the transaction is open with it verified,
+ * to be ended with tcard_end(c, true).  pin_login() skips the tries. */
+int pin_login(struct tool_card *c, enum jpki_role role, int tries_before);
+int pin_tries_then_login(struct tool_card *c, enum jpki_role role);
+
+/* ---- RSA-PSS for TLS 1.3 (pss.c) ---- */
+
+/* The user's mynacard.conf, as the module finds it ($XDG_CONFIG_HOME when
+ * absolute, else ~/.config).  Returns 0, or -1 without a home. */
+int tool_conf_user_path(char *buf, size_t cap);
+/* What @path says of pss: 1 on, 0 off, -1 not set or no file. */
+int tool_conf_pss(const char *path);
+/* Set (`pss = true`) or remove pss in @path, keeping its other lines and
+ * mode; written to a new file renamed over the old.  Returns 0 or -1
+ * (errno set). */
+int tool_conf_set_pss(const char *path, bool on);
+/* Whether @sig is an RSASSA-PSS signature (SHA-256, MGF1-SHA256, 32-byte
+ * salt) over the 32-byte @hash by the key of certificate @der: 1 yes, 0
+ * no, -1 when @der is not usable.  Pure; for the unit tests too. */
+int tool_pss_verify(const uint8_t *der, size_t len, const uint8_t *hash,
+                    const uint8_t *sig, size_t siglen);
 
 /* ---- Setup and registrations (setup.c) ---- */
 
+/* $XDG_CONFIG_HOME when absolute, else ~/.config, into @buf. */
+void tool_config_home(char *buf, size_t cap);
 /* The module directory: $MYNACARD_MODULE_DIR, else the install one. */
 const char *tool_module_dir(void);
 /* The module to register for @target ("firefox", ...), full path into

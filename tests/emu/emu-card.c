@@ -529,9 +529,10 @@ static void do_sign(struct emu_card *c, const struct apdu *a,
     CK_RV rv;
     int role;
 
+    bool pss_ok = c->opt.sign_pss && !c->opt.sign_pss_refused;
+
     if (a->p2 != 0x80 || !(a->p1 == 0x00 ||
-                           (c->opt.sign_pss && (a->p1 == 0x04 ||
-                                                a->p1 == 0x05)))) {
+                           (pss_ok && (a->p1 == 0x04 || a->p1 == 0x05)))) {
         ans->sw = 0x6A86;
         return;
     }
@@ -584,6 +585,8 @@ static void do_sign(struct emu_card *c, const struct apdu *a,
         ans->sw = 0x6F00;
         return;
     }
+    if (c->opt.sign_pss_bad && a->p1 != 0x00)
+        ans->data[SIG_LEN / 2] ^= 0x01;    /* no longer verifies */
     sleep_us(c->opt.latency_sign_us);
     ans->len = SIG_LEN;
     ans->sw = 0x9000;

@@ -121,6 +121,10 @@ static const char usage_text[] =
 "                       MGF1-SHA256, 32-byte salt, over a 32-byte SHA-256\n"
 "                       hash) and 05 (the card hashes, then 04); other P1\n"
 "                       values but 00 give 6A86\n"
+"  --no-sign-pss        6A86 to P1 04 and 05 whatever the profile (a card\n"
+"                       without the PSS mode)\n"
+"  --sign-pss-bad       P1 04 and 05 answer 9000 and a signature that does\n"
+"                       not verify (one bit flipped); implies --sign-pss\n"
 "  --short-apdu-only    the reader fails every extended-length APDU (the\n"
 "                       card never sees it; the program gets one byte and\n"
 "                       no status word)\n"
@@ -248,7 +252,7 @@ enum {
     OPT_CORRUPT_SW, OPT_CORRUPT_COUNT, OPT_CORRUPT_INS, OPT_LOG, OPT_READY,
     OPT_STATS, OPT_PROFILE, OPT_ATR, OPT_WARM_KEEPS, OPT_POWERUP_6F00,
     OPT_EMPTY_VERIFY_9000, OPT_SIGN_LEN_6985, OPT_SELECT_MF_9000,
-    OPT_SIGN_PSS, OPT_SHORT_ONLY
+    OPT_SIGN_PSS, OPT_NO_SIGN_PSS, OPT_SIGN_PSS_BAD, OPT_SHORT_ONLY
 };
 
 static const struct option init_opts[] = {
@@ -400,6 +404,8 @@ static const struct option run_opts[] = {
     {"sign-length-6985", no_argument, NULL, OPT_SIGN_LEN_6985},
     {"select-mf-9000", no_argument, NULL, OPT_SELECT_MF_9000},
     {"sign-pss", no_argument, NULL, OPT_SIGN_PSS},
+    {"no-sign-pss", no_argument, NULL, OPT_NO_SIGN_PSS},
+    {"sign-pss-bad", no_argument, NULL, OPT_SIGN_PSS_BAD},
     {"short-apdu-only", no_argument, NULL, OPT_SHORT_ONLY},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -861,6 +867,8 @@ static int cmd_run(int argc, char **argv)
         case OPT_SIGN_LEN_6985: opt.sign_length_6985 = true; break;
         case OPT_SELECT_MF_9000: opt.select_mf_9000 = true; break;
         case OPT_SIGN_PSS: opt.sign_pss = true; break;
+        case OPT_NO_SIGN_PSS: opt.sign_pss_refused = true; break;
+        case OPT_SIGN_PSS_BAD: opt.sign_pss = opt.sign_pss_bad = true; break;
         case OPT_SHORT_ONLY: opt.short_apdu_only = true; break;
         case OPT_LOG: opt.log_path = optarg; break;
         case OPT_READY: r.ready_file = optarg; break;

@@ -76,6 +76,10 @@ struct emu_options {
     bool select_mf_9000;       /* 9000 to 00 A4 00 00 while an application
                                 * is selected */
     bool sign_pss;             /* COMPUTE DIGITAL SIGNATURE P1 04 and 05 */
+    bool sign_pss_refused;     /* 6A86 to P1 04 and 05, whatever the
+                                * profile: a card without the PSS mode */
+    bool sign_pss_bad;         /* P1 04 and 05 answer 9000 with a PSS
+                                * signature one bit of which is wrong */
     bool short_apdu_only;      /* the reader cannot carry extended-length
                                 * APDUs: the transport fails them */
     uint8_t atr[33];           /* atr_len > 0: this ATR, not the profile's */

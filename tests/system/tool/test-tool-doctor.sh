@@ -6,8 +6,9 @@
 # home of the test's own: it must name each problem with its fix and exit
 # 1 (pcscd not running, no card, the module not registered with p11-kit
 # or in a Firefox profile, the wrong module in Firefox, a spent PIN try,
-# an expired certificate), state the TLS 1.3 limit with its fix (a note,
-# not a failure), and say all is well (exit 0) once everything is set up
+# an expired certificate), state that TLS 1.3 needs RSA-PSS, off until
+# `mynacard-tool check-pss --enable` (a note, not a failure), note the
+# Firefox profiles capped at TLS 1.2, and say all is well (exit 0) once everything is set up
 # with `mynacard-tool setup`.  Every --json output is parsed with python3.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/tool-lib.sh"
@@ -78,9 +79,9 @@ sys_ok "  p11-kit: not registered, fix: setup p11-kit" \
 sys_ok "  the Firefox profile: not registered, fix: setup firefox" \
     eval 'line unreg "[warn]" "Firefox profile: the module is not registered" &&
           fix_after unreg "Firefox profile: the module" "mynacard-tool setup firefox"'
-sys_ok "  the TLS 1.3 limit is stated with its fix" \
-    eval 'line unreg "[note]" "TLS 1.3 cannot use this card" &&
-          fix_after unreg "TLS 1.3 cannot" "security.tls.version.max to 3"'
+sys_ok "  TLS 1.3's RSA-PSS, off, is stated with its fix (check-pss)" \
+    eval 'line unreg "[note]" "TLS 1.3 needs RSA-PSS, which is off" &&
+          fix_after unreg "TLS 1.3 needs RSA-PSS" "mynacard-tool check-pss"'
 t unreg-json doctor --json
 sys_ok "  --json parses: firefox and p11-kit warn, tls note" \
     eval 'json_ok unreg-json && jstatus unreg-json firefox "['"'"'warn'"'"']" &&
@@ -108,11 +109,11 @@ sys_ok "  each registration is ok" \
           line good "[ ok ]" "Firefox profile: registered ($P1)" &&
           line good "[ ok ]" "shared NSS database (Chromium): registered" &&
           line good "[ ok ]" "LibreOffice: registered"'
-sys_ok "  the TLS note remains, without counting as a problem" line good "[note]" "TLS 1.3 cannot use this card"
+sys_ok "  the TLS 1.3 note remains, without counting as a problem" line good "[note]" "TLS 1.3 needs RSA-PSS, which is off"
 echo 'user_pref("security.tls.version.max", 3);' >"$P1/user.js"
 t good-tls doctor --json
-sys_ok "  with Firefox capped at TLS 1.2: tls ok, problems 0, exit 0 (--json parses)" \
-    eval 'rc_is good-tls 0 && json_ok good-tls && jstatus good-tls tls "['"'"'ok'"'"']" &&
+sys_ok "  with Firefox capped at TLS 1.2: noted, problems 0, exit 0 (--json parses)" \
+    eval 'rc_is good-tls 0 && json_ok good-tls && jstatus good-tls firefox-tls "['"'"'note'"'"']" &&
           jq_is good-tls "d[\"problems\"]" 0'
 
 # ---- a spent try, an expired certificate ----
