@@ -9,10 +9,12 @@
 # CKO_PROFILE object), and NSS's tstclnt logs in over TLS 1.2 to a local
 # `openssl s_server -Verify 1` with that certificate: the server verifies
 # it against the CA read through the module and shows the card's subject,
-# and the page it serves carries the very certificate.  Then TLS 1.3: the
-# card cannot do RSA-PSS, so NSS sends no client certificate and the
-# server refuses the connection; the test asserts exactly that failure, so
-# a module that began to list CKM_RSA_PKCS_PSS would be noticed.
+# and the page it serves carries the very certificate.  Then TLS 1.3:
+# with pss off (the default) the module lists no RSA-PSS, so NSS sends no
+# client certificate and the server refuses the connection (asserted, so
+# a module that listed CKM_RSA_PKCS_PSS unasked would be noticed); with
+# `pss = true` in the user's mynacard.conf and a card that does P1 04,
+# tstclnt logs in over TLS 1.3 with the card's certificate.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/common.sh"
 
@@ -156,5 +158,30 @@ sys_ok "TLS 1.3: NSS sent no client certificate (s_server: peer did not return a
     "$SYS_WORK/s_server13.log"
 sys_ok "TLS 1.3: s_server never saw the card's subject" \
     sys_not server_saw "$SYS_WORK/s_server13.log"
+
+# ---- TLS 1.3 with pss = true ----
+mkdir -p "$HOME/.config/mynacard"
+echo 'pss = true' >"$HOME/.config/mynacard/mynacard.conf"
+PORT=$(mc_free_port)
+mc_s_server "$SYS_WORK/s_server13p.log" "$PORT" -cert "$SYS_WORK/srv.pem" \
+    -key "$SYS_WORK/srv.key" -Verify 1 -CAfile "$SYS_WORK/auth-ca.pem" \
+    -www -tls1_3 -naccept 1
+sys_ok "pss = true: tstclnt -V tls1.3:tls1.3 fetches the page with the card's certificate" \
+    tls tls1.3 ""
+cp "$SYS_WORK/out" "$SYS_WORK/page13p"
+mc_stop_server
+mc_cat_comment "$SYS_WORK/s_server13p.log"
+sys_ok "  s_server verified the card's certificate ('$SUBJECT')" \
+    eval 'server_saw "$SYS_WORK/s_server13p.log" &&
+          ! grep -qE "verify error|peer did not return a certificate" "$SYS_WORK/s_server13p.log"'
+sed -n '/^Client certificate/,$p' "$SYS_WORK/page13p" |
+    sed -n '/-----BEGIN CERTIFICATE-----/,/-----END CERTIFICATE-----/p' \
+    >"$SYS_WORK/page13p-cert.pem"
+sys_ok "  the page carries the card's certificate, byte for byte" \
+    eval 'openssl x509 -in "$SYS_WORK/page13p-cert.pem" -outform DER -out "$SYS_WORK/page13p-cert.der" &&
+          same_cert "$SYS_WORK/page13p-cert.der" "$CARD/auth.crt.pem"'
+sys_ok "  the session was TLS 1.3" grep -q "TLSv1.3" "$SYS_WORK/page13p"
+sys_ok "  signed by the card with P1 04 (RSA-PSS)" \
+    grep -q '^> 80 2A 04 80' "$SYS_WORK/emu-apdu.log"
 
 sys_done
