@@ -144,6 +144,34 @@ sys_ok "the right PIN restores the tries" \
     engine_sign sha256 "$AUTH_URI" "$SYS_WORK/auth-again.sig"
 sys_ok "  (3 again)" tries auth 3
 
+# ---- RSA-PSS (pss = true): what TLS 1.3 needs ----
+pss_sign() {
+    timeout 120 openssl dgst -sha256 -engine pkcs11 -keyform engine \
+        -sign "$AUTH_URI" -sigopt rsa_padding_mode:pss \
+        -sigopt rsa_pss_saltlen:32 -out "$1" "$SYS_WORK/data" \
+        </dev/null >"$SYS_WORK/out" 2>&1
+    local rc=$?
+    sed 's/^/#   /' "$SYS_WORK/out"
+    return "$rc"
+}
+pss_verify() {
+    openssl dgst -sha256 -verify "$SYS_WORK/auth.pub" \
+        -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:32 \
+        -signature "$1" "$SYS_WORK/data" 2>&1 | sed 's/^/#   /'
+    [ "${PIPESTATUS[0]}" = 0 ]
+}
+sys_ok "pss off (the default): the engine makes no PSS signature" \
+    sys_not pss_sign "$SYS_WORK/pss-off.sig"
+printf 'pss = true\n' >"$SYS_WORK/mynacard-pss.conf"
+export MYNACARD_CONF="$SYS_WORK/mynacard-pss.conf"
+sys_ok "pss = true: openssl dgst -sha256 -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:32 signs" \
+    pss_sign "$SYS_WORK/pss.sig"
+sys_ok "  openssl dgst -verify (PSS, salt 32) accepts it with the authentication certificate" \
+    pss_verify "$SYS_WORK/pss.sig"
+sys_ok "  the card signed with P1 04" grep -q '^> 80 2A 04 80' "$SYS_WORK/emu-apdu.log"
+sys_ok "  no try spent" tries auth 3
+unset MYNACARD_CONF
+
 # ---- s_client with the engine's key, TLS 1.2 ----
 mc_server_cert "$SYS_WORK"
 SUBJECT=$(openssl x509 -in "$CARD/auth.crt.pem" -noout -subject | sed 's/^subject=//')
