@@ -15,11 +15,18 @@
 #  2. Wrong PIN: the dialog gets 9999, then the second prompt is cancelled:
 #     one try spent on the card (2 left), Firefox shows an error page
 #     (SSL_ERROR_HANDSHAKE_FAILURE_ALERT: no client certificate was sent).
-#  3. A TLS 1.3-only server, Firefox at its default maximum (TLS 1.3): the
-#     card cannot do RSA-PSS, so Firefox sends no client certificate and
-#     shows an error page (SSL_ERROR_RX_CERTIFICATE_REQUIRED_ALERT); the
-#     server never sees the card's subject.  Firefox still asks for the PIN
-#     (and logs in) first; the right PIN brings the card back to 3 tries.
+#  3. A TLS 1.3-only server, Firefox at its default maximum (TLS 1.3),
+#     pss off (the module's default): no RSA-PSS mechanism, so Firefox
+#     sends no client certificate and shows an error page
+#     (SSL_ERROR_RX_CERTIFICATE_REQUIRED_ALERT); the server never sees the
+#     card's subject.  Firefox still asks for the PIN (and logs in) first;
+#     the right PIN brings the card back to 3 tries.
+#  4. The same server and Firefox with `pss = true` in the user's
+#     mynacard.conf, on a card that does RSA-PSS (P1 04): Firefox logs in
+#     over TLS 1.3, the PIN typed into its dialog, and the server shows
+#     the card's certificate, byte for byte.
+#  5. `pss = true` on a card that refuses P1 04: an error page, no login,
+#     no try spent.
 # Everything listens on and connects to 127.0.0.1 only; every process is
 # stopped by its PID.
 export SYS_SKIP_STATUS=${SYS_SKIP_STATUS:-0}    # TAP: the plan says skip
@@ -241,5 +248,41 @@ sys_ok "  s_server never saw the card's subject" \
 # is back at 3 tries.
 sys_log "TLS 1.3: $((v1 - v0)) VERIFY reached the card"
 sys_ok "  the card is back at 3 tries" tries auth 3
+
+# ---- 4. TLS 1.3 with pss = true, a card that does RSA-PSS ----
+mkdir -p "$HOME/.config/mynacard"
+echo 'pss = true' >"$HOME/.config/mynacard/mynacard.conf"
+start_server "$SYS_WORK/s_server13p.log" -tls1_3
+sys_ok "pss = true: Firefox (default TLS settings) navigates to the TLS 1.3-only server, PIN typed into its dialog" \
+    firefox_run "$SYS_WORK/firefox4.log" "https://127.0.0.1:$PORT/" "$SYS_WORK/run4.json" "$MC_AUTH_PIN"
+mc_stop_server
+j "$SYS_WORK/run4.json" 'd["prompts"]' | sed 's/^/#   prompts: /'
+j "$SYS_WORK/run4.json" 'd["url"] + " " + d["navigate_error"]' | sed 's/^/#   url: /'
+sys_ok "  the page shows the client certificate s_server got" \
+    eval 'j "$SYS_WORK/run4.json" "d[\"source\"]" | grep -q "Client certificate"'
+page_cert "$SYS_WORK/run4.json" "$SYS_WORK/page4-cert.pem"
+sys_ok "  it is the card's authentication certificate, byte for byte" \
+    eval 'openssl x509 -in "$SYS_WORK/page4-cert.pem" -outform DER -out "$SYS_WORK/page4-cert.der" &&
+          same_cert "$SYS_WORK/page4-cert.der" "$CARD/auth.crt.pem"'
+sys_ok "  the session was TLS 1.3" \
+    eval 'j "$SYS_WORK/run4.json" "d[\"source\"]" | grep -q "TLSv1.3"'
+sys_ok "  s_server verified the card's subject" grep -qF "depth=0 $SUBJECT" "$SYS_WORK/s_server13p.log"
+sys_ok "  the card signed with P1 04 (RSA-PSS)" grep -q '^> 80 2A 04 80' "$SYS_WORK/emu-apdu.log"
+sys_ok "  the card keeps 3 tries" tries auth 3
+
+# ---- 5. pss = true on a card that refuses P1 04 ----
+sys_stop_emu
+sys_start_emu "$CARD" --no-sign-pss
+start_server "$SYS_WORK/s_server13r.log" -tls1_3
+firefox_run "$SYS_WORK/firefox5.log" "https://127.0.0.1:$PORT/" "$SYS_WORK/run5.json" "$MC_AUTH_PIN" || true
+mc_stop_server
+mc_cat_comment "$SYS_WORK/s_server13r.log"
+j "$SYS_WORK/run5.json" 'd["document_uri"] + " " + d["error_code"]' | sed 's/^/#   document: /'
+sys_ok "pss = true, a card that refuses P1 04: Firefox shows an error page, no login" \
+    eval 'j "$SYS_WORK/run5.json" "d[\"document_uri\"]" | grep -q "^about:neterror" &&
+          ! j "$SYS_WORK/run5.json" "d[\"source\"]" | grep -q "Client certificate"'
+sys_ok "  the card was asked (P1 04) and refused (6A 86)" \
+    eval 'awk "/^> 80 2A 04 80/ { s = 1; next } s { print; s = 0 }" "$SYS_WORK/emu-apdu.log" | grep -q "^< 6A 86"'
+sys_ok "  no try spent" tries auth 3
 
 sys_done
