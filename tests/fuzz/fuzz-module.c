@@ -23,7 +23,8 @@
  * data per C_Login or C_SetPIN, none from any other call), a PIN the card
  * rejected is never sent again, C_Login says CKR_OK only if a VERIFY was
  * sent; C_Sign says CKR_OK only for a signature that verifies with the
- * token's own certificate; and once C_Finalize returns, no PIN the card
+ * token's own certificate (as RSASSA-PSS, salt 32, for the PSS
+ * mechanism); and once C_Finalize returns, no PIN the card
  * said it accepted is left verified on it (the module reset the card, or
  * the card went away or was reset since).
  *
@@ -275,7 +276,7 @@ static X509 *token_cert(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s,
  * token's certificate (checked here, independently of the module). */
 static void check_signature(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s,
                             const uint8_t *id, CK_ULONG idlen, bool raw,
-                            const uint8_t *tbs, size_t tbslen,
+                            bool pss, const uint8_t *tbs, size_t tbslen,
                             const uint8_t *sig, size_t siglen)
 {
     X509 *x = token_cert(f, s, id, idlen);
@@ -288,7 +289,18 @@ static void check_signature(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s,
     CHECK(x != NULL);
     pk = X509_get0_pubkey(x);
     CHECK(pk != NULL);
-    if (raw) {
+    if (pss) {
+        EVP_PKEY_CTX *pctx = NULL;
+
+        md = EVP_MD_CTX_new();
+        CHECK(md != NULL);
+        ok = EVP_DigestVerifyInit(md, &pctx, EVP_sha256(), NULL, pk) == 1 &&
+             EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
+             EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) == 1 &&
+             EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 32) == 1 &&
+             EVP_DigestVerify(md, sig, siglen, tbs, tbslen) == 1;
+        EVP_MD_CTX_free(md);
+    } else if (raw) {
         ctx = EVP_PKEY_CTX_new(pk, NULL);
         CHECK(ctx != NULL);
         ok = EVP_PKEY_verify_init(ctx) == 1 &&
@@ -307,9 +319,11 @@ static void check_signature(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s,
 }
 
 static void sign_once(CK_FUNCTION_LIST *f, struct token *t, struct watch *w,
-                      bool raw)
+                      bool raw, bool pss)
 {
     static const uint8_t msg[] = "fuzz-module";
+    static CK_RSA_PKCS_PSS_PARAMS pss_params = { CKM_SHA256, CKG_MGF1_SHA256,
+                                                 32 };
     CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
     CK_ATTRIBUTE find = { CKA_CLASS, &cls, sizeof(cls) };
     CK_MECHANISM mech = { raw ? CKM_RSA_PKCS : CKM_SHA256_RSA_PKCS, NULL, 0 };
@@ -337,6 +351,13 @@ static void sign_once(CK_FUNCTION_LIST *f, struct token *t, struct watch *w,
     if (rv_ok(f->C_GetAttributeValue(t->s, key, attrs, 2)) != CKR_OK)
         return;
 
+    pss = pss && t->auth;
+    if (pss) {
+        raw = false;
+        mech.mechanism = CKM_SHA256_RSA_PKCS_PSS;
+        mech.pParameter = &pss_params;
+        mech.ulParameterLen = sizeof(pss_params);
+    }
     if (raw) {
         unsigned int mdlen = 32;
 
@@ -368,8 +389,8 @@ static void sign_once(CK_FUNCTION_LIST *f, struct token *t, struct watch *w,
     CHECK(w->verifies == before);
     if (rv == CKR_OK) {
         CHECK(siglen > 0 && siglen <= FM_SIG_MAX);
-        check_signature(f, t->s, id, attrs[0].ulValueLen, raw, tbs, tbslen,
-                        sig, siglen);
+        check_signature(f, t->s, id, attrs[0].ulValueLen, raw, pss, tbs,
+                        tbslen, sig, siglen);
     }
     free(sig);
 }
@@ -439,7 +460,7 @@ static void token_work(CK_FUNCTION_LIST *f, struct token *t, struct watch *w,
         for (i = 0; i < n; i++)
             read_attrs(f, t->s, objs[i]);
     }
-    sign_once(f, t, w, cfg & 0x04);
+    sign_once(f, t, w, cfg & 0x04, cfg & 0x40);
 
     if (t->auth && (cfg & 0x10)) {
         before = w->verifies;
@@ -471,6 +492,11 @@ static void slot_info(CK_FUNCTION_LIST *f, CK_SLOT_ID id, struct token *t)
     }
 }
 
+/* The configuration files (quiet_config). */
+static char conf_path[] = "/tmp/fuzz-module-conf-XXXXXX";
+static char conf_pss_path[] = "/tmp/fuzz-module-pss-XXXXXX";
+static void quiet_config(void);
+
 void fuzz_module_session(const struct tp_card_cb *card, uint8_t cfg)
 {
     static const enum mynacard_variant variants[4] = {
@@ -485,6 +511,7 @@ void fuzz_module_session(const struct tp_card_cb *card, uint8_t cfg)
     struct tp_hub *hub = NULL;
     struct watch w;
 
+    quiet_config();
     memset(&w, 0, sizeof(w));
     memset(toks, 0, sizeof(toks));
     w.inner = *card;
@@ -501,6 +528,7 @@ void fuzz_module_session(const struct tp_card_cb *card, uint8_t cfg)
      * the module makes from card data is formatted. */
     setenv("MYNACARD_DEBUG",
            (cfg & 0x08) || getenv("FUZZ_MODULE_LOG") ? "4" : "0", 1);
+    setenv("MYNACARD_CONF", cfg & 0x40 ? conf_pss_path : conf_path, 1);
     mynacard_test_use_hub(hub);
     mynacard_test_set_variant(variants[cfg & 3]);
     CHECK(C_GetFunctionList(&f) == CKR_OK);
@@ -528,35 +556,41 @@ void fuzz_module_session(const struct tp_card_cb *card, uint8_t cfg)
     CHECK(!w.pin_on_card);
 }
 
-/* A configuration file that sends the log to /dev/null; written once,
- * removed at exit. */
-static char conf_path[] = "/tmp/fuzz-module-conf-XXXXXX";
-
 static void remove_config(void)
 {
     unlink(conf_path);
+    unlink(conf_pss_path);
 }
 
+static void write_config(char *path, const char *text)
+{
+    FILE *fp;
+    int fd;
+
+    fd = mkstemp(path);
+    CHECK(fd >= 0);
+    fp = fdopen(fd, "w");
+    CHECK(fp != NULL);
+    fputs(text, fp);
+    CHECK(fclose(fp) == 0);
+}
+
+/* The two configuration files: the log to /dev/null (FUZZ_MODULE_LOG=1
+ * keeps it on stderr, to read a crash), and pss on or not.  Written once,
+ * removed at exit. */
 static void quiet_config(void)
 {
     static bool done;
-    FILE *fp;
-    int fd;
+    const char *log = getenv("FUZZ_MODULE_LOG") ? "" : "log_file = /dev/null\n";
+    char text[64];
 
     if (done)
         return;
     done = true;
-    /* FUZZ_MODULE_LOG=1 keeps the log on stderr, to read a crash. */
-    if (getenv("FUZZ_MODULE_LOG"))
-        return;
-    fd = mkstemp(conf_path);
-    CHECK(fd >= 0);
-    fp = fdopen(fd, "w");
-    CHECK(fp != NULL);
-    fputs("log_file = /dev/null\n", fp);
-    CHECK(fclose(fp) == 0);
+    write_config(conf_path, log);
+    snprintf(text, sizeof(text), "%spss = true\n", log);
+    write_config(conf_pss_path, text);
     atexit(remove_config);
-    setenv("MYNACARD_CONF", conf_path, 1);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -566,7 +600,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (size < 1)
         return 0;
-    quiet_config();
     fuzz_card_init(&fc, data + 1, size - 1);
     memset(&cb, 0, sizeof(cb));
     cb.xfer = fuzz_card_xfer;

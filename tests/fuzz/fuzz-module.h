@@ -12,6 +12,8 @@
  *   bit 3     the debug log at its highest level (to /dev/null)
  *   bit 4     C_SetPIN on the authentication token (1234 to 5678)
  *   bit 5     a second login with the same PIN after a rejection
+ *   bit 6     `pss = true`, and the authentication token signs with
+ *             CKM_SHA256_RSA_PKCS_PSS (the card's P1 04)
  *
  * Layer: test code; calls the module's PKCS#11 entry points, its test
  * hooks (mynacard-test.h), the callback hub (transport.h) and the APDU

@@ -220,6 +220,12 @@ int main(int argc, char **argv)
         o.corrupt = EMU_CORRUPT_OVERLONG; o.corrupt_after = 5);
     RUN("emu-wrong-pins-again", other, 0x20, (void)0);
     RUN("emu-set-pin", changed, 0x10, (void)0);
+    /* pss = true: the card's P1 04 does PSS, refuses it, or answers with a
+     * signature that does not verify. */
+    RUN("emu-pss", good, 0x40, o.sign_pss = true);
+    RUN("emu-pss-refused", good, 0x40,
+        o.sign_pss = true; o.sign_pss_refused = true);
+    RUN("emu-pss-bad", good, 0x40, o.sign_pss_bad = true);
 #undef RUN
 
     if (nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)

@@ -1668,6 +1668,56 @@ START_TEST(test_profile_pss)
 }
 END_TEST
 
+/* --no-sign-pss: 6A86 to P1 04 and 05 even on the strict profile;
+ * --sign-pss-bad: 9000 and a signature that does not verify as PSS. */
+START_TEST(test_pss_switches)
+{
+    struct emu_options opt = { 0 };
+    struct emu_card *c;
+    uint8_t cmd[64] = { 0x80, 0x2A, 0x04, 0x80, 32 }, sig[256], hash[32];
+    EVP_PKEY_CTX *pc;
+    size_t n = 0;
+    X509 *x;
+
+    memset(hash, 0x33, sizeof(hash));
+    memcpy(cmd + 5, hash, 32);
+    cmd[5 + 32] = 0x00;
+
+    opt.profile = EMU_PROFILE_STRICT;
+    opt.sign_pss_refused = true;
+    c = open_copy(&opt);
+    select_jpki(c);
+    ck_assert_uint_eq(verify(c, 0, "1234"), 0x9000);
+    ck_assert_uint_eq(select_ef(c, 0x0017), 0x9000);
+    ck_assert_uint_eq(xfer_bytes(c, cmd, 6 + 32, sig, &n), 0x6A86);
+    cmd[2] = 0x05;
+    ck_assert_uint_eq(xfer_bytes(c, cmd, 6 + 32, sig, &n), 0x6A86);
+    cmd[2] = 0x04;
+
+    opt.sign_pss_refused = false;
+    opt.sign_pss_bad = true;
+    reopen(&opt);
+    c = card;
+    select_jpki(c);
+    x = read_cert(c, 0x000A);
+    ck_assert_uint_eq(verify(c, 0, "1234"), 0x9000);
+    ck_assert_uint_eq(select_ef(c, 0x0017), 0x9000);
+    ck_assert_uint_eq(xfer_bytes(c, cmd, 6 + 32, sig, &n), 0x9000);
+    ck_assert_uint_eq(n, 256);
+    pc = EVP_PKEY_CTX_new(X509_get0_pubkey(x), NULL);
+    ck_assert_ptr_nonnull(pc);
+    ck_assert_int_eq(EVP_PKEY_verify_init(pc), 1);
+    ck_assert_int_gt(EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PSS_PADDING),
+                     0);
+    ck_assert_int_gt(EVP_PKEY_CTX_set_signature_md(pc, EVP_sha256()), 0);
+    ck_assert_int_gt(EVP_PKEY_CTX_set_rsa_mgf1_md(pc, EVP_sha256()), 0);
+    ck_assert_int_gt(EVP_PKEY_CTX_set_rsa_pss_saltlen(pc, 32), 0);
+    ck_assert_int_ne(EVP_PKEY_verify(pc, sig, 256, hash, 32), 1);
+    EVP_PKEY_CTX_free(pc);
+    X509_free(x);
+}
+END_TEST
+
 /* contactless: its ATR, and a reader that fails extended APDUs. */
 START_TEST(test_profile_contactless)
 {
@@ -1796,6 +1846,7 @@ static Suite *emu_suite(void)
     tcase_add_loop_test(tc, test_profile_pin_lifetime, 0, 3);
     tcase_add_loop_test(tc, test_profile_status_words, 0, 3);
     tcase_add_test(tc, test_profile_pss);
+    tcase_add_test(tc, test_pss_switches);
     tcase_add_test(tc, test_profile_contactless);
     tcase_add_test(tc, test_profile_switches_and_env);
 

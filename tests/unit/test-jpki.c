@@ -1199,6 +1199,44 @@ START_TEST(test_sign_scripted)
 }
 END_TEST
 
+/* P1 04: the 32-byte hash alone, Le 256; a card without the mode (6A86)
+ * is MYNA_E_P1P2, which the module turns into "this card cannot". */
+START_TEST(test_sign_pss_scripted)
+{
+    uint8_t hash[JPKI_PSS_HASH_LEN] = { 7 }, sig[300];
+    struct script s;
+    struct rig *r;
+    size_t siglen = 1;
+
+    script_init(&s);
+    script_add(&s, 0x0017, (const uint8_t *)"", 0);
+    r = rig_script(&s);
+    ck_assert_int_eq(jpki_begin(r->j), 0);
+    ck_assert_int_eq(jpki_sign_pss(r->j, JPKI_AUTH, hash, sig, sizeof(sig),
+                                   &siglen), 0);
+    ck_assert_uint_eq(siglen, 256);
+    ck_assert_uint_eq(r->spy.rec[r->spy.n - 1].cla, 0x80);
+    ck_assert_uint_eq(r->spy.rec[r->spy.n - 1].ins, 0x2A);
+    ck_assert_uint_eq(r->spy.rec[r->spy.n - 1].p1, 0x04);
+    ck_assert_uint_eq(r->spy.rec[r->spy.n - 1].p2, 0x80);
+    ck_assert_uint_eq(r->spy.rec[r->spy.n - 1].lc, 32);
+    ck_assert_uint_eq(r->spy.rec[r->spy.n - 1].le, 256);
+    s.sign_sw = 0x6A86;
+    ck_assert_int_eq(jpki_sign_pss(r->j, JPKI_AUTH, hash, sig, sizeof(sig),
+                                   &siglen), MYNA_E_P1P2);
+    ck_assert_uint_eq(siglen, 0);
+    s.sign_sw = 0x9000;
+    s.sign_len = 255;
+    ck_assert_int_eq(jpki_sign_pss(r->j, JPKI_AUTH, hash, sig, sizeof(sig),
+                                   &siglen), MYNA_E_BAD_RESPONSE);
+    ck_assert_int_eq(jpki_sign_pss(r->j, JPKI_AUTH, hash, sig, 255, &siglen),
+                     MYNA_E_BUFFER_SMALL);
+    ck_assert_int_eq(jpki_sign_pss(r->j, JPKI_AUTH, NULL, sig, sizeof(sig),
+                                   &siglen), MYNA_E_ARGS);
+    ck_assert_int_eq(jpki_end(r->j, false), 0);
+}
+END_TEST
+
 START_TEST(test_challenge_scripted)
 {
     uint8_t buf[600];
@@ -2101,6 +2139,7 @@ static Suite *jpki_suite(void)
     tcase_add_test(tc, test_tries_scripted);
     tcase_add_test(tc, test_verify_scripted);
     tcase_add_test(tc, test_sign_scripted);
+    tcase_add_test(tc, test_sign_pss_scripted);
     tcase_add_test(tc, test_challenge_scripted);
     tcase_add_test(tc, test_ext_auto_learns);
     suite_add_tcase(s, tc);

@@ -184,4 +184,15 @@ sys_ok "  the session was TLS 1.3" grep -q "TLSv1.3" "$SYS_WORK/page13p"
 sys_ok "  signed by the card with P1 04 (RSA-PSS)" \
     grep -q '^> 80 2A 04 80' "$SYS_WORK/emu-apdu.log"
 
+# TLS 1.2 still works with pss = true (NSS may now choose RSA-PSS there too).
+PORT=$(mc_free_port)
+mc_s_server "$SYS_WORK/s_server12p.log" "$PORT" -cert "$SYS_WORK/srv.pem" \
+    -key "$SYS_WORK/srv.key" -Verify 1 -CAfile "$SYS_WORK/auth-ca.pem" \
+    -www -tls1_2 -naccept 1
+sys_ok "pss = true: tstclnt -V tls1.2:tls1.2 still logs in" tls tls1.2 ""
+cp "$SYS_WORK/out" "$SYS_WORK/page12p"
+mc_stop_server
+sys_ok "  s_server verified the card's certificate, over TLS 1.2" \
+    eval 'server_saw "$SYS_WORK/s_server12p.log" && grep -q "TLSv1.2" "$SYS_WORK/page12p"'
+
 sys_done
