@@ -28,6 +28,7 @@ static const CK_RSA_PKCS_PSS_PARAMS tls13 = { CKM_SHA256, CKG_MGF1_SHA256,
                                               32 };
 
 static char conf_path[PATH_MAX];
+static char log_path[PATH_MAX];
 
 /* Write @text into @path, making its directory. */
 static void write_file(const char *path, const char *text)
@@ -49,16 +50,23 @@ static void write_file(const char *path, const char *text)
     fclose(fp);
 }
 
-/* @text as the one configuration file (MYNACARD_CONF); the module and the
- * card opened again, the card with @emu's switches (NULL: the profile's). */
+/* @text as the one configuration file (MYNACARD_CONF), a %s in it the
+ * path of a log file (log_path); the module and the card opened again,
+ * the card with @emu's switches (NULL: the profile's). */
 static void open_with(const char *text, const struct emu_options *emu)
 {
+    char buf[1024];
+
     mt_open(&(struct mt_open_opts){ .variant = MYNACARD_VARIANT_BOTH,
                                     .emu = emu });
     /* In the card's directory, which mt_open() made afresh. */
     ck_assert_int_lt(snprintf(conf_path, sizeof(conf_path), "%s/test.conf",
                               fx.dir), (int)sizeof(conf_path));
-    write_file(conf_path, text);
+    ck_assert_int_lt(snprintf(log_path, sizeof(log_path), "%s/debug.log",
+                              fx.dir), (int)sizeof(log_path));
+    ck_assert_int_lt(snprintf(buf, sizeof(buf), text, log_path),
+                     (int)sizeof(buf));
+    write_file(conf_path, buf);
     ck_assert_int_eq(setenv("MYNACARD_CONF", conf_path, 1), 0);
     mt_reinit(MYNACARD_VARIANT_BOTH);
     mt_find_slots();
@@ -313,8 +321,24 @@ START_TEST(test_params_and_lengths)
 }
 END_TEST
 
+/* Whether the debug log holds @s. */
+static bool log_has(const char *s)
+{
+    char line[1024];
+    bool found = false;
+    FILE *fp = fopen(log_path, "r");
+
+    if (!fp)
+        return false;
+    while (!found && fgets(line, sizeof(line), fp))
+        found = strstr(line, s) != NULL;
+    fclose(fp);
+    return found;
+}
+
 /* A card without the mode, and one that answers it wrongly: an error,
- * never a signature, no try spent, and PKCS#1 v1.5 still works. */
+ * never a signature, a line in the debug log saying why, no try spent,
+ * and PKCS#1 v1.5 still works. */
 START_TEST(test_card_refuses_or_lies)
 {
     struct emu_options opt = { .sign_pss = true };
@@ -322,16 +346,20 @@ START_TEST(test_card_refuses_or_lies)
     CK_ULONG siglen;
     CK_OBJECT_HANDLE key;
     CK_SESSION_HANDLE s;
+    const char *why;
     CK_RV want;
 
     if (_i == 0) {
         opt.sign_pss_refused = true;
         want = CKR_FUNCTION_FAILED;
+        why = "the card refused an RSA-PSS signature";
     } else {
         opt.sign_pss_bad = true;
         want = CKR_DEVICE_ERROR;
+        why = "does not verify as RSASSA-PSS with MGF1-SHA256 and a 32-byte "
+              "salt";
     }
-    open_with("pss = true\n", &opt);
+    open_with("pss = true\ndebug = 1\nlog_file = %s\n", &opt);
     s = mt_session_login(MT_AUTH);
     key = mt_one(s, CKO_PRIVATE_KEY);
     ck_assert_int_eq(RAND_bytes(hash, sizeof(hash)), 1);
@@ -346,6 +374,7 @@ START_TEST(test_card_refuses_or_lies)
                           sizeof(tls13), hash, sizeof(hash), sig, &siglen),
                  want);
     ck_assert_mem_eq(sig, zero, sizeof(sig));
+    ck_assert_msg(log_has(why), "the debug log does not say: %s", why);
     ck_assert_int_eq(mt_tries(MT_AUTH), 3);
     siglen = sizeof(sig);
     ck_assert_rv(mt_sign(s, key, CKM_SHA256_RSA_PKCS, hash, sizeof(hash), sig,
