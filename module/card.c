@@ -836,29 +836,30 @@ static int verify_ctx(struct mc_card *c, enum jpki_role role,
     return 0;
 }
 
-/* What a signature's outcome means for the login: 6982 says the card
- * does not have the PIN (another program reset or re-selected), so the
- * token is logged out.  I/O lock held. */
-static void after_sign(struct mc_card *c, enum jpki_role role, int err)
-{
-    if (err == MYNA_E_SECURITY) {
-        c->pin_verified[role] = false;
-        mc_mutex_lock(mc_g.lock);
-        c->logged_in[role] = false;
-        mc_mutex_unlock(mc_g.lock);
-    }
-    card_check(c, err);
-}
-
-int card_sign(struct mc_card *c, enum jpki_role role, const uint8_t *in,
-              size_t inlen, uint8_t *sig, size_t *siglen)
+/* Sign with @role's key, PKCS#1 v1.5 over @in or (@pss) RSASSA-PSS over
+ * the 32-byte hash @in, and check the signature with the certificate's
+ * key before it leaves the module: a faulty answer, or a signature by the
+ * other key, must never reach the application (cheap next to the card's
+ * second).  The PSS mode is known from one source only (doc/jpki-card.md):
+ * with no key to check it against there is no PSS signature at all. */
+static int sign_checked(struct mc_card *c, enum jpki_role role, bool pss,
+                        const uint8_t *in, size_t inlen, uint8_t *sig,
+                        size_t *siglen)
 {
     EVP_PKEY_CTX *check = NULL;
+    uint8_t *spki = NULL;
+    size_t spkilen = 0;
     bool reset;
     int err, ok;
 
+    *siglen = 0;
     mc_mutex_lock(c->io);
-    err = verify_ctx(c, role, &check);
+    if (pss) {
+        spki = copy_spki(c, role, &spkilen);
+        err = spki ? 0 : MYNA_E_NOMEM;
+    } else {
+        err = verify_ctx(c, role, &check);
+    }
     if (err < 0)
         goto out_unlock;
     err = card_begin(c, &reset);
@@ -870,85 +871,63 @@ int card_sign(struct mc_card *c, enum jpki_role role, const uint8_t *in,
         goto out_end;
     }
 
-    err = jpki_sign(c->j, role, in, inlen, sig, MC_SIG_LEN, siglen);
-    /* Check the signature with the certificate's key before it leaves the
-     * module: a faulty answer, or a signature by the other key, must never
-     * reach the application.  Cheap next to the card's second. */
-    ok = err == 0 && check
-         ? mc_rsa_pkcs1_verify_ctx(check, in, inlen, sig, *siglen) : 1;
+    if (pss) {
+        err = jpki_sign_pss(c->j, role, in, sig, MC_SIG_LEN, siglen);
+        if (err == MYNA_E_P1P2)
+            myna_log(MYNA_LOG_ERROR, "reader %u: the card refused an RSA-PSS "
+                     "signature (COMPUTE DIGITAL SIGNATURE with P1 04): it "
+                     "cannot log in to TLS 1.3 sites; set pss = false in "
+                     "mynacard.conf (mynacard-tool check-pss --disable)",
+                     c->reader->index);
+        ok = err == 0 ? mc_rsa_pss_verify(spki, spkilen, in, inlen, sig,
+                                          *siglen)
+                      : 1;
+    } else {
+        err = jpki_sign(c->j, role, in, inlen, sig, MC_SIG_LEN, siglen);
+        ok = err == 0 && check
+             ? mc_rsa_pkcs1_verify_ctx(check, in, inlen, sig, *siglen) : 1;
+    }
     if (ok != 1) {
         if (ok == 0)
             myna_log(MYNA_LOG_ERROR, "reader %u: the card's signature does "
-                     "not verify with the certificate's key",
-                     c->reader->index);
+                     "not verify %swith the certificate's key: not "
+                     "returned%s", c->reader->index,
+                     pss ? "as RSASSA-PSS with MGF1-SHA256 and a 32-byte "
+                           "salt (P1 04) " : "",
+                     pss ? "; if this card always does so, set pss = false"
+                         : "");
         OPENSSL_cleanse(sig, MC_SIG_LEN);
         *siglen = 0;
         err = ok == 0 ? MYNA_E_BAD_RESPONSE : MYNA_E_NOMEM;
     }
-    after_sign(c, role, err);
+    if (err == MYNA_E_SECURITY) {
+        /* 6982: the card does not have the PIN (another program reset or
+         * re-selected): the token is logged out. */
+        c->pin_verified[role] = false;
+        mc_mutex_lock(mc_g.lock);
+        c->logged_in[role] = false;
+        mc_mutex_unlock(mc_g.lock);
+    }
+    card_check(c, err);
 out_end:
     card_end(c, false);
 out_unlock:
     mc_mutex_unlock(c->io);
+    free(spki);
     return err;
+}
+
+int card_sign(struct mc_card *c, enum jpki_role role, const uint8_t *in,
+              size_t inlen, uint8_t *sig, size_t *siglen)
+{
+    return sign_checked(c, role, false, in, inlen, sig, siglen);
 }
 
 int card_sign_pss(struct mc_card *c, enum jpki_role role,
                   const uint8_t hash[JPKI_PSS_HASH_LEN], uint8_t *sig,
                   size_t *siglen)
 {
-    uint8_t *spki;
-    size_t spkilen = 0;
-    bool reset;
-    int err, ok;
-
-    *siglen = 0;
-    mc_mutex_lock(c->io);
-    /* The PSS mode is known from one source only (doc/jpki-card.md): no
-     * signature of it leaves unchecked, so no key to check with is no
-     * signature. */
-    spki = copy_spki(c, role, &spkilen);
-    if (!spki) {
-        err = MYNA_E_NOMEM;
-        goto out_unlock;
-    }
-    err = card_begin(c, &reset);
-    if (err < 0)
-        goto out_free;
-    if (!c->pin_verified[role]) {
-        err = MYNA_E_SECURITY;
-        goto out_end;
-    }
-
-    err = jpki_sign_pss(c->j, role, hash, sig, MC_SIG_LEN, siglen);
-    if (err == MYNA_E_P1P2)
-        myna_log(MYNA_LOG_ERROR, "reader %u: the card refused an RSA-PSS "
-                 "signature (COMPUTE DIGITAL SIGNATURE with P1 04): it "
-                 "cannot log in to TLS 1.3 sites; set pss = false in "
-                 "mynacard.conf (mynacard-tool check-pss --disable)",
-                 c->reader->index);
-    ok = err == 0 ? mc_rsa_pss_verify(spki, spkilen, hash, JPKI_PSS_HASH_LEN,
-                                      sig, *siglen)
-                  : 1;
-    if (ok != 1) {
-        if (ok == 0)
-            myna_log(MYNA_LOG_ERROR, "reader %u: the card's answer to an "
-                     "RSA-PSS signature (P1 04) does not verify as "
-                     "RSASSA-PSS with MGF1-SHA256 and a 32-byte salt with "
-                     "the certificate's key: not returned; if this card "
-                     "always does so, set pss = false", c->reader->index);
-        OPENSSL_cleanse(sig, MC_SIG_LEN);
-        *siglen = 0;
-        err = ok == 0 ? MYNA_E_BAD_RESPONSE : MYNA_E_NOMEM;
-    }
-    after_sign(c, role, err);
-out_end:
-    card_end(c, false);
-out_free:
-    free(spki);
-out_unlock:
-    mc_mutex_unlock(c->io);
-    return err;
+    return sign_checked(c, role, true, hash, JPKI_PSS_HASH_LEN, sig, siglen);
 }
 
 int card_random(struct mc_card *c, uint8_t *out, size_t len)
