@@ -8,8 +8,15 @@
 # and show the card working through the installed module.  With a real My
 # Number Card in a reader of the system's pcscd, that card (nothing that
 # needs a PIN); otherwise the virtual card, in a private pcscd of its own
-# (tests/system/lib.sh), signed with and verified.  Runs as root.
+# (tests/system/lib.sh), signed with and verified.  Runs as root; a normal
+# user's run starts again through sudo (a fresh Debian has no sudo, and
+# root needs none).
 set -euo pipefail
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null ||
+        { echo "demo.sh: run it as root (sudo is not installed)" >&2; exit 1; }
+    exec sudo bash "$0" "$@"
+fi
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
