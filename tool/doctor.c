@@ -249,7 +249,7 @@ static void check_registrations(void)
     for (size_t i = 0; i < n; i++)
         check_reg("firefox", "Firefox profile", &ff[i], "firefox", true);
     reg_check_nss(&r);
-    check_reg("nss", "shared NSS database (Chromium)", &r, "nss", false);
+    check_reg("nss", "shared NSS database (Chromium)", &r, "chromium", false);
     reg_check_libreoffice(&r);
     check_reg("libreoffice", "LibreOffice", &r, "libreoffice", false);
 

@@ -51,7 +51,7 @@ static const char usage_text[] =
 "  verify-pin auth|sign           check a PIN (tries shown before and after)\n"
 "  change-pin auth|sign           change a PIN\n"
 "  export auth|sign|auth-ca|sign-ca [--pem|--der] [-o FILE]\n"
-"  setup firefox|nss|libreoffice|p11-kit [--remove]\n"
+"  setup firefox|chromium|nss|libreoffice|p11-kit [--remove]\n"
 "  doctor                         find what stops the card from working\n"
 "  check-pss [--enable|--disable] can the card log in to TLS 1.3 sites?\n"
 "                                 --enable turns it on after a check\n"

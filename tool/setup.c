@@ -89,7 +89,8 @@ const char *tool_module_for(const char *target, char *buf, size_t cap)
 {
     const char *m = MOD_BOTH;
 
-    if (!strcmp(target, "firefox") || !strcmp(target, "nss"))
+    if (!strcmp(target, "firefox") || !strcmp(target, "nss")
+        || !strcmp(target, "chromium"))
         m = MOD_AUTH;
     else if (!strcmp(target, "libreoffice"))
         m = MOD_SIGN;
@@ -978,15 +979,15 @@ int cmd_setup(int argc, char **argv)
     const char *t;
 
     if (argc != 1) {
-        complain("usage: mynacard-tool setup firefox|nss|libreoffice|p11-kit "
-                 "[--remove]");
+        complain("usage: mynacard-tool setup "
+                 "firefox|chromium|nss|libreoffice|p11-kit [--remove]");
         return TOOL_EUSAGE;
     }
     t = argv[0];
-    if (strcmp(t, "firefox") && strcmp(t, "nss") && strcmp(t, "libreoffice") &&
-        strcmp(t, "p11-kit")) {
-        complain("unknown target \"%s\": firefox, nss, libreoffice or p11-kit",
-                 t);
+    if (strcmp(t, "firefox") && strcmp(t, "chromium") && strcmp(t, "nss") &&
+        strcmp(t, "libreoffice") && strcmp(t, "p11-kit")) {
+        complain("unknown target \"%s\": firefox, chromium, nss, libreoffice "
+                 "or p11-kit", t);
         return TOOL_EUSAGE;
     }
     tool_module_for(t, lib, sizeof(lib));
@@ -1000,7 +1001,9 @@ int cmd_setup(int argc, char **argv)
     }
     if (!strcmp(t, "firefox"))
         return setup_firefox(lib);
-    if (!strcmp(t, "nss"))
+    /* Chromium on Linux loads the security devices of the user's shared
+     * NSS database, ~/.pki/nssdb: the same place as `setup nss`. */
+    if (!strcmp(t, "nss") || !strcmp(t, "chromium"))
         return setup_nss(lib);
     if (!strcmp(t, "libreoffice"))
         return setup_libreoffice(lib);

@@ -95,11 +95,11 @@ sys_ok "the two-token module in Firefox: named, fix: setup firefox" \
           fix_after wrong "registered instead of" "mynacard-tool setup firefox"'
 
 # ---- everything set up ----
-for target in p11-kit firefox nss libreoffice; do
+for target in p11-kit firefox chromium libreoffice; do
     t "setup-$target" setup "$target"
 done
-sys_ok "setup p11-kit, firefox, nss, libreoffice: all exit 0" \
-    eval 'rc_is setup-p11-kit 0 && rc_is setup-firefox 0 && rc_is setup-nss 0 && rc_is setup-libreoffice 0'
+sys_ok "setup p11-kit, firefox, chromium, libreoffice: all exit 0" \
+    eval 'rc_is setup-p11-kit 0 && rc_is setup-firefox 0 && rc_is setup-chromium 0 && rc_is setup-libreoffice 0'
 t good doctor
 sys_ok "all set up: exit 0, no [warn] or [FAIL]" \
     eval 'rc_is good 0 && ! grep -Eq "^\[(warn|FAIL)\]" "$SYS_WORK/good.out"'

@@ -160,6 +160,20 @@ sys_ok "  with the authentication module" only_lib nss "$MOD/mynacard-auth-pkcs1
 t nss-rm setup nss --remove
 modlist nss-rm "$HOME/.pki/nssdb"
 sys_ok "setup nss --remove: exit 0, gone" eval 'rc_is nss-rm 0 && no_mynacard nss-rm'
+rm -rf "$HOME/.pki"
+t chromium setup chromium
+sys_ok "setup chromium: exit 0, ~/.pki/nssdb created (where Chromium on Linux looks)" \
+    eval 'rc_is chromium 0 && [ -e "$HOME/.pki/nssdb/cert9.db" ]'
+modlist chromium "$HOME/.pki/nssdb"
+sys_ok "  with the authentication module" only_lib chromium "$MOD/mynacard-auth-pkcs11.so"
+t chromium-again setup chromium
+modlist chromium-again "$HOME/.pki/nssdb"
+sys_ok "  again: exit 0, still once" \
+    eval 'rc_is chromium-again 0 && only_lib chromium-again "$MOD/mynacard-auth-pkcs11.so"'
+t chromium-rm setup chromium --remove
+modlist chromium-rm "$HOME/.pki/nssdb"
+sys_ok "setup chromium --remove: exit 0, gone" \
+    eval 'rc_is chromium-rm 0 && no_mynacard chromium-rm'
 
 # ---- LibreOffice ----
 LO="$HOME/.config/libreoffice/4"
