@@ -26,7 +26,10 @@ CHROMIUM=${CHROMIUM:-/usr/lib/chromium/chromium}
 [ -x "$CHROMIUM" ] || sys_skip "Chromium is not installed ($CHROMIUM)"
 [ -d /etc/chromium ] || sys_skip "/etc/chromium is missing"
 mc_need Xvfb xdotool certutil openssl ss timeout python3 mount
-python3 -c 'import websocket' 2>/dev/null || sys_skip "python3-websocket is missing"
+# Debian's python3, whose python3-websocket the DevTools driver needs (a
+# python3 earlier on PATH, pyenv's say, may lack it).
+PY=${MYNACARD_PYTHON3:-/usr/bin/python3}
+"$PY" -c 'import websocket' 2>/dev/null || sys_skip "python3-websocket is missing for $PY"
 [ -x "${MYNACARD_TOOL:-}" ] || sys_skip "MYNACARD_TOOL is not set"
 mc_need_module MYNACARD_AUTH_MODULE
 
@@ -113,7 +116,7 @@ chromium_run() {
         about:blank </dev/null >"$SYS_WORK/$name.chromium.log" 2>&1 &
     CR_PID=$!
     sys_track "$CR_PID"
-    timeout 180 python3 "$HERE/devtools.py" "$dport" "$url" "$SYS_WORK/$name.json" "$@" \
+    timeout 180 "$PY" "$HERE/devtools.py" "$dport" "$url" "$SYS_WORK/$name.json" "$@" \
         >"$SYS_WORK/$name.client.log" 2>&1
     rc=$?
     sed 's/^/#   client: /' "$SYS_WORK/$name.client.log"
