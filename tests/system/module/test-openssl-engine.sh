@@ -208,4 +208,34 @@ sys_ok "  it is the card's authentication certificate, byte for byte" \
           same_cert "$SYS_WORK/page-cert.der" "$CARD/auth.crt.pem"'
 sys_ok "  over TLS 1.2" grep -q "Protocol *: TLSv1.2" "$SYS_WORK/page"
 
+# ---- s_client over TLS 1.3, with pss = true ----
+PORT=$(mc_free_port)
+mc_s_server "$SYS_WORK/s_server13.log" "$PORT" -cert "$SYS_WORK/srv.pem" \
+    -key "$SYS_WORK/srv.key" -Verify 1 -CAfile "$SYS_WORK/auth-ca.pem" \
+    -www -tls1_3 -naccept 1
+s_client13() {
+    timeout 120 openssl s_client -connect "127.0.0.1:$PORT" \
+        -engine pkcs11 -keyform engine -key "$AUTH_URI" \
+        -cert "$SYS_WORK/auth.pem" -tls1_3 -ign_eof \
+        <"$SYS_WORK/request" >"$SYS_WORK/out" 2>&1
+    local rc=$?
+    sed 's/^/#   /' "$SYS_WORK/out"
+    return "$rc"
+}
+export MYNACARD_CONF="$SYS_WORK/mynacard-pss.conf"
+s_client13
+cp "$SYS_WORK/out" "$SYS_WORK/page13"
+unset MYNACARD_CONF
+mc_stop_server
+mc_cat_comment "$SYS_WORK/s_server13.log"
+sed -n '/^Client certificate/,$p' "$SYS_WORK/page13" |
+    sed -n '/-----BEGIN CERTIFICATE-----/,/-----END CERTIFICATE-----/p' \
+    >"$SYS_WORK/page13-cert.pem"
+sys_ok "pss = true: openssl s_client -engine pkcs11 -tls1_3 logs in with the card's key" \
+    eval 'grep -q "Protocol *: TLSv1.3" "$SYS_WORK/page13" &&
+          grep -qF "depth=0 $SUBJECT" "$SYS_WORK/s_server13.log"'
+sys_ok "  the page shows the card's authentication certificate, byte for byte" \
+    eval 'openssl x509 -in "$SYS_WORK/page13-cert.pem" -outform DER -out "$SYS_WORK/page13-cert.der" &&
+          same_cert "$SYS_WORK/page13-cert.der" "$CARD/auth.crt.pem"'
+
 sys_done
