@@ -54,17 +54,7 @@ run() {
 
 # ---- A server CA and a server certificate for 127.0.0.1 (test data) ----
 PKI="$SYS_WORK/pki"
-mkdir -p "$PKI"
-{
-    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=mynacard test server CA" \
-        -keyout "$PKI/ca.key" -out "$PKI/ca.pem" &&
-    openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
-        -keyout "$PKI/srv.key" -out "$PKI/srv.csr" &&
-    printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' \
-        >"$PKI/srv.ext" &&
-    openssl x509 -req -in "$PKI/srv.csr" -CA "$PKI/ca.pem" -CAkey "$PKI/ca.key" \
-        -CAcreateserial -days 2 -extfile "$PKI/srv.ext" -out "$PKI/srv.pem"
-} >"$SYS_WORK/pki.log" 2>&1 || { cat "$SYS_WORK/pki.log"; sys_fail "server certificate"; }
+mc_server_pki "$PKI"
 
 # ---- ~/.pki/nssdb: the tool's setup, and the server's CA ----
 export MYNACARD_MODULE_DIR=${MYNACARD_MODULE_DIR:-$(dirname "$MYNACARD_AUTH_MODULE")}

@@ -52,17 +52,7 @@ sys_log "the card's authentication certificate: $SUBJECT"
 
 # ---- A server CA and a server certificate for 127.0.0.1 (test data) ----
 PKI="$SYS_WORK/pki"
-mkdir -p "$PKI"
-{
-    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=mynacard test server CA" \
-        -keyout "$PKI/ca.key" -out "$PKI/ca.pem" &&
-    openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
-        -keyout "$PKI/srv.key" -out "$PKI/srv.csr" &&
-    printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' \
-        >"$PKI/srv.ext" &&
-    openssl x509 -req -in "$PKI/srv.csr" -CA "$PKI/ca.pem" -CAkey "$PKI/ca.key" \
-        -CAcreateserial -days 2 -extfile "$PKI/srv.ext" -out "$PKI/srv.pem"
-} >"$SYS_WORK/pki.log" 2>&1 || { cat "$SYS_WORK/pki.log"; sys_fail "server certificate"; }
+mc_server_pki "$PKI"
 
 # ---- The profile: an NSS database with the module and the server CA ----
 PROFILE="$SYS_WORK/profile"

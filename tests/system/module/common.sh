@@ -250,6 +250,25 @@ mc_server_cert() {
         { cat "$SYS_WORK/req.log"; sys_fail "openssl req"; }
 }
 
+# mc_server_pki DIR: a test CA (DIR/ca.pem) and a server certificate for
+# 127.0.0.1 that it issued (DIR/srv.pem, DIR/srv.key): browsers refuse a
+# self-signed server certificate even when it is trusted (consumers.md).
+mc_server_pki() {
+    mkdir -p "$1"
+    {
+        openssl req -x509 -newkey rsa:2048 -nodes -days 2 \
+            -subj "/CN=mynacard test server CA" \
+            -keyout "$1/ca.key" -out "$1/ca.pem" &&
+        openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+            -keyout "$1/srv.key" -out "$1/srv.csr" &&
+        printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' \
+            >"$1/srv.ext" &&
+        openssl x509 -req -in "$1/srv.csr" -CA "$1/ca.pem" -CAkey "$1/ca.key" \
+            -CAcreateserial -days 2 -extfile "$1/srv.ext" -out "$1/srv.pem"
+    } >"$SYS_WORK/pki.log" 2>&1 ||
+        { cat "$SYS_WORK/pki.log"; sys_fail "server certificate"; }
+}
+
 # mc_cat_comment FILE: show a file as TAP comments.
 mc_cat_comment() {
     sed 's/^/#   /' "$1"
