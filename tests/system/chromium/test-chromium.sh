@@ -44,25 +44,17 @@ ISSUER_CN=$(openssl x509 -in "$CARD/auth.crt.pem" -noout -issuer -nameopt multil
     sed -n 's/^ *commonName *= *//p' | head -n 1)
 sys_log "the card's authentication certificate: $SUBJECT (issuer CN $ISSUER_CN)"
 
-run() {
-    local rc
-    timeout 120 "$@" </dev/null >"$SYS_WORK/out" 2>&1
-    rc=$?
-    sed 's/^/#   /' "$SYS_WORK/out"
-    return "$rc"
-}
-
 # ---- A server CA and a server certificate for 127.0.0.1 (test data) ----
 PKI="$SYS_WORK/pki"
 mc_server_pki "$PKI"
 
 # ---- ~/.pki/nssdb: the tool's setup, and the server's CA ----
 export MYNACARD_MODULE_DIR=${MYNACARD_MODULE_DIR:-$(dirname "$MYNACARD_AUTH_MODULE")}
-sys_ok "mynacard-tool setup chromium: exit 0" run "$MYNACARD_TOOL" setup chromium
+sys_ok "mynacard-tool setup chromium: exit 0" mc_run "$MYNACARD_TOOL" setup chromium
 sys_ok "  ~/.pki/nssdb holds mynacard-auth-pkcs11.so" \
-    eval 'run modutil -dbdir "sql:$HOME/.pki/nssdb" -list && grep -qF "mynacard-auth-pkcs11.so" "$SYS_WORK/out"'
+    eval 'mc_run modutil -dbdir "sql:$HOME/.pki/nssdb" -list && grep -qF "mynacard-auth-pkcs11.so" "$SYS_WORK/out"'
 sys_ok "certutil -A: the test server's CA trusted for TLS servers (C,,)" \
-    run certutil -A -d "sql:$HOME/.pki/nssdb" -n "mynacard test server CA" -t "C,," -i "$PKI/ca.pem"
+    mc_run certutil -A -d "sql:$HOME/.pki/nssdb" -n "mynacard test server CA" -t "C,," -i "$PKI/ca.pem"
 
 # ---- the managed policy, in this namespace only ----
 cp -a /etc/chromium "$SYS_WORK/etc-chromium"

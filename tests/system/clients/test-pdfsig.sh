@@ -24,15 +24,6 @@ sys_card_init "$CARD" --auth-pin "$MC_AUTH_PIN" --sign-pin "$MC_SIGN_PIN"
 sys_start_pcscd
 sys_start_emu "$CARD"
 
-run() {
-    # run CMD...: output in $SYS_WORK/out, as TAP comments.
-    local rc
-    timeout 300 "$@" </dev/null >"$SYS_WORK/out" 2>&1
-    rc=$?
-    sed 's/^/#   /' "$SYS_WORK/out"
-    return "$rc"
-}
-
 # A one-page PDF, written by hand (offsets computed).
 python3 - "$SYS_WORK/in.pdf" <<'EOF'
 import sys
@@ -58,17 +49,17 @@ out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
 open(sys.argv[1], "wb").write(out)
 EOF
 sys_ok "a one-page PDF to sign (pdfsig reads it: no signature yet)" \
-    eval 'run pdfsig "$SYS_WORK/in.pdf"; grep -q "does not contain any signatures" "$SYS_WORK/out"'
+    eval 'mc_run pdfsig "$SYS_WORK/in.pdf"; grep -q "does not contain any signatures" "$SYS_WORK/out"'
 
 # ---- the NSS database, the README's way ----
 DB="$SYS_WORK/nssdb"
 mkdir -p "$DB"
 sys_ok "certutil -N: an NSS database" \
-    run certutil -N -d "sql:$DB" --empty-password
+    mc_run certutil -N -d "sql:$DB" --empty-password
 sys_ok "modutil -add: mynacard-sign-pkcs11.so in it" \
-    eval 'echo | run modutil -dbdir "sql:$DB" -add "My Number Card" -libfile "$MOD" -force'
+    eval 'echo | mc_run modutil -dbdir "sql:$DB" -add "My Number Card" -libfile "$MOD" -force'
 printf '%s\n' "$MC_SIGN_PIN" >"$SYS_WORK/pwfile"
-run certutil -L -d "sql:$DB" -h all -f "$SYS_WORK/pwfile"
+mc_run certutil -L -d "sql:$DB" -h all -f "$SYS_WORK/pwfile"
 NICK=$(awk '/^My Number Card \(Signature\):.*u,u,u[ \t]*$/ {
     sub(/[ \t]+u,u,u[ \t]*$/, ""); print; exit }' "$SYS_WORK/out")
 rm -f "$SYS_WORK/pwfile"
@@ -78,18 +69,18 @@ sys_ok "  the tries are back to 5" tries sign 5
 
 # ---- a wrong password ----
 sys_ok "pdfsig -add-signature with a wrong password fails" \
-    sys_not run pdfsig -add-signature -nssdir "sql:$DB" -nick "$NICK" \
+    sys_not mc_run pdfsig -add-signature -nssdir "sql:$DB" -nick "$NICK" \
     -nss-pwd WRONG999 -kpw WRONG999 "$SYS_WORK/in.pdf" "$SYS_WORK/bad.pdf"
 sys_ok "  and writes no signed PDF" \
-    eval '! [ -s "$SYS_WORK/bad.pdf" ] || { run pdfsig "$SYS_WORK/bad.pdf"; ! grep -q "Signature is Valid" "$SYS_WORK/out"; }'
+    eval '! [ -s "$SYS_WORK/bad.pdf" ] || { mc_run pdfsig "$SYS_WORK/bad.pdf"; ! grep -q "Signature is Valid" "$SYS_WORK/out"; }'
 sys_ok "  one try spent (4 of 5 left)" tries sign 4
 
 # ---- the right password ----
 sys_ok "pdfsig -add-signature -nssdir sql:DB -nick '$NICK' -kpw PASSWORD signs" \
-    run pdfsig -add-signature -nssdir "sql:$DB" -nick "$NICK" \
+    mc_run pdfsig -add-signature -nssdir "sql:$DB" -nick "$NICK" \
     -nss-pwd "$MC_SIGN_PIN" -kpw "$MC_SIGN_PIN" -reason "mynacard test" "$SYS_WORK/in.pdf" "$SYS_WORK/out.pdf"
 sys_ok "  the tries are back to 5" tries sign 5
-run pdfsig -nssdir "sql:$DB" "$SYS_WORK/out.pdf"
+mc_run pdfsig -nssdir "sql:$DB" "$SYS_WORK/out.pdf"
 cp "$SYS_WORK/out" "$SYS_WORK/verify.txt"
 sys_ok "pdfsig out.pdf: Signature is Valid." grep -q "Signature Validation: Signature is Valid." "$SYS_WORK/verify.txt"
 SIGNER=$(openssl x509 -in "$CARD/sign.crt.pem" -noout -subject -nameopt multiline |
@@ -97,7 +88,7 @@ SIGNER=$(openssl x509 -in "$CARD/sign.crt.pem" -noout -subject -nameopt multilin
 sys_ok "  the signer is the card's signature certificate (CN $SIGNER)" \
     grep -qF "Signer Certificate Common Name: $SIGNER" "$SYS_WORK/verify.txt"
 # The PKCS#7 signature itself, dumped, carries the card's certificate.
-( cd "$SYS_WORK" && run pdfsig -dump out.pdf )
+( cd "$SYS_WORK" && mc_run pdfsig -dump out.pdf )
 sys_ok "  the signature's PKCS#7 holds the card's signature certificate, byte for byte" \
     eval 'openssl pkcs7 -inform DER -in "$SYS_WORK/out.pdf.sig0" -print_certs -out "$SYS_WORK/p7.pem" 2>/dev/null &&
           openssl x509 -in "$SYS_WORK/p7.pem" -outform DER -out "$SYS_WORK/p7.der" &&

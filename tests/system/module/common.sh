@@ -250,6 +250,16 @@ mc_server_cert() {
         { cat "$SYS_WORK/req.log"; sys_fail "openssl req"; }
 }
 
+# mc_run CMD...: run it (no input, at most 300 s); its output in
+# $SYS_WORK/out and shown as TAP comments; its exit status.
+mc_run() {
+    local rc
+    timeout 300 "$@" </dev/null >"$SYS_WORK/out" 2>&1
+    rc=$?
+    sed 's/^/#   /' "$SYS_WORK/out"
+    return "$rc"
+}
+
 # mc_server_pki DIR: a test CA (DIR/ca.pem) and a server certificate for
 # 127.0.0.1 that it issued (DIR/srv.pem, DIR/srv.key): browsers refuse a
 # self-signed server certificate even when it is trusted (consumers.md).
