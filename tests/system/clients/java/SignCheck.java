@@ -5,11 +5,12 @@
 // for each SunPKCS11 configuration file named on the command line, it
 // loads the token as a PKCS11 KeyStore with the next line of standard input
 // as the PIN (never an argument: arguments show in ps), then for every
-// private-key entry signs a message with Signature.getInstance(
-// "SHA256withRSA", provider) and verifies that signature with the entry's
+// private-key entry signs two messages with Signature.getInstance(
+// "SHA256withRSA", provider) and verifies each signature with the entry's
 // certificate through the JDK's own provider (not the card's), so the check
 // does not trust the token.  One line a key on standard output:
 //   KEY <alias> sha256=<certificate fingerprint, hex> verified=<true|false>
+// (true: both signatures verified)
 // and on an error, "ERROR <config>: <exception class>: <message>" and
 // exit status 1.  All keys of all tokens are tried in one JVM: each JVM
 // start costs about a second, and CI is near its time budget.
@@ -31,7 +32,7 @@ public final class SignCheck {
     public static void main(String[] args) throws Exception {
         BufferedReader in = new BufferedReader(
                 new InputStreamReader(System.in, StandardCharsets.UTF_8));
-        byte[] message = "mynacard: signed by Java through SunPKCS11"
+        byte[] message = "mynacard: signed by Java through SunPKCS11, #0"
                 .getBytes(StandardCharsets.UTF_8);
         int status = 0;
         for (String cfg : args) {
@@ -49,16 +50,25 @@ public final class SignCheck {
                     PrivateKey key = (PrivateKey) ks.getKey(alias, null);
                     X509Certificate cert =
                             (X509Certificate) ks.getCertificate(alias);
-                    Signature signer = Signature.getInstance("SHA256withRSA", p);
-                    signer.initSign(key);
-                    signer.update(message);
-                    byte[] sig = signer.sign();
-                    // The JDK's own RSA, not the token, checks the signature.
-                    Signature verifier = Signature.getInstance("SHA256withRSA",
-                            Security.getProvider("SunRsaSign"));
-                    verifier.initVerify(cert.getPublicKey());
-                    verifier.update(message);
-                    boolean ok = verifier.verify(sig);
+                    // Two signatures a key: how often a Java program that
+                    // signs more than once makes the card ask (the test
+                    // counts the VERIFY commands).
+                    boolean ok = true;
+                    for (int i = 0; i < 2; i++) {
+                        message[message.length - 1] = (byte) ('0' + i);
+                        Signature signer = Signature.getInstance(
+                                "SHA256withRSA", p);
+                        signer.initSign(key);
+                        signer.update(message);
+                        byte[] sig = signer.sign();
+                        // The JDK's own RSA, not the token, checks it.
+                        Signature verifier = Signature.getInstance(
+                                "SHA256withRSA",
+                                Security.getProvider("SunRsaSign"));
+                        verifier.initVerify(cert.getPublicKey());
+                        verifier.update(message);
+                        ok &= verifier.verify(sig);
+                    }
                     String fp = HexFormat.of().formatHex(MessageDigest
                             .getInstance("SHA-256").digest(cert.getEncoded()));
                     System.out.println("KEY " + alias + " sha256=" + fp
