@@ -15,8 +15,10 @@
 # machine's own directories are never touched.  The host program and the
 # extension are stand-ins made here (MYNACARD_MPA, MYNACARD_EXTENSION_DIR,
 # MYNACARD_EXTENSION_XPI): nothing of them is run, only their paths and
-# bytes matter.  No pcscd and no card: doctor's card checks fail here and
-# only its "mynaportal" findings are looked at.
+# bytes matter; at the end, a real Firefox ESR (when installed) shows that
+# it enables the extension installed with --allow-unsigned.  No pcscd and
+# no card: doctor's card checks fail here and only its "mynaportal"
+# findings are looked at.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/tool-lib.sh"
 
@@ -408,6 +410,68 @@ if [ "$SYSOK" = 1 ]; then
     sys_ok "setup mynaportal --system --remove: exit 0, the three manifests and their directories gone" \
         eval 'rc_is sys-rm 0 && [ ! -e "$SFM" ] && [ ! -e "$SCR" ] && [ ! -e "$SGC" ] &&
               [ ! -e "$(dirname "$SFM")" ] && [ ! -e "$(dirname "$SCR")" ] && [ ! -e "$(dirname "$SGC")" ]'
+fi
+
+# ---- a real Firefox ESR takes the --allow-unsigned installation ----
+# In a home of its own (Firefox fills the profile with files of its own),
+# with a stand-in extension that has the gecko id: Firefox must list it in
+# extensions.json as active, unsigned (signedState 0), from the profile.
+FIREFOX=${FIREFOX:-firefox-esr}
+if command -v "$FIREFOX" >/dev/null; then
+    export HOME="$SYS_WORK/home-ff"
+    FP="$HOME/.mozilla/firefox/real.default-esr"
+    mkdir -p "$FP"
+    printf '[Profile0]\nName=real\nIsRelative=1\nPath=real.default-esr\nDefault=1\n' \
+        >"$HOME/.mozilla/firefox/profiles.ini"
+    REALXPI="$SYS_WORK/real.xpi"
+    python3 - "$REALXPI" "$GECKO" <<'EOF2' || sys_fail "making the stand-in extension"
+import json, sys, zipfile
+m = {"manifest_version": 3, "name": "mynacard stand-in", "version": "1.0",
+     "browser_specific_settings": {"gecko": {"id": sys.argv[2]}},
+     "background": {"scripts": ["bg.js"]}}
+with zipfile.ZipFile(sys.argv[1], "w") as z:
+    z.writestr("manifest.json", json.dumps(m))
+    z.writestr("bg.js", "// nothing\n")
+EOF2
+    MYNACARD_EXTENSION_XPI="$REALXPI" t real-unsigned setup mynaportal --allow-unsigned
+    # Firefox itself is not under test: no sanitizer runtime preloaded.
+    env -u LD_PRELOAD "$FIREFOX" --headless --no-remote --profile "$FP" about:blank \
+        >"$SYS_WORK/firefox-real.log" 2>&1 &
+    FFPID=$!
+    sys_track "$FFPID"
+    # active_in_firefox: extensions.json lists our id, active, unsigned.
+    active_in_firefox() {
+        python3 - "$FP/extensions.json" "$GECKO" <<'EOF2'
+import json, sys
+try:
+    d = json.load(open(sys.argv[1]))
+except (OSError, ValueError):
+    sys.exit(1)
+for a in d.get("addons", []):
+    if a.get("id") == sys.argv[2]:
+        print("#   %s: active %s, signedState %s, location %s" % (
+            a["id"], a.get("active"), a.get("signedState"), a.get("location")))
+        sys.exit(0 if a.get("active") and a.get("location") == "app-profile" else 1)
+sys.exit(1)
+EOF2
+    }
+    FFSTART=$SECONDS
+    for _ in $(seq 120); do
+        active_in_firefox >/dev/null && break
+        sleep 0.5
+    done
+    sys_log "waited $((SECONDS - FFSTART)) s for Firefox's extensions.json"
+    sys_ok "a real $FIREFOX enables the extension that setup --allow-unsigned put in its profile" \
+        eval 'rc_is real-unsigned 0 && active_in_firefox'
+    sys_kill "$FFPID"
+    sys_untrack "$FFPID"
+    for _ in $(seq 100); do [ -L "$FP/lock" ] || break; sleep 0.1; done
+    t real-remove setup mynaportal --remove
+    sys_ok "  --remove afterwards: the copy and the user.js lines gone" \
+        eval 'rc_is real-remove 0 && [ ! -e "$FP/extensions/$GECKO.xpi" ] &&
+              ! grep -q "xpinstall.signatures.required" "$FP/user.js" 2>/dev/null'
+else
+    sys_log "no $FIREFOX: the real-Firefox check is not run"
 fi
 
 t help --help
