@@ -24,6 +24,7 @@
 #include "cardinfo.h"
 #include "emu.h"
 #include "jpki.h"
+#include "log.h"
 #include "myna-err.h"
 #include "transport.h"
 
@@ -802,6 +803,77 @@ START_TEST(test_other_aps_distinct)
 END_TEST
 
 /* ------------------------------------------------------------------ */
+/* The APDU log.                                                       */
+
+static char g_log[1 << 16];
+static size_t g_loglen;
+
+static void log_sink(void *ctx, const char *line)
+{
+    size_t n = strlen(line);
+
+    (void)ctx;
+    if (g_loglen + n + 2 > sizeof(g_log))
+        return;
+    memcpy(g_log + g_loglen, line, n);
+    g_loglen += n;
+    g_log[g_loglen++] = '\n';
+    g_log[g_loglen] = '\0';
+}
+
+/* @s as the log writes bytes: "41 42 31". */
+static bool logged(const char *s, size_t n)
+{
+    char hex[64 * 3 + 1];
+    size_t i;
+
+    ck_assert_uint_le(n, 64);
+    for (i = 0; i < n; i++)
+        snprintf(hex + 3 * i, 4, "%02X ", (uint8_t)s[i]);
+    hex[3 * n - 1] = '\0';
+    return strstr(g_log, hex) != NULL;
+}
+
+/* With every APDU logged, the card-info PIN, the manufacture number and
+ * the four facts never appear, while the token label read in the same
+ * session does (the log would have shown them). */
+START_TEST(test_not_logged)
+{
+    struct rig *r = g_rig;
+    struct jpki_token_info ti;
+    struct cardinfo ci;
+    struct buf f;
+    char num[MYNA_MFG_NUMBER_LEN + 1];
+
+    r->card.record = RECORD;
+    r->card.record_len = sizeof(RECORD);
+    make_cardinfo(&f, NAME, strlen(NAME), 0, 0);
+    r->card.data = f.b;
+    r->card.data_len = f.n;
+    g_loglen = 0;
+    g_log[0] = '\0';
+    myna_log_set(MYNA_LOG_APDU, log_sink, NULL);
+    ck_assert_int_eq(jpki_begin(r->j), 0);
+    ck_assert_int_eq(jpki_read_token_label(r->j, &ti), 0);
+    ck_assert_int_eq(myna_read_mfg_number(r->j, num), 0);
+    ck_assert_int_eq(cardinfo_verify(r->j, (const uint8_t *)"4821", 4, NULL),
+                     0);
+    ck_assert_int_eq(cardinfo_read(r->j, &ci), 0);
+    ck_assert_int_eq(jpki_end(r->j, false), 0);
+    myna_log_set(MYNA_LOG_OFF, NULL, NULL);
+    cardinfo_clear(&ci);
+
+    ck_assert_msg(logged("JPKIAPICCTOKEN2", 15), "the log shows no answer");
+    ck_assert_ptr_nonnull(strstr(g_log, "> 00 B2 01 0C 00"));
+    ck_assert(!logged("4821", 4));
+    ck_assert(!logged("AB12345678901", 13));
+    ck_assert(!logged(NAME, 9));
+    ck_assert(!logged(ADDRESS, 9));
+    ck_assert(!logged(BIRTH, 8));
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
 /* The parser of EF 0002.                                              */
 
 enum mutation {
@@ -1092,6 +1164,7 @@ static Suite *cardinfo_suite(void)
     tcase_add_test(tc, test_read_errors);
     tcase_add_test(tc, test_jpki_reselected);
     tcase_add_test(tc, test_other_aps_distinct);
+    tcase_add_test(tc, test_not_logged);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("emu");
