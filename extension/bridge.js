@@ -34,12 +34,22 @@
     return true;
   }
 
-  // As early as is safe: as soon as there is a body.  This script runs at
-  // document_start, so its DOMContentLoaded listener comes before the
-  // page's own (Firefox may run a document_end script only after `load`,
-  // when the site has already looked, mynaportal.md).
-  if (!addInputs())
-    document.addEventListener("DOMContentLoaded", addInputs, { once: true });
+  // As early as is safe: as soon as the parser has made the body, before
+  // the page's own scripts in it run (a mutation observer's callback runs
+  // at the microtask checkpoint the parser makes before each script).  A
+  // document_end script would be late in Firefox, which may run it only
+  // after `load`, when the site has already looked (mynaportal.md).
+  if (!addInputs()) {
+    const watch = new MutationObserver(() => {
+      if (addInputs())
+        watch.disconnect();
+    });
+    watch.observe(document, { childList: true, subtree: true });
+    document.addEventListener("DOMContentLoaded", () => {
+      watch.disconnect();
+      addInputs();
+    }, { once: true });
+  }
 
   function answerPage(json) {
     document.dispatchEvent(new CustomEvent(P.answerEvent, {
