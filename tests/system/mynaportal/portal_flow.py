@@ -1,0 +1,131 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Copyright (C) 2026 The mynacard authors
+"""The user's side of one request through the test site, the same for
+both browsers (drive-chromium.py, drive-firefox.py give the mechanics):
+open the page, find the extension's PIN window, read what it says, type a
+badly formatted PIN, a wrong one and the right one as asked, and read the
+page's outcome.  The result is one JSON object (see run()).
+"""
+import argparse
+import json
+import subprocess
+import time
+
+# The PIN window's state, as one expression (pin.html's ids).
+DIALOG_STATE = """(function () {
+  const t = (id) => { const e = document.getElementById(id);
+                      return e && !e.hidden ? e.textContent : ""; };
+  const f = document.getElementById("form");
+  return { ready: !!f && !f.hidden, who: t("who"), consent: t("consent"),
+           label: t("label"), rule: t("rule"), tries: t("tries"),
+           warning: t("warning"), error: t("error"), stop: t("stop-text"),
+           url: location.href };
+})()"""
+
+PAGE_STATE = """(function () {
+  const v = (id) => { const e = document.getElementById(id);
+                      return e ? (e.value !== undefined && e.tagName === "INPUT"
+                                  ? e.value : e.textContent) : null; };
+  return { verdict: v("verdict"), answer: v("answer"),
+           ext: v("extension-is-installed"), app: v("app-is-installed"),
+           ua: navigator.userAgent, platform: navigator.platform,
+           early: window.seenEarly || null,
+           name: v("name"), address: v("address"), birthday: v("birthday"),
+           sex: v("sex"), url: location.href };
+})()"""
+
+
+def type_pin(pin):
+    # The field gets the PIN as typed, then the form is submitted as the
+    # OK button would (pin.js's submit handler checks and sends it).
+    return ("(function () { const p = document.getElementById('pin');"
+            " p.value = %s; document.getElementById('form').requestSubmit();"
+            " return true; })()" % json.dumps(pin))
+
+
+def wait(what, fn, timeout):
+    end = time.time() + timeout
+    while time.time() < end:
+        v = fn()
+        if v:
+            return v
+        time.sleep(0.2)
+    raise TimeoutError(what)
+
+
+def arguments():
+    p = argparse.ArgumentParser()
+    p.add_argument("port", type=int)
+    p.add_argument("url")
+    p.add_argument("out")
+    p.add_argument("--pin", required=True)
+    p.add_argument("--bad-format", default="")
+    p.add_argument("--wrong", default="")
+    p.add_argument("--between", default="",
+                   help="a shell command run after the wrong PIN")
+    return p.parse_args()
+
+
+def run(browser, args):
+    """browser: open(url), dialog() (True once the PIN window is found),
+    dialog_eval(expr), dialog_gone(), page_eval(expr)."""
+    out = {"steps": []}
+    t0 = time.time()
+    try:
+        browser.open(args.url)
+        wait("the PIN window", browser.dialog, 60)
+        out["dialog"] = wait("the PIN window ready",
+                             lambda: ready(browser.dialog_eval(DIALOG_STATE)), 60)
+        if args.bad_format:
+            before = browser.dialog_eval(DIALOG_STATE)["tries"]
+            browser.dialog_eval(type_pin(args.bad_format))
+            st = wait("the format error", lambda: has(browser.dialog_eval(DIALOG_STATE), "error"), 20)
+            out["bad_format"] = st
+            out["bad_format"]["tries_before"] = before
+        if args.wrong:
+            browser.dialog_eval(type_pin(args.wrong))
+            st = wait("the wrong-PIN answer", lambda: changed_tries(
+                browser.dialog_eval(DIALOG_STATE), out["dialog"]["tries"]), 60)
+            out["wrong"] = st
+            if args.between:
+                r = subprocess.run(args.between, shell=True, capture_output=True,
+                                   text=True, timeout=60)
+                out["between"] = r.stdout
+        browser.dialog_eval(type_pin(args.pin))
+        wait("the PIN window to close", browser.dialog_gone, 60)
+        out["page"] = wait("the page's verdict",
+                           lambda: verdict(browser.page_eval(PAGE_STATE)), 90)
+    except Exception as e:     # recorded; the test's checks then fail
+        out["error"] = "%s: %s" % (type(e).__name__, e)
+        try:
+            out["page_at_error"] = browser.page_eval(PAGE_STATE)
+        except Exception:
+            pass
+    out["seconds"] = round(time.time() - t0, 1)
+    with open(args.out, "w") as f:
+        json.dump(out, f, ensure_ascii=False, indent=1)
+    return 0 if "error" not in out else 1
+
+
+def ready(st):
+    return st if st and (st.get("ready") or st.get("stop")) else None
+
+
+def has(st, key):
+    return st if st and st.get(key) else None
+
+
+def changed_tries(st, before):
+    return st if st and (st.get("stop") or (st.get("error") and st.get("tries") != before)) else None
+
+
+def verdict(st):
+    return st if st and st.get("verdict") else None
+
+
+def pop_option(argv, name):
+    """Take `name VALUE` out of argv (a browser driver's own option)."""
+    if name not in argv:
+        raise SystemExit("%s is required" % name)
+    i = argv.index(name)
+    return argv[:i] + argv[i + 2:], argv[i + 1]
