@@ -62,9 +62,10 @@ portal_setup() {
     [ -e "$SYS_WORK/site.ready" ] || sys_fail "server.py did not start"
 }
 
-# j FILE EXPR: a field of a driver's JSON (a python expression on d).
+# j FILE EXPR [ARGS]: a field of a JSON file (a python expression on d;
+# ARGS are sys.argv[3:]).
 j() {
-    "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
+    "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$@"
 }
 
 # The site's last record of KIND (login, report), as JSON.

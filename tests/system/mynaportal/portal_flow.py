@@ -76,6 +76,8 @@ def run(browser, args):
         wait("the PIN window", browser.dialog, 60)
         out["dialog"] = wait("the PIN window ready",
                              lambda: ready(browser.dialog_eval(DIALOG_STATE)), 60)
+        if not out["dialog"]["ready"]:
+            raise RuntimeError("the PIN window asks for no PIN: " + out["dialog"]["stop"])
         if args.bad_format:
             before = browser.dialog_eval(DIALOG_STATE)["tries"]
             browser.dialog_eval(type_pin(args.bad_format))

@@ -35,7 +35,7 @@ portal_setup
 sys_ok "mynacard-tool setup mynaportal: exit 0" mc_run "$MYNACARD_TOOL" setup mynaportal
 HOSTJSON="$HOME/.config/chromium/NativeMessagingHosts/mynacard.mynaportal.json"
 sys_ok "  it wrote $HOSTJSON for chrome-extension://$EXT_ID/ and mynacard-mpa" \
-    eval 'j "$HOSTJSON" "d[\"allowed_origins\"], d[\"path\"]" | grep -qF "([\x27chrome-extension://$EXT_ID/\x27], \x27$MYNACARD_MPA\x27)"'
+    test "$(j "$HOSTJSON" 'd["allowed_origins"] == ["chrome-extension://%s/" % sys.argv[3]] and d["path"] == sys.argv[4] and d["type"] == "stdio"' "$EXT_ID" "$MYNACARD_MPA")" = True
 mkdir -p "$HOME/.pki/nssdb"
 sys_ok "certutil: the test site's CA trusted in ~/.pki/nssdb (C,,)" \
     eval 'mc_run certutil -N -d "sql:$HOME/.pki/nssdb" --empty-password &&

@@ -75,7 +75,7 @@ sys_ok "mynacard-tool setup mynaportal --allow-unsigned: exit 0" \
     mc_run "$MYNACARD_TOOL" setup mynaportal --allow-unsigned
 HOSTJSON="$HOME/.mozilla/native-messaging-hosts/mynacard.mynaportal.json"
 sys_ok "  it wrote $HOSTJSON for mynaportal@mynacard.org and mynacard-mpa" \
-    eval 'j "$HOSTJSON" "d[\"allowed_extensions\"], d[\"path\"]" | grep -qF "([\x27mynaportal@mynacard.org\x27], \x27$MYNACARD_MPA\x27)"'
+    test "$(j "$HOSTJSON" 'd["allowed_extensions"] == ["mynaportal@mynacard.org"] and d["path"] == sys.argv[3] and d["type"] == "stdio"' "$MYNACARD_MPA")" = True
 sys_ok "  and put the .xpi into the profile" \
     cmp -s "$PROFILE/extensions/mynaportal@mynacard.org.xpi" "$MYNACARD_EXTENSION_XPI"
 sys_ok "certutil: the test site's CA trusted in the profile (C,,)" \
