@@ -265,6 +265,10 @@ api.runtime.onMessage.addListener((msg, sender, sendResponse) => {
     return false;
   }
   let work;
+  if (msg.type === "ping") {
+    sendResponse({ alive: true });
+    return false;
+  }
   if (msg.type === "hello")
     work = dialogHello(d);
   else if (msg.type === "pin")

@@ -132,5 +132,9 @@
     send({ type: "cancel" }).finally(() => window.close());
   });
   $("retry").addEventListener("click", hello);
+  // Chromium ends an idle service worker after 30 s, and with it the
+  // request this window answers: a message now and then keeps it, while
+  // the user reads and types.
+  setInterval(() => { send({ type: "ping" }).catch(() => {}); }, 20000);
   hello();
 })();
