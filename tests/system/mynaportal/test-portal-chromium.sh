@@ -10,6 +10,8 @@
 # profile directory Chromium is run with).  The test site (server.py) is
 # https://portal.test.go.jp in the test's own network namespace, hosts
 # file and test CA; the card is the virtual one over a private pcscd.
+#  0. Before the set-up, a request without a PIN comes back with
+#     errcode EW044-C300 (the native program cannot be reached).
 #  1. A login: the page sees the hidden inputs and a Windows user agent,
 #     the PIN window names the site and the purpose; a badly formatted PIN
 #     is refused there, a wrong one costs one try and the window asks
@@ -30,16 +32,6 @@ CHROMIUM=${CHROMIUM:-/usr/lib/chromium/chromium}
 portal_need
 
 portal_setup
-
-# ---- the README's set-up: the host manifest, the test CA ----
-sys_ok "mynacard-tool setup mynaportal: exit 0" mc_run "$MYNACARD_TOOL" setup mynaportal
-HOSTJSON="$HOME/.config/chromium/NativeMessagingHosts/mynacard.mynaportal.json"
-sys_ok "  it wrote $HOSTJSON for chrome-extension://$EXT_ID/ and mynacard-mpa" \
-    test "$(j "$HOSTJSON" 'd["allowed_origins"] == ["chrome-extension://%s/" % sys.argv[3]] and d["path"] == sys.argv[4] and d["type"] == "stdio"' "$EXT_ID" "$MYNACARD_MPA")" = True
-mkdir -p "$HOME/.pki/nssdb"
-sys_ok "certutil: the test site's CA trusted in ~/.pki/nssdb (C,,)" \
-    eval 'mc_run certutil -N -d "sql:$HOME/.pki/nssdb" --empty-password &&
-          mc_run certutil -A -d "sql:$HOME/.pki/nssdb" -n "mynacard test site CA" -t "C,," -i "$PKI/ca.pem"'
 
 CR_PID=""
 # chromium_run NAME URL DRIVER-ARGS...: Chromium with the extension, the
@@ -70,6 +62,25 @@ chromium_run() {
     sys_log "$name: $((SECONDS - t0)) s with Chromium's start and end"
     return "$rc"
 }
+
+# ---- the test site's CA ----
+mkdir -p "$HOME/.pki/nssdb"
+sys_ok "certutil: the test site's CA trusted in ~/.pki/nssdb (C,,)" \
+    eval 'mc_run certutil -N -d "sql:$HOME/.pki/nssdb" --empty-password &&
+          mc_run certutil -A -d "sql:$HOME/.pki/nssdb" -n "mynacard test site CA" -t "C,," -i "$PKI/ca.pem"'
+
+# ---- 0. before the set-up: the native program cannot be reached ----
+chromium_run probe "$PORTAL_URL/#probe"
+j "$SYS_WORK/probe.json" 'json.dumps(d, ensure_ascii=False)' | sed 's/^/#   run: /'
+sys_ok "no host manifest yet: a request without a PIN (check) comes back as itself with result 1, errcode EW044-C300" \
+    test "$(j "$SYS_WORK/probe.json" 'd["page"]["verdict"]')" = "PROBE 1 EW044-C300 check p1"
+sys_ok "  and no PIN window opened for it" test "$(j "$SYS_WORK/probe.json" 'd["dialog_seen"]')" = False
+
+# ---- the README's set-up: the host manifest ----
+sys_ok "mynacard-tool setup mynaportal: exit 0" mc_run "$MYNACARD_TOOL" setup mynaportal
+HOSTJSON="$HOME/.config/chromium/NativeMessagingHosts/mynacard.mynaportal.json"
+sys_ok "  it wrote $HOSTJSON for chrome-extension://$EXT_ID/ and mynacard-mpa" \
+    test "$(j "$HOSTJSON" 'd["allowed_origins"] == ["chrome-extension://%s/" % sys.argv[3]] and d["path"] == sys.argv[4] and d["type"] == "stdio"' "$EXT_ID" "$MYNACARD_MPA")" = True
 
 # ---- 1. login: a bad-format PIN, a wrong one, the right one ----
 V0=$(verify_count)

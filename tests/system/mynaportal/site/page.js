@@ -61,6 +61,12 @@ async function run() {
       const v = await post("/login", answer);
       seen.verdict = v.verdict;
       $("verdict").textContent = v.verdict === "ok" ? "LOGIN OK" : "LOGIN NG: " + v.why.join("; ");
+    } else if (what === "probe") {
+      // A request without a PIN, passed straight through (our "check").
+      const answer = JSON.parse(await ask({ mode: "check", service_id: "01", probe: "p1" }));
+      seen.answer_result = answer.result;
+      $("verdict").textContent = "PROBE " + answer.result + " " + (answer.errcode || "") +
+        " " + answer.mode + " " + answer.probe;
     } else if (what === "cardinfo") {
       const json = await ask({ mode: "04", service_id: "01" });
       const answer = JSON.parse(json);
