@@ -79,10 +79,11 @@ for line in open(sys.argv[1]):
 print(json.dumps(last, ensure_ascii=False))' "$SYS_WORK/site.jsonl" "$1"
 }
 
-# portal_login_checks RUN.json NAME: what a login through the page shows,
-# the same for both browsers.  V0 is verify_count before the run.
+# portal_login_checks RUN.json NAME WRONG: what a login through the page
+# shows, the same for both browsers, after WRONG wrong PINs.  V0 is
+# verify_count before the run.
 portal_login_checks() {
-    local r=$1 b=$2 v1
+    local r=$1 b=$2 wrong=$3 v1
     v1=$(verify_count)
     j "$r" 'json.dumps(d, ensure_ascii=False)' | sed 's/^/#   run: /'
     sed 's/^/#   site: /' "$SYS_WORK/site.jsonl"
@@ -108,8 +109,8 @@ portal_login_checks() {
               j "$r" "d[\"wrong\"][\"error\"]" | grep -qF "暗証番号が違います"'
     sys_ok "  ... and the card says 2 tries left then (mynacard-emu status)" \
         eval 'j "$r" "d[\"between\"]" | awk "\$1 == \"auth-tries\" { print \$2 }" | grep -qx 2'
-    sys_ok "  two PINs reached the card, the bad-format one never ($V0 -> $v1 VERIFY)" \
-        test "$((v1 - V0))" = 2
+    sys_ok "  $((wrong + 1)) PINs reached the card, the bad-format one never ($V0 -> $v1 VERIFY)" \
+        test "$((v1 - V0))" = "$((wrong + 1))"
     sys_ok "  the server verified the login (signature, certificate, uuid, combination_code)" \
         test "$(j "$r" 'd["page"]["verdict"]')" = "LOGIN OK"
     sys_ok "  ... in its own record too" \

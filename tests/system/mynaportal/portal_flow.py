@@ -60,9 +60,10 @@ def arguments():
     p.add_argument("out")
     p.add_argument("--pin", default="", help="none: no PIN window expected")
     p.add_argument("--bad-format", default="")
-    p.add_argument("--wrong", default="")
+    p.add_argument("--wrong", action="append", default=[],
+                   help="a wrong PIN, typed before the right one (repeatable)")
     p.add_argument("--between", default="",
-                   help="a shell command run after the wrong PIN")
+                   help="a shell command run after the first wrong PIN")
     return p.parse_args()
 
 
@@ -89,12 +90,13 @@ def run(browser, args):
             st = wait("the format error", lambda: has(browser.dialog_eval(DIALOG_STATE), "error"), 20)
             out["bad_format"] = st
             out["bad_format"]["tries_before"] = before
-        if args.wrong:
-            browser.dialog_eval(type_pin(args.wrong))
-            st = wait("the wrong-PIN answer", lambda: changed_tries(
-                browser.dialog_eval(DIALOG_STATE), out["dialog"]["tries"]), 60)
-            out["wrong"] = st
-            if args.between:
+        last = out["dialog"]
+        for i, wrong in enumerate(args.wrong):
+            browser.dialog_eval(type_pin(wrong))
+            last = wait("the wrong-PIN answer", lambda: changed_tries(
+                browser.dialog_eval(DIALOG_STATE), last["tries"]), 60)
+            out["wrong" if i == 0 else "wrong%d" % i] = last
+            if args.between and i == 0:
                 r = subprocess.run(args.between, shell=True, capture_output=True,
                                    text=True, timeout=60)
                 out["between"] = r.stdout

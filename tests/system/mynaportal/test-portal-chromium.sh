@@ -15,7 +15,8 @@
 #  1. A login: the page sees the hidden inputs and a Windows user agent,
 #     the PIN window names the site and the purpose; a badly formatted PIN
 #     is refused there, a wrong one costs one try and the window asks
-#     again, the right one logs in: the server verifies the signature over
+#     again, a second one leaves one try and the window warns, the right
+#     one logs in: the server verifies the signature over
 #     its own random digest, the certificate, uuid and combination_code.
 #  2. The card-info read (mode 04): its PIN typed into the window, the
 #     page's form gets the card's name, address, birth date and sex.
@@ -84,9 +85,12 @@ sys_ok "  it wrote $HOSTJSON for chrome-extension://$EXT_ID/ and mynacard-mpa" \
 
 # ---- 1. login: a bad-format PIN, a wrong one, the right one ----
 V0=$(verify_count)
-chromium_run login "$PORTAL_URL/#login" --bad-format 12a --wrong 9999 \
+chromium_run login "$PORTAL_URL/#login" --bad-format 12a --wrong 9999 --wrong 9998 \
     --pin "$MC_AUTH_PIN" --between "'$MYNACARD_EMU' status '$CARD'"
-portal_login_checks "$SYS_WORK/login.json" Chromium
+portal_login_checks "$SYS_WORK/login.json" Chromium 2
+sys_ok "  a second wrong PIN: 1 try left, and the window warns plainly" \
+    eval 'j "$SYS_WORK/login.json" "d[\"wrong1\"][\"tries\"]" | grep -qF "残り回数: 1回" &&
+          j "$SYS_WORK/login.json" "d[\"wrong1\"][\"warning\"]" | grep -qF "あと1回間違えると"'
 
 # ---- 2. card-info (mode 04) ----
 chromium_run cardinfo "$PORTAL_URL/#cardinfo" --pin "$MC_TEXT_PIN"

@@ -112,7 +112,7 @@ firefox_run() {
 V0=$(verify_count)
 firefox_run login "$PORTAL_URL/#login" --bad-format 12a --wrong 9999 \
     --pin "$MC_AUTH_PIN" --between "'$MYNACARD_EMU' status '$CARD'"
-portal_login_checks "$SYS_WORK/login.json" Firefox
+portal_login_checks "$SYS_WORK/login.json" Firefox 1
 
 # ---- 2. card-info (mode 04) ----
 firefox_run cardinfo "$PORTAL_URL/#cardinfo" --pin "$MC_TEXT_PIN"
