@@ -8,6 +8,7 @@ window is the page target at chrome-extension://ID/pin.html.
 
     drive-chromium.py PORT URL OUT --ext-id ID --pin PIN [--wrong PIN]
                       [--bad-format PIN] [--between CMD]
+                      [--then URL OUT ...]...
 """
 import os
 import sys
@@ -66,9 +67,9 @@ class Chromium:
 
 def main():
     sys.argv, ext = portal_flow.pop_option(sys.argv, "--ext-id")
-    args = portal_flow.arguments()
-    b = Chromium(args.port, ext)
-    rc = portal_flow.run(b, args)
+    port, flows = portal_flow.arguments()
+    b = Chromium(port, ext)
+    rc = portal_flow.run_all(b, flows)
     b.close()
     time.sleep(0.5)
     return rc

@@ -8,6 +8,7 @@ PIN window is the new window at moz-extension://UUID/pin.html.
 
     drive-firefox.py PORT URL OUT --pin PIN [--wrong PIN]
                      [--bad-format PIN] [--between CMD]
+                     [--then URL OUT ...]...
 """
 import os
 import sys
@@ -43,6 +44,7 @@ class Firefox:
         return r["value"] if isinstance(r, dict) else r
 
     def open(self, url):
+        self.pin = None
         self.switch(self.main)
         self.m.call("WebDriver:Navigate", {"url": url})
 
@@ -77,9 +79,9 @@ class Firefox:
 
 
 def main():
-    args = portal_flow.arguments()
-    b = Firefox(args.port)
-    rc = portal_flow.run(b, args)
+    port, flows = portal_flow.arguments()
+    b = Firefox(port)
+    rc = portal_flow.run_all(b, flows)
     b.close()
     return rc
 

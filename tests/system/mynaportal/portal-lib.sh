@@ -36,6 +36,9 @@ portal_need() {
 # portal_setup: card, pcscd, emulator, hosts, PKI, server; CARD, PKI set.
 portal_setup() {
     sys_setup
+    # The driver's --after for a login: the VERIFY commands the card has
+    # had (common.sh's verify_count, as one shell command).
+    VERIFY_COUNT="grep -c '^> 00 20 00 80 \\[data redacted\\]' '$SYS_WORK/emu-apdu.log'"
     sys_hosts "$PORTAL_HOST"
     export XDG_CONFIG_HOME="$HOME/.config"
     CARD="$SYS_WORK/card"
@@ -81,10 +84,11 @@ print(json.dumps(last, ensure_ascii=False))' "$SYS_WORK/site.jsonl" "$1"
 
 # portal_login_checks RUN.json NAME WRONG: what a login through the page
 # shows, the same for both browsers, after WRONG wrong PINs.  V0 is
-# verify_count before the run.
+# verify_count before the run; the driver ran $VERIFY_COUNT (--after) once
+# the page had its verdict.
 portal_login_checks() {
     local r=$1 b=$2 wrong=$3 v1
-    v1=$(verify_count)
+    v1=$(j "$r" 'd.get("after", "").strip()')     # the driver's VERIFY_COUNT
     j "$r" 'json.dumps(d, ensure_ascii=False)' | sed 's/^/#   run: /'
     sed 's/^/#   site: /' "$SYS_WORK/site.jsonl"
     sys_ok "$b: the login ran to the page's verdict ($(j "$r" 'd["seconds"]') s)" \

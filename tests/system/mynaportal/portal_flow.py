@@ -9,6 +9,7 @@ page's outcome.  The result is one JSON object (see run()).
 import argparse
 import json
 import subprocess
+import sys
 import time
 
 # The PIN window's state, as one expression (pin.html's ids).
@@ -54,8 +55,10 @@ def wait(what, fn, timeout):
 
 
 def arguments():
+    """PORT URL OUT [options] [--then URL OUT [options]]...: one flow per
+    group, in turn, in the same browser (a browser's start is most of a
+    flow's time)."""
     p = argparse.ArgumentParser()
-    p.add_argument("port", type=int)
     p.add_argument("url")
     p.add_argument("out")
     p.add_argument("--pin", default="", help="none: no PIN window expected")
@@ -64,7 +67,23 @@ def arguments():
                    help="a wrong PIN, typed before the right one (repeatable)")
     p.add_argument("--between", default="",
                    help="a shell command run after the first wrong PIN")
-    return p.parse_args()
+    p.add_argument("--after", default="",
+                   help="a shell command run once the page has its verdict")
+    argv = sys.argv[2:]
+    groups = [[]]
+    for a in argv:
+        if a == "--then":
+            groups.append([])
+        else:
+            groups[-1].append(a)
+    return int(sys.argv[1]), [p.parse_args(g) for g in groups]
+
+
+def run_all(browser, flows):
+    rc = 0
+    for args in flows:
+        rc |= run(browser, args)
+    return rc
 
 
 def run(browser, args):
@@ -76,7 +95,7 @@ def run(browser, args):
         browser.open(args.url)
         if not args.pin:       # a request that needs no PIN: no window
             out["page"] = wait("the page's verdict",
-                               lambda: verdict(browser.page_eval(PAGE_STATE)), 60)
+                               lambda: verdict(browser.page_eval(PAGE_STATE), args.url), 60)
             out["dialog_seen"] = browser.dialog()
             raise StopIteration
         wait("the PIN window", browser.dialog, 60)
@@ -97,13 +116,13 @@ def run(browser, args):
                 browser.dialog_eval(DIALOG_STATE), last["tries"]), 60)
             out["wrong" if i == 0 else "wrong%d" % i] = last
             if args.between and i == 0:
-                r = subprocess.run(args.between, shell=True, capture_output=True,
-                                   text=True, timeout=60)
-                out["between"] = r.stdout
+                out["between"] = shell(args.between)
         browser.dialog_eval(type_pin(args.pin))
         wait("the PIN window to close", browser.dialog_gone, 60)
         out["page"] = wait("the page's verdict",
-                           lambda: verdict(browser.page_eval(PAGE_STATE)), 90)
+                           lambda: verdict(browser.page_eval(PAGE_STATE), args.url), 90)
+        if args.after:
+            out["after"] = shell(args.after)
     except StopIteration:
         pass
     except Exception as e:     # recorded; the test's checks then fail
@@ -118,6 +137,11 @@ def run(browser, args):
     return 0 if "error" not in out else 1
 
 
+def shell(cmd):
+    return subprocess.run(cmd, shell=True, capture_output=True, text=True,
+                          timeout=60).stdout
+
+
 def ready(st):
     return st if st and (st.get("ready") or st.get("stop")) else None
 
@@ -130,8 +154,9 @@ def changed_tries(st, before):
     return st if st and (st.get("stop") or (st.get("error") and st.get("tries") != before)) else None
 
 
-def verdict(st):
-    return st if st and st.get("verdict") else None
+def verdict(st, url):
+    # The page of this flow (the last flow's may still be there).
+    return st if st and st.get("url") == url and st.get("verdict") else None
 
 
 def pop_option(argv, name):

@@ -71,7 +71,7 @@ sys_ok "certutil: the test site's CA trusted in ~/.pki/nssdb (C,,)" \
           mc_run certutil -A -d "sql:$HOME/.pki/nssdb" -n "mynacard test site CA" -t "C,," -i "$PKI/ca.pem"'
 
 # ---- 0. before the set-up: the native program cannot be reached ----
-chromium_run probe "$PORTAL_URL/#probe"
+chromium_run probe "$PORTAL_URL/?do=probe"
 j "$SYS_WORK/probe.json" 'json.dumps(d, ensure_ascii=False)' | sed 's/^/#   run: /'
 sys_ok "no host manifest yet: a request without a PIN (check) comes back as itself with result 1, errcode EW044-C300" \
     test "$(j "$SYS_WORK/probe.json" 'd["page"]["verdict"]')" = "PROBE 1 EW044-C300 check p1"
@@ -83,17 +83,16 @@ HOSTJSON="$HOME/.config/chromium/NativeMessagingHosts/mynacard.mynaportal.json"
 sys_ok "  it wrote $HOSTJSON for chrome-extension://$EXT_ID/ and mynacard-mpa" \
     test "$(j "$HOSTJSON" 'd["allowed_origins"] == ["chrome-extension://%s/" % sys.argv[3]] and d["path"] == sys.argv[4] and d["type"] == "stdio"' "$EXT_ID" "$MYNACARD_MPA")" = True
 
-# ---- 1. login: a bad-format PIN, a wrong one, the right one ----
+# ---- 1. login: a bad-format PIN, a wrong one, the right one; then 2.
+# the card-info read (mode 04), in the same browser ----
 V0=$(verify_count)
-chromium_run login "$PORTAL_URL/#login" --bad-format 12a --wrong 9999 --wrong 9998 \
-    --pin "$MC_AUTH_PIN" --between "'$MYNACARD_EMU' status '$CARD'"
+chromium_run login "$PORTAL_URL/?do=login" --bad-format 12a --wrong 9999 --wrong 9998 \
+    --pin "$MC_AUTH_PIN" --between "'$MYNACARD_EMU' status '$CARD'" --after "$VERIFY_COUNT" \
+    --then "$PORTAL_URL/?do=cardinfo" "$SYS_WORK/cardinfo.json" --pin "$MC_TEXT_PIN"
 portal_login_checks "$SYS_WORK/login.json" Chromium 2
 sys_ok "  a second wrong PIN: 1 try left, and the window warns plainly" \
     eval 'j "$SYS_WORK/login.json" "d[\"wrong1\"][\"tries\"]" | grep -qF "残り回数: 1回" &&
           j "$SYS_WORK/login.json" "d[\"wrong1\"][\"warning\"]" | grep -qF "あと1回間違えると"'
-
-# ---- 2. card-info (mode 04) ----
-chromium_run cardinfo "$PORTAL_URL/#cardinfo" --pin "$MC_TEXT_PIN"
 portal_cardinfo_checks "$SYS_WORK/cardinfo.json" Chromium
 
 sys_done

@@ -108,14 +108,13 @@ firefox_run() {
     return "$rc"
 }
 
-# ---- 1. login: a bad-format PIN, a wrong one, the right one ----
+# ---- 1. login: a bad-format PIN, a wrong one, the right one; then 2.
+# the card-info read (mode 04), in the same browser ----
 V0=$(verify_count)
-firefox_run login "$PORTAL_URL/#login" --bad-format 12a --wrong 9999 \
-    --pin "$MC_AUTH_PIN" --between "'$MYNACARD_EMU' status '$CARD'"
+firefox_run login "$PORTAL_URL/?do=login" --bad-format 12a --wrong 9999 \
+    --pin "$MC_AUTH_PIN" --between "'$MYNACARD_EMU' status '$CARD'" --after "$VERIFY_COUNT" \
+    --then "$PORTAL_URL/?do=cardinfo" "$SYS_WORK/cardinfo.json" --pin "$MC_TEXT_PIN"
 portal_login_checks "$SYS_WORK/login.json" Firefox 1
-
-# ---- 2. card-info (mode 04) ----
-firefox_run cardinfo "$PORTAL_URL/#cardinfo" --pin "$MC_TEXT_PIN"
 portal_cardinfo_checks "$SYS_WORK/cardinfo.json" Firefox
 
 sys_done

@@ -49,7 +49,7 @@ async function run() {
   $("app").textContent = seen.app;
   $("ua").textContent = seen.ua;
   $("platform").textContent = seen.platform;
-  const what = location.hash.slice(1);
+  const what = new URLSearchParams(location.search).get("do") || "";
   seen.what = what;
   try {
     if (what === "login") {
