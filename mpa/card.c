@@ -245,8 +245,16 @@ void mpa_card_auth_sign(struct mpa_ctx *ctx, struct mpa_request *rq,
     }
     OPENSSL_cleanse(rq->pin, sizeof(rq->pin));
     err = mcard_open(ctx, &c);
-    if (err == 0)
-        err = select_jpki(&c);
+    if (err < 0) {
+        out->err = mpa_err_from_card(err);
+        goto out_close;
+    }
+    /* The manufacture number first: a card without it fails before its
+     * PIN is sent. */
+    out->err = put_identity(&c, uuid, ans);
+    if (out->err != MPA_OK)
+        goto out_close;
+    err = select_jpki(&c);
     if (err == 0)
         err = verify_once(&c, role, norm, normlen, out);
     OPENSSL_cleanse(norm, sizeof(norm));
@@ -266,9 +274,6 @@ void mpa_card_auth_sign(struct mpa_ctx *ctx, struct mpa_request *rq,
             goto out_close;
         }
     }
-    out->err = put_identity(&c, uuid, ans);
-    if (out->err != MPA_OK)
-        goto out_close;
     /* Mode 01 answers one signature; mode 02 an array, one per digest
      * (mynaportal.md), even for a single digest given as a string. */
     if (role == JPKI_SIGN) {
@@ -353,8 +358,14 @@ void mpa_card_cardinfo(struct mpa_ctx *ctx, struct mpa_request *rq,
     }
     memset(ci, 0, sizeof(*ci));
     err = mcard_open(ctx, &c);
-    if (err == 0)
-        err = cardinfo_pin_tries(c.j, &tries);
+    if (err < 0) {
+        out->err = mpa_err_from_card(err);
+        goto out_close;
+    }
+    out->err = put_identity(&c, uuid, ans);
+    if (out->err != MPA_OK)
+        goto out_close;
+    err = cardinfo_pin_tries(c.j, &tries);
     if (err == 0) {
         out->tries_left = tries;
         if (tries == 0)
@@ -372,9 +383,7 @@ void mpa_card_cardinfo(struct mpa_ctx *ctx, struct mpa_request *rq,
         out->err = mpa_err_from_card(err);
         goto out_close;
     }
-    out->err = put_identity(&c, uuid, ans);
-    if (out->err == MPA_OK)
-        out->err = put_hex(ans, "name", ci->name, ci->name_len);
+    out->err = put_hex(ans, "name", ci->name, ci->name_len);
     if (out->err == MPA_OK)
         out->err = put_hex(ans, "sex", ci->sex, ci->sex_len);
     if (out->err == MPA_OK)
