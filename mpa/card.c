@@ -177,16 +177,32 @@ static enum mpa_err put(json_t *obj, const char *key, json_t *v)
                                                       : MPA_E_INTERNAL;
 }
 
+static int load_uuid(struct mpa_ctx *ctx, uint8_t uuid[MPA_UUID_LEN])
+{
+    char path[sizeof(ctx->uuid_path)];
+
+    if (ctx->uuid_path[0])
+        return mpa_uuid_load(ctx->uuid_path, uuid);
+    if (mpa_uuid_path(path, sizeof(path)) < 0)
+        return -1;
+    return mpa_uuid_load(path, uuid);
+}
+
 /* The uuid and combination_code of every card mode's answer.  Reads the
  * manufacture number (it selects its own application). */
-static enum mpa_err put_identity(struct mcard *c,
-                                 const uint8_t uuid[MPA_UUID_LEN], json_t *ans)
+static enum mpa_err put_identity(struct mpa_ctx *ctx, struct mcard *c,
+                                 json_t *ans)
 {
     char mfg[MYNA_MFG_NUMBER_LEN + 1], code[65], hex[2 * MPA_UUID_LEN + 1];
+    uint8_t uuid[MPA_UUID_LEN];
     int err = myna_read_mfg_number(c->j, mfg);
 
     if (err < 0)
         return mpa_err_from_card(err);
+    if (load_uuid(ctx, uuid) < 0) {
+        OPENSSL_cleanse(mfg, sizeof(mfg));
+        return MPA_E_CONFIG;
+    }
     mpa_combination_code(mfg, uuid, code);
     OPENSSL_cleanse(mfg, sizeof(mfg));
     if (!code[0])
@@ -220,8 +236,7 @@ static int verify_once(struct mcard *c, enum jpki_role role,
 }
 
 void mpa_card_auth_sign(struct mpa_ctx *ctx, struct mpa_request *rq,
-                        const uint8_t uuid[MPA_UUID_LEN], json_t *ans,
-                        struct mpa_outcome *out)
+                        json_t *ans, struct mpa_outcome *out)
 {
     enum jpki_role role = rq->mode == MPA_MODE_AUTH ? JPKI_AUTH : JPKI_SIGN;
     enum jpki_cert which = role == JPKI_AUTH ? JPKI_CERT_AUTH : JPKI_CERT_SIGN;
@@ -251,7 +266,7 @@ void mpa_card_auth_sign(struct mpa_ctx *ctx, struct mpa_request *rq,
     }
     /* The manufacture number first: a card without it fails before its
      * PIN is sent. */
-    out->err = put_identity(&c, uuid, ans);
+    out->err = put_identity(ctx, &c, ans);
     if (out->err != MPA_OK)
         goto out_close;
     err = select_jpki(&c);
@@ -337,8 +352,7 @@ static enum mpa_err put_hex(json_t *ans, const char *key, const char *v,
 }
 
 void mpa_card_cardinfo(struct mpa_ctx *ctx, struct mpa_request *rq,
-                       const uint8_t uuid[MPA_UUID_LEN], json_t *ans,
-                       struct mpa_outcome *out)
+                       json_t *ans, struct mpa_outcome *out)
 {
     struct cardinfo *ci = NULL;
     struct mcard c;
@@ -362,7 +376,7 @@ void mpa_card_cardinfo(struct mpa_ctx *ctx, struct mpa_request *rq,
         out->err = mpa_err_from_card(err);
         goto out_close;
     }
-    out->err = put_identity(&c, uuid, ans);
+    out->err = put_identity(ctx, &c, ans);
     if (out->err != MPA_OK)
         goto out_close;
     err = cardinfo_pin_tries(c.j, &tries);

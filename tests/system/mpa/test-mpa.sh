@@ -132,9 +132,9 @@ umount /run/pcscd
 
 sys_start_pcscd
 mpa nocard '{"mode":"check"}' "$(req01 $AUTH)" "$(req04 $TEXT)"
-sys_ok "a reader without a card: check names the reader, no card; 01 and 04 say NO_CARD" \
+sys_ok "a reader without a card: check counts the reader, no card; 01 and 04 say NO_CARD" \
     eval 'answers nocard 3 &&
-          is nocard 0 "a[\"readers\"], a[\"card_present\"], a[\"jpki_ap\"]" "(1, False, False)" &&
+          is nocard 0 "a[\"readers\"] > 0, a[\"card_present\"], a[\"jpki_ap\"]" "(True, False, False)" &&
           is nocard 1 "a[\"errcode\"]" NO_CARD && is nocard 2 "a[\"errcode\"]" NO_CARD'
 
 sys_start_emu "$CARD"
@@ -155,7 +155,7 @@ sys_ok "tries 01, 02, 04: 3 of 3, 5 of 5, 3 of 3" \
           is check 2 "a[\"for\"], a[\"tries_left\"], a[\"tries_max\"]" "('"'02'"', 5, 5)" &&
           is check 3 "a[\"for\"], a[\"tries_left\"], a[\"tries_max\"]" "('"'04'"', 3, 3)"'
 sys_ok "  no VERIFY with a PIN reached the card" [ "$(verify_count)" = 0 ]
-sys_ok "  no uuid file yet (check and tries need none)" [ ! -e "$UUID_FILE" ]
+sys_ok "  no uuid file yet (no card, check and tries make none)" [ ! -e "$UUID_FILE" ]
 
 # ---- mode 01 ----
 n=$(verify_count)
