@@ -297,7 +297,7 @@ sys_ok "  nothing was sent with a PIN" [ "$(verify_count)" = "$n" ]
 # Frames made by hand.
 printf '\377\377\377\377{}' >"$SYS_WORK/huge.in"
 mpa_raw huge
-sys_ok "a length of 4 GiB - 1: TOO_BIG, exit 1, nothing read or allocated for it" \
+sys_ok "a length of 4 GiB - 1: TOO_BIG, exit 1 (that the message is not read: test-mpa-unit)" \
     eval 'rc_is huge 1 && answers huge 1 && is huge 0 "a[\"result\"], a[\"errcode\"]" "('"'1'"', '"'TOO_BIG'"')"'
 $PY -c 'import struct,sys; sys.stdout.buffer.write(struct.pack("<I", 65537) + b" " * 65537)' >"$SYS_WORK/over.in"
 mpa_raw over
