@@ -137,7 +137,9 @@ sys_ok "a reader without a card: check counts the reader, no card; 01 and 04 say
           is nocard 0 "a[\"readers\"] > 0, a[\"card_present\"], a[\"jpki_ap\"]" "(True, False, False)" &&
           is nocard 1 "a[\"errcode\"]" NO_CARD && is nocard 2 "a[\"errcode\"]" NO_CARD'
 
-sys_start_emu "$CARD"
+# --warm-reset-keeps-pin: only a power-down clears a verified PIN, so the
+# check after modes 01 and 02 shows that the program powered the card down.
+sys_start_emu "$CARD" --warm-reset-keeps-pin
 
 # ---- check and tries ----
 mpa check '{"mode":"check"}' '{"mode":"tries","for":"01"}' \
@@ -156,6 +158,16 @@ sys_ok "tries 01, 02, 04: 3 of 3, 5 of 5, 3 of 3" \
           is check 3 "a[\"for\"], a[\"tries_left\"], a[\"tries_max\"]" "('"'04'"', 3, 3)"'
 sys_ok "  no VERIFY with a PIN reached the card" [ "$(verify_count)" = 0 ]
 sys_ok "  no uuid file yet (no card, check and tries make none)" [ ! -e "$UUID_FILE" ]
+
+# other_sign NAME KEY-EF: another program (raw PC/SC, right away) asks
+# the card to sign with a key; the last status word it got.
+other_sign() {
+    timeout 60 "$PCSC_RAW" "$SYS_READER" 00A4040C0AD392F000260100000001 \
+        "00A4020C02$2" \
+        "802A008033$(printf '3031300d060960864801650304020105000420%064d' 0)00" \
+        >"$SYS_WORK/$1.out" 2>&1
+    grep Received "$SYS_WORK/$1.out" | tail -n 1
+}
 
 # ---- mode 01 ----
 n=$(verify_count)
@@ -199,13 +211,25 @@ sys_ok "  the authentication PIN is back to 3 tries" tries auth 3
 # ---- the uuid is kept ----
 ino=$(stat -c %i:%Y "$UUID_FILE")
 mpa auth2 "$(req01 $AUTH)"
+# Right away, before pcscd powers an idle card down by itself.
+AFTER01=
+[ -n "${PCSC_RAW:-}" ] && AFTER01=$(other_sign after01 0017)
 sys_ok "a second run: the same uuid and code, the file untouched" \
     eval 'is auth2 0 "a[\"uuid\"], a[\"combination_code\"]" "('"'$UUID'"', '"'$CODE'"')" &&
           [ "$(stat -c %i:%Y "$UUID_FILE")" = "$ino" ]'
 
+if [ -n "${PCSC_RAW:-}" ]; then
+    sys_ok "after mode 01 no PIN is left on the card: another program's signature gets 69 82" \
+        [ "$AFTER01" = "Received (SW1=0x69, SW2=0x82)" ]
+fi
+
 # ---- mode 02 ----
 n=$(verify_count)
 mpa sign "$(req02 "[\"$D2\",\"$D3\"]" "$(echo $SIGN | tr A-Z a-z)")" "$(req02 "\"$D2\"" $SIGN)"
+if [ -n "${PCSC_RAW:-}" ]; then
+    sys_ok "after mode 02 no password is left on the card: another program's signature gets 69 82" \
+        eval '[ "$(other_sign after02 001A)" = "Received (SW1=0x69, SW2=0x82)" ]'
+fi
 sys_ok "mode 02, two digests, the password in lowercase: result 0, a signature array of 2" \
     eval 'answers sign 2 &&
           is sign 0 "sorted(a)" "['"'certificate', 'combination_code', 'mode', 'result', 'signature', 'uuid'"']" &&
