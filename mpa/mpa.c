@@ -8,12 +8,27 @@
  * "message", "message_ja", "tries_left" (when known)}.  Layer: mpa/.
  * Every answer is wiped before it is freed: some carry personal data.
  */
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
 
 #include "mpa.h"
+
+static void wiping_free(void *p)
+{
+    if (!p)
+        return;
+    /* glibc: the usable size covers every byte Jansson may have written. */
+    OPENSSL_cleanse(p, malloc_usable_size(p));
+    free(p);
+}
+
+void mpa_json_wipe_on_free(void)
+{
+    json_set_alloc_funcs(malloc, wiping_free);
+}
 
 static char *dump(json_t *ans)
 {

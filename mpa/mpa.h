@@ -168,6 +168,11 @@ struct mpa_ctx {
     char uuid_path[4096];
 };
 
+/* Make every block Jansson frees wiped first: its parser keeps copies of
+ * the strings it reads (the PIN among them) in buffers of its own, which
+ * it frees without wiping.  Call once, before any JSON is parsed. */
+void mpa_json_wipe_on_free(void);
+
 /* Answer one message (@len bytes of @buf, untrusted).  Returns the
  * answer as a malloc'd NUL-terminated JSON string in *@answer (the caller
  * wipes and frees it), or NULL for mode 05 (no answer: the program ends);

@@ -99,6 +99,7 @@ static void setup_once(void)
 
     if (uuid_dir[0])
         return;
+    mpa_json_wipe_on_free();   /* as mynacard-mpa runs */
     snprintf(uuid_dir, sizeof(uuid_dir), "%s/fuzz-mpa.XXXXXX",
              base ? base : "/tmp");
     CHECK(mkdtemp(uuid_dir) != NULL);
