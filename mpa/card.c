@@ -177,16 +177,32 @@ static enum mpa_err put(json_t *obj, const char *key, json_t *v)
                                                       : MPA_E_INTERNAL;
 }
 
+static int load_uuid(struct mpa_ctx *ctx, uint8_t uuid[MPA_UUID_LEN])
+{
+    char path[sizeof(ctx->uuid_path)];
+
+    if (ctx->uuid_path[0])
+        return mpa_uuid_load(ctx->uuid_path, uuid);
+    if (mpa_uuid_path(path, sizeof(path)) < 0)
+        return -1;
+    return mpa_uuid_load(path, uuid);
+}
+
 /* The uuid and combination_code of every card mode's answer.  Reads the
  * manufacture number (it selects its own application). */
-static enum mpa_err put_identity(struct mcard *c,
-                                 const uint8_t uuid[MPA_UUID_LEN], json_t *ans)
+static enum mpa_err put_identity(struct mpa_ctx *ctx, struct mcard *c,
+                                 json_t *ans)
 {
     char mfg[MYNA_MFG_NUMBER_LEN + 1], code[65], hex[2 * MPA_UUID_LEN + 1];
+    uint8_t uuid[MPA_UUID_LEN];
     int err = myna_read_mfg_number(c->j, mfg);
 
     if (err < 0)
         return mpa_err_from_card(err);
+    if (load_uuid(ctx, uuid) < 0) {
+        OPENSSL_cleanse(mfg, sizeof(mfg));
+        return MPA_E_CONFIG;
+    }
     mpa_combination_code(mfg, uuid, code);
     OPENSSL_cleanse(mfg, sizeof(mfg));
     if (!code[0])
@@ -220,8 +236,7 @@ static int verify_once(struct mcard *c, enum jpki_role role,
 }
 
 void mpa_card_auth_sign(struct mpa_ctx *ctx, struct mpa_request *rq,
-                        const uint8_t uuid[MPA_UUID_LEN], json_t *ans,
-                        struct mpa_outcome *out)
+                        json_t *ans, struct mpa_outcome *out)
 {
     enum jpki_role role = rq->mode == MPA_MODE_AUTH ? JPKI_AUTH : JPKI_SIGN;
     enum jpki_cert which = role == JPKI_AUTH ? JPKI_CERT_AUTH : JPKI_CERT_SIGN;
@@ -245,8 +260,16 @@ void mpa_card_auth_sign(struct mpa_ctx *ctx, struct mpa_request *rq,
     }
     OPENSSL_cleanse(rq->pin, sizeof(rq->pin));
     err = mcard_open(ctx, &c);
-    if (err == 0)
-        err = select_jpki(&c);
+    if (err < 0) {
+        out->err = mpa_err_from_card(err);
+        goto out_close;
+    }
+    /* The manufacture number first: a card without it fails before its
+     * PIN is sent. */
+    out->err = put_identity(ctx, &c, ans);
+    if (out->err != MPA_OK)
+        goto out_close;
+    err = select_jpki(&c);
     if (err == 0)
         err = verify_once(&c, role, norm, normlen, out);
     OPENSSL_cleanse(norm, sizeof(norm));
@@ -266,9 +289,6 @@ void mpa_card_auth_sign(struct mpa_ctx *ctx, struct mpa_request *rq,
             goto out_close;
         }
     }
-    out->err = put_identity(&c, uuid, ans);
-    if (out->err != MPA_OK)
-        goto out_close;
     /* Mode 01 answers one signature; mode 02 an array, one per digest
      * (mynaportal.md), even for a single digest given as a string. */
     if (role == JPKI_SIGN) {
@@ -332,8 +352,7 @@ static enum mpa_err put_hex(json_t *ans, const char *key, const char *v,
 }
 
 void mpa_card_cardinfo(struct mpa_ctx *ctx, struct mpa_request *rq,
-                       const uint8_t uuid[MPA_UUID_LEN], json_t *ans,
-                       struct mpa_outcome *out)
+                       json_t *ans, struct mpa_outcome *out)
 {
     struct cardinfo *ci = NULL;
     struct mcard c;
@@ -353,8 +372,14 @@ void mpa_card_cardinfo(struct mpa_ctx *ctx, struct mpa_request *rq,
     }
     memset(ci, 0, sizeof(*ci));
     err = mcard_open(ctx, &c);
-    if (err == 0)
-        err = cardinfo_pin_tries(c.j, &tries);
+    if (err < 0) {
+        out->err = mpa_err_from_card(err);
+        goto out_close;
+    }
+    out->err = put_identity(ctx, &c, ans);
+    if (out->err != MPA_OK)
+        goto out_close;
+    err = cardinfo_pin_tries(c.j, &tries);
     if (err == 0) {
         out->tries_left = tries;
         if (tries == 0)
@@ -372,9 +397,7 @@ void mpa_card_cardinfo(struct mpa_ctx *ctx, struct mpa_request *rq,
         out->err = mpa_err_from_card(err);
         goto out_close;
     }
-    out->err = put_identity(&c, uuid, ans);
-    if (out->err == MPA_OK)
-        out->err = put_hex(ans, "name", ci->name, ci->name_len);
+    out->err = put_hex(ans, "name", ci->name, ci->name_len);
     if (out->err == MPA_OK)
         out->err = put_hex(ans, "sex", ci->sex, ci->sex_len);
     if (out->err == MPA_OK)

@@ -61,6 +61,7 @@ int main(int argc, char **argv)
         printf("mynacard-mpa %s\n", MYNACARD_VERSION);
         return 0;
     }
+    mpa_json_wipe_on_free();
     memset(&ctx, 0, sizeof(ctx));
     while (!end) {
         st = mpa_frame_read(stdin, &msg, &len);

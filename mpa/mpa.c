@@ -8,12 +8,27 @@
  * "message", "message_ja", "tries_left" (when known)}.  Layer: mpa/.
  * Every answer is wiped before it is freed: some carry personal data.
  */
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
 
 #include "mpa.h"
+
+static void wiping_free(void *p)
+{
+    if (!p)
+        return;
+    /* glibc: the usable size covers every byte Jansson may have written. */
+    OPENSSL_cleanse(p, malloc_usable_size(p));
+    free(p);
+}
+
+void mpa_json_wipe_on_free(void)
+{
+    json_set_alloc_funcs(malloc, wiping_free);
+}
 
 static char *dump(json_t *ans)
 {
@@ -50,23 +65,11 @@ char *mpa_frame_error(enum mpa_err e)
     return error_answer(MPA_MODE_NONE, e, -1);
 }
 
-static int load_uuid(struct mpa_ctx *ctx, uint8_t uuid[MPA_UUID_LEN])
-{
-    char path[sizeof(ctx->uuid_path)];
-
-    if (ctx->uuid_path[0])
-        return mpa_uuid_load(ctx->uuid_path, uuid);
-    if (mpa_uuid_path(path, sizeof(path)) < 0)
-        return -1;
-    return mpa_uuid_load(path, uuid);
-}
-
 void mpa_handle(struct mpa_ctx *ctx, const uint8_t *buf, size_t len,
                 char **answer, bool *end)
 {
     struct mpa_request *rq = malloc(sizeof(*rq));
     struct mpa_outcome out = {MPA_OK, -1};
-    uint8_t uuid[MPA_UUID_LEN];
     json_t *ans = NULL;
 
     *answer = NULL;
@@ -99,14 +102,10 @@ void mpa_handle(struct mpa_ctx *ctx, const uint8_t *buf, size_t len,
     case MPA_MODE_AUTH:
     case MPA_MODE_SIGN:
     case MPA_MODE_CARDINFO:
-        if (load_uuid(ctx, uuid) < 0) {
-            out.err = MPA_E_CONFIG;
-            break;
-        }
         if (rq->mode == MPA_MODE_CARDINFO)
-            mpa_card_cardinfo(ctx, rq, uuid, ans, &out);
+            mpa_card_cardinfo(ctx, rq, ans, &out);
         else
-            mpa_card_auth_sign(ctx, rq, uuid, ans, &out);
+            mpa_card_auth_sign(ctx, rq, ans, &out);
         break;
     default:
         out.err = MPA_E_BAD_MODE;

@@ -168,6 +168,11 @@ struct mpa_ctx {
     char uuid_path[4096];
 };
 
+/* Make every block Jansson frees wiped first: its parser keeps copies of
+ * the strings it reads (the PIN among them) in buffers of its own, which
+ * it frees without wiping.  Call once, before any JSON is parsed. */
+void mpa_json_wipe_on_free(void);
+
 /* Answer one message (@len bytes of @buf, untrusted).  Returns the
  * answer as a malloc'd NUL-terminated JSON string in *@answer (the caller
  * wipes and frees it), or NULL for mode 05 (no answer: the program ends);
@@ -184,13 +189,12 @@ struct mpa_outcome {
 };
 /* The modes that talk to the card (card.c).  Each adds its answer's
  * fields to @ans on success; on error it sets @out and @ans is thrown
- * away.  @uuid is this installation's (modes 01, 02, 04). */
+ * away.  Modes 01, 02 and 04 load (or make) the uuid once the card has
+ * answered, so that a missing reader or card leaves no file behind. */
 void mpa_card_auth_sign(struct mpa_ctx *ctx, struct mpa_request *rq,
-                        const uint8_t uuid[MPA_UUID_LEN], json_t *ans,
-                        struct mpa_outcome *out);
+                        json_t *ans, struct mpa_outcome *out);
 void mpa_card_cardinfo(struct mpa_ctx *ctx, struct mpa_request *rq,
-                       const uint8_t uuid[MPA_UUID_LEN], json_t *ans,
-                       struct mpa_outcome *out);
+                       json_t *ans, struct mpa_outcome *out);
 void mpa_card_tries(struct mpa_ctx *ctx, enum mpa_mode which, json_t *ans,
                     struct mpa_outcome *out);
 void mpa_card_check(struct mpa_ctx *ctx, json_t *ans, struct mpa_outcome *out);
