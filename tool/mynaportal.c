@@ -70,9 +70,11 @@
 #define PROFILE_XPI "extensions/" GECKO_ID ".xpi"
 
 /* The lines setup adds to a Firefox profile's user.js, as one block that
- * --remove takes out again (and nothing else). */
+ * --remove takes out again (and nothing else).  It starts with its own
+ * line break, so that it can follow a last line without one and leave
+ * the file exactly as it was when taken out. */
 static const char userjs_block[] =
-    "// mynacard-tool setup mynaportal --allow-unsigned: unsigned extensions "
+    "\n// mynacard-tool setup mynaportal --allow-unsigned: unsigned extensions "
     "allowed (mynacard-tool setup mynaportal --remove takes this out)\n"
     "user_pref(\"xpinstall.signatures.required\", false);\n"
     "user_pref(\"extensions.autoDisableScopes\", 0);\n";
@@ -356,13 +358,15 @@ out:
 
 /* ---- Firefox profiles (--allow-unsigned) ---- */
 
-/* Where @block starts as whole lines in @text, or NULL. */
-static const char *find_block(const char *text, const char *block)
+/* Where our block is in @text (its last one), or NULL. */
+static const char *find_block(const char *text)
 {
-    for (const char *p = strstr(text, block); p; p = strstr(p + 1, block))
-        if (p == text || p[-1] == '\n')
-            return p;
-    return NULL;
+    const char *at = NULL;
+
+    for (const char *p = strstr(text, userjs_block); p;
+         p = strstr(p + 1, userjs_block))
+        at = p;
+    return at;
 }
 
 /* Add our block to PROFILE/user.js, or take it out; the other lines are
@@ -394,7 +398,7 @@ static int userjs_apply(const char *profile, bool add, bool *changed)
         if (!text)
             return -1;
     }
-    at = find_block(text, userjs_block);
+    at = find_block(text);
     if (add == (at != NULL)) {
         free(text);
         return 0;
@@ -406,8 +410,7 @@ static int userjs_apply(const char *profile, bool add, bool *changed)
     }
     if (add) {
         /* After everything else: the last setting of a preference wins. */
-        sfmt(out, len + bl + 2, "%s%s%s", text,
-             len && text[len - 1] != '\n' ? "\n" : "", userjs_block);
+        sfmt(out, len + bl + 2, "%s%s", text, userjs_block);
     } else {
         size_t head = (size_t)(at - text);
 
@@ -435,7 +438,7 @@ static bool userjs_has_block(const char *profile)
 
     sfmt(file, sizeof(file), "%s/user.js", profile);
     text = tool_slurp(file, NULL);
-    has = text && find_block(text, userjs_block);
+    has = text && find_block(text);
     free(text);
     return has;
 }
@@ -734,8 +737,10 @@ static size_t check_browser(struct mp_finding *out, size_t cap, size_t n,
     base = strrchr(m.path, '/');
     base = base ? base + 1 : m.path;
     if (!m.parsed || !m.ours)
-        return add(out, cap, n, LV_WARN, FIX_SETUP, "Mynaportal, %s: %s is not "
-                   "mynacard's host manifest (%s)", user->browser, file,
+        return add(out, cap, n, LV_WARN, "move it away (setup leaves alone a "
+                   "file it cannot tell is its own), then " FIX_SETUP,
+                   "Mynaportal, %s: %s is not mynacard's host manifest (%s)",
+                   user->browser, file,
                    m.parsed ? "another \"name\"" : m.error);
     if (!m.stdio)
         return add(out, cap, n, LV_WARN, FIX_SETUP, "Mynaportal, %s: %s: "
