@@ -51,7 +51,8 @@ portal_setup() {
     PKI="$SYS_WORK/pki"
     mc_server_pki "$PKI" "$PORTAL_HOST"
     "$PY" "$HERE/server.py" --port 443 --cert "$PKI/srv.pem" --key "$PKI/srv.key" \
-        --card-cert "$CARD/auth.crt.pem" --manufacture-number "$MANUFACTURE" \
+        --card-cert "$CARD/auth.crt.pem" --card-sign-cert "$CARD/sign.crt.pem" \
+        --manufacture-number "$MANUFACTURE" \
         --mpa-config "$XDG_CONFIG_HOME/mynacard/mpa.json" \
         --out "$SYS_WORK/site.jsonl" --ready "$SYS_WORK/site.ready" \
         >"$SYS_WORK/site.log" 2>&1 &
@@ -140,4 +141,26 @@ portal_cardinfo_checks() {
     sys_ok "  ... address" test "$(j "$r" 'd["page"]["address"]')" = "$HOLDER_ADDRESS"
     sys_ok "  ... birth date" test "$(j "$r" 'd["page"]["birthday"]')" = "$HOLDER_BIRTH"
     sys_ok "  ... sex" test "$(j "$r" 'd["page"]["sex"]')" = "$HOLDER_SEX"
+}
+
+# portal_sign_checks RUN.json NAME: a signature over two documents (mode
+# 02), the password typed in lower case after a badly formatted one.
+portal_sign_checks() {
+    local r=$1 b=$2
+    j "$r" 'json.dumps(d, ensure_ascii=False)' | sed 's/^/#   run: /'
+    sys_ok "$b: the signature ran to the page's verdict ($(j "$r" 'd["seconds"]') s)" \
+        test "$(j "$r" '"error" in d')" = False
+    sys_ok "  the PIN window names the site and the purpose (2件の文書への署名)" \
+        eval 'j "$r" "d[\"dialog\"][\"who\"]" | grep -qF "$PORTAL_URL" &&
+              j "$r" "d[\"dialog\"][\"who\"]" | grep -qF "2件の文書への署名"'
+    sys_ok "  it asks for the 署名用パスワード, 5 tries" \
+        eval 'j "$r" "d[\"dialog\"][\"label\"]" | grep -qF 署名用パスワード &&
+              j "$r" "d[\"dialog\"][\"tries\"]" | grep -qF "残り回数: 5回"'
+    sys_ok "  a 5-character password is refused in the window" \
+        eval 'j "$r" "d[\"bad_format\"][\"error\"]" | grep -qF "形式が違います"'
+    sys_ok "  the password typed in lower case signs (folded to upper case): the server verified both signatures" \
+        test "$(j "$r" 'd["page"]["verdict"]')" = "SIGN OK"
+    sys_ok "  ... in its own record too" \
+        test "$(site_last sign)" = '{"verdict": "ok", "why": []}'
+    sys_ok "  the card keeps 5 tries of the signature password" tries sign 5
 }

@@ -4,15 +4,20 @@
 """The test site's server: the site's side of mynaportal.md over HTTPS.
 
     server.py --port P --cert SRV.pem --key SRV.key --card-cert AUTH.pem
-              --manufacture-number N --mpa-config MPA.json --out OUT.jsonl
+              --card-sign-cert SIGN.pem --manufacture-number N
+              --mpa-config MPA.json --out OUT.jsonl --ready FILE
 
-GET / and /page.js: the page (site/).  GET /challenge: a fresh random
-digest to sign (a SHA-256 DigestInfo, base64), kept until used once.
+GET / and /page.js: the page (site/).  GET /challenge (?n=2 for two): a
+fresh random digest to sign (a SHA-256 DigestInfo, base64), kept until
+used once.
 POST /login: the native program's login answer as the page got it; the
 server checks it the way a site would (the signature over a digest it
 issued, by the returned certificate; that certificate is the card's; the
 uuid is the one the native program keeps; combination_code recomputed)
-and answers {"verdict": "ok"|"ng", "why": [...]}.  POST /report: what the
+and answers {"verdict": "ok"|"ng", "why": [...]}.  POST /sign: a
+signature answer (mode 02) with the digests the page asked for: each
+signature over its digest, by the card's signature certificate, and the
+same uuid and combination_code.  POST /report: what the
 page saw.  Each verdict and report is one JSON line in OUT.  Everything
 the server learns comes from a browser: parsed with bounds.
 """
@@ -68,24 +73,78 @@ def recovered(sig, cert_der):
         return r.stdout if r.returncode == 0 else None
 
 
+def der_of(pem):
+    return subprocess.run(["openssl", "x509", "-in", pem, "-outform", "DER"],
+                          capture_output=True, check=True).stdout
+
+
 class Site:
     def __init__(self, args):
         self.args = args
         self.lock = threading.Lock()
         self.digests = set()
-        r = subprocess.run(["openssl", "x509", "-in", args.card_cert,
-                            "-outform", "DER"], capture_output=True, check=True)
-        self.card_cert = r.stdout
+        self.card_cert = der_of(args.card_cert)
+        self.card_sign_cert = der_of(args.card_sign_cert)
 
     def record(self, kind, obj):
         with self.lock, open(self.args.out, "a") as f:
             f.write(json.dumps({"kind": kind, "data": obj}) + "\n")
 
-    def challenge(self):
-        digest = SHA256_DIGEST_INFO + hashlib.sha256(os.urandom(32)).digest()
+    def challenge(self, n):
+        digests = [SHA256_DIGEST_INFO + hashlib.sha256(os.urandom(32)).digest()
+                   for _ in range(n)]
         with self.lock:
-            self.digests.add(digest)
-        return {"digest": base64.b64encode(digest).decode()}
+            self.digests.update(digests)
+        b64 = [base64.b64encode(d).decode() for d in digests]
+        return {"digest": b64[0], "digests": b64}
+
+    def issued(self, digest):
+        """Whether this server issued @digest and it is unused; uses it."""
+        with self.lock:
+            if digest is not None and digest in self.digests:
+                self.digests.discard(digest)
+                return True
+        return False
+
+    def ident(self, a, why):
+        """The uuid and combination_code of an answer, recomputed."""
+        with open(self.args.mpa_config) as f:
+            uuid = json.load(f).get("uuid", "")
+        if a.get("uuid") != uuid:
+            why.append("uuid %r is not the native program's %r" % (a.get("uuid"), uuid))
+        try:
+            want = hashlib.sha256(COMBINATION_PREFIX
+                                  + self.args.manufacture_number.encode("ascii")
+                                  + bytes.fromhex(uuid)).hexdigest()
+        except ValueError:
+            want = None
+        cc = a.get("combination_code")
+        if not isinstance(cc, str) or want is None or cc.lower() != want:
+            why.append("combination_code %r, want %r" % (cc, want))
+
+    def sign(self, body):
+        """A signature answer (mode 02) over the digests the page sent."""
+        why = []
+        a = body.get("answer") if isinstance(body, dict) else None
+        asked = body.get("digests") if isinstance(body, dict) else None
+        if not isinstance(a, dict) or not isinstance(asked, list) or not 1 <= len(asked) <= 4:
+            return ["not an answer with its digests"]
+        if a.get("result") != "0":
+            return ["result %r, errcode %r" % (a.get("result"), a.get("errcode"))]
+        if a.get("mode") != "02":
+            why.append("mode %r" % a.get("mode"))
+        cert = b64_unpadded(a.get("certificate"))
+        sigs = a.get("signature")
+        if cert is None or not isinstance(sigs, list) or len(sigs) != len(asked):
+            return why + ["no certificate, or not one signature per digest"]
+        if cert != self.card_sign_cert:
+            why.append("the certificate is not the card's signature certificate")
+        for i, (d64, s64) in enumerate(zip(asked, sigs)):
+            digest, sig = b64_unpadded(d64), b64_unpadded(s64)
+            if sig is None or not self.issued(digest) or recovered(sig, cert) != digest:
+                why.append("signature %d does not verify over a digest this server issued" % i)
+        self.ident(a, why)
+        return why
 
     def login(self, a):
         why = []
@@ -104,26 +163,10 @@ class Site:
             why.append("the certificate's base64 has padding")
         if cert != self.card_cert:
             why.append("the certificate is not the card's authentication certificate")
-        got = recovered(sig, cert)
-        with self.lock:
-            issued = got is not None and got in self.digests
-            if issued:
-                self.digests.discard(got)     # each digest logs in once
-        if not issued:
+        # Each digest logs in once.
+        if not self.issued(recovered(sig, cert)):
             why.append("the signature does not verify over a digest this server issued")
-        with open(self.args.mpa_config) as f:
-            uuid = json.load(f).get("uuid", "")
-        if a.get("uuid") != uuid:
-            why.append("uuid %r is not the native program's %r" % (a.get("uuid"), uuid))
-        try:
-            want = hashlib.sha256(COMBINATION_PREFIX
-                                  + self.args.manufacture_number.encode("ascii")
-                                  + bytes.fromhex(uuid)).hexdigest()
-        except ValueError:
-            want = None
-        cc = a.get("combination_code")
-        if not isinstance(cc, str) or want is None or cc.lower() != want:
-            why.append("combination_code %r, want %r" % (cc, want))
+        self.ident(a, why)
         return why
 
 
@@ -145,7 +188,8 @@ def handler(site):
                 with open(os.path.join(SITE, name), "rb") as f:
                     self.send(200, f.read(), ctype)
             elif path == "/challenge":
-                self.send(200, site.challenge())
+                n = 2 if self.path.endswith("?n=2") else 1
+                self.send(200, site.challenge(n))
             else:
                 self.send(404, {"error": "not found"})
 
@@ -164,6 +208,11 @@ def handler(site):
                 verdict = {"verdict": "ng" if why else "ok", "why": why}
                 site.record("login", verdict)
                 self.send(200, verdict)
+            elif self.path == "/sign":
+                why = site.sign(body)
+                verdict = {"verdict": "ng" if why else "ok", "why": why}
+                site.record("sign", verdict)
+                self.send(200, verdict)
             elif self.path == "/report":
                 site.record("report", body)
                 self.send(200, {"ok": True})
@@ -177,7 +226,8 @@ def handler(site):
 
 def main():
     p = argparse.ArgumentParser()
-    for opt in ("--cert", "--key", "--card-cert", "--manufacture-number",
+    for opt in ("--cert", "--key", "--card-cert", "--card-sign-cert",
+                "--manufacture-number",
                 "--mpa-config", "--out"):
         p.add_argument(opt, required=True)
     p.add_argument("--port", type=int, default=443)

@@ -20,6 +20,10 @@
 #     its own random digest, the certificate, uuid and combination_code.
 #  2. The card-info read (mode 04): its PIN typed into the window, the
 #     page's form gets the card's name, address, birth date and sex.
+#  3. A signature over two documents (mode 02): a 5-character password is
+#     refused in the window, the right one typed in lower case signs; the
+#     server verifies both signatures with the card's signature
+#     certificate.
 export SYS_SKIP_STATUS=${SYS_SKIP_STATUS:-0}    # TAP: the plan says skip
 export SYS_PRIVATE_NET=1
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -83,16 +87,19 @@ HOSTJSON="$HOME/.config/chromium/NativeMessagingHosts/mynacard.mynaportal.json"
 sys_ok "  it wrote $HOSTJSON for chrome-extension://$EXT_ID/ and mynacard-mpa" \
     test "$(j "$HOSTJSON" 'd["allowed_origins"] == ["chrome-extension://%s/" % sys.argv[3]] and d["path"] == sys.argv[4] and d["type"] == "stdio"' "$EXT_ID" "$MYNACARD_MPA")" = True
 
-# ---- 1. login: a bad-format PIN, a wrong one, the right one; then 2.
-# the card-info read (mode 04), in the same browser ----
+# ---- 1. login: a bad-format PIN, two wrong ones, the right one; then 2.
+# the card-info read (mode 04) and 3. a signature, in the same browser ----
 V0=$(verify_count)
 chromium_run login "$PORTAL_URL/?do=login" --bad-format 12a --wrong 9999 --wrong 9998 \
     --pin "$MC_AUTH_PIN" --between "'$MYNACARD_EMU' status '$CARD'" --after "$VERIFY_COUNT" \
-    --then "$PORTAL_URL/?do=cardinfo" "$SYS_WORK/cardinfo.json" --pin "$MC_TEXT_PIN"
+    --then "$PORTAL_URL/?do=cardinfo" "$SYS_WORK/cardinfo.json" --pin "$MC_TEXT_PIN" \
+    --then "$PORTAL_URL/?do=sign" "$SYS_WORK/sign.json" --bad-format abc12 \
+        --pin "$(echo "$MC_SIGN_PIN" | tr A-Z a-z)"
 portal_login_checks "$SYS_WORK/login.json" Chromium 2
 sys_ok "  a second wrong PIN: 1 try left, and the window warns plainly" \
     eval 'j "$SYS_WORK/login.json" "d[\"wrong1\"][\"tries\"]" | grep -qF "残り回数: 1回" &&
           j "$SYS_WORK/login.json" "d[\"wrong1\"][\"warning\"]" | grep -qF "あと1回間違えると"'
 portal_cardinfo_checks "$SYS_WORK/cardinfo.json" Chromium
+portal_sign_checks "$SYS_WORK/sign.json" Chromium
 
 sys_done

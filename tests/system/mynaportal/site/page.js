@@ -61,6 +61,14 @@ async function run() {
       const v = await post("/login", answer);
       seen.verdict = v.verdict;
       $("verdict").textContent = v.verdict === "ok" ? "LOGIN OK" : "LOGIN NG: " + v.why.join("; ");
+    } else if (what === "sign") {
+      const ch = await fetch("/challenge?n=2").then((r) => r.json());
+      const answer = JSON.parse(await ask({ mode: "02", service_id: "01", digest: ch.digests }));
+      seen.answer_result = answer.result;
+      $("answer").textContent = "result " + answer.result + " " + (answer.errcode || "");
+      const v = await post("/sign", { answer: answer, digests: ch.digests });
+      seen.verdict = v.verdict;
+      $("verdict").textContent = v.verdict === "ok" ? "SIGN OK" : "SIGN NG: " + v.why.join("; ");
     } else if (what === "probe") {
       // A request without a PIN, passed straight through (our "check").
       const answer = JSON.parse(await ask({ mode: "check", service_id: "01", probe: "p1" }));
