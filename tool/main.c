@@ -2,8 +2,8 @@
  * Copyright (C) 2026 The mynacard authors
  *
  * mynacard-tool's entry point: the command table and option parsing.
- * Layer: tool/; calls the commands (status.c, pin.c, export.c, setup.c,
- * doctor.c, pss.c) and nothing of the card itself.  Under --json every command
+ * Layer: tool/; calls the commands (status.c, pin.c, export.c, setup.c
+ * with mynaportal.c, doctor.c, pss.c) and nothing of the card itself.  Under --json every command
  * prints one JSON object with "command" and "exit" members, whatever
  * happens; messages for people go to stderr in both modes.
  */
