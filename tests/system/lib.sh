@@ -13,7 +13,8 @@
 # (exit 77) when not root, or when pcscd, the vpcd driver, unshare or
 # opensc-tool are missing.
 #
-# Environment: MYNACARD_EMU (the mynacard-emu program, required),
+# Environment: SYS_PRIVATE_NET=1 adds a network namespace of its own
+# (unshare -n, only lo, up), MYNACARD_EMU (the mynacard-emu program, required),
 # MYNACARD_TEST_TMP (where work directories go; default /tmp), SYS_KEEP=1
 # to keep the work directory after a passing run, and SYS_SKIP_STATUS: the
 # exit status of a skip, 77 by default (meson's skip for protocol
@@ -55,7 +56,19 @@ if [ -z "${SYS_IN_NAMESPACE:-}" ]; then
     unshare -m --propagation private true 2>/dev/null ||
         sys_skip "cannot create a mount namespace here"
     export SYS_IN_NAMESPACE=1
+    if [ -n "${SYS_PRIVATE_NET:-}" ]; then
+        # A network of its own too (only lo): the test may then give
+        # names of its own in a hosts file (sys_hosts) and listen on any
+        # port without meeting another checkout's tests.
+        command -v ip >/dev/null || sys_skip "ip (iproute2) is missing"
+        unshare -m -n true 2>/dev/null ||
+            sys_skip "cannot create a network namespace here"
+        exec unshare -m -n --propagation private "${BASH:-bash}" "$0" "$@"
+    fi
     exec unshare -m --propagation private "${BASH:-bash}" "$0" "$@"
+fi
+if [ -n "${SYS_PRIVATE_NET:-}" ]; then
+    ip link set lo up || sys_fail "ip link set lo up"
 fi
 
 set -u
@@ -152,6 +165,15 @@ for _ in range(200):
         print(p)
         break
 EOF
+}
+
+# sys_hosts NAME...: these names are 127.0.0.1 in this namespace only (a
+# hosts file of the test's own, bind-mounted over /etc/hosts).  Needs
+# SYS_PRIVATE_NET=1, so that no other program's 127.0.0.1 is meant.
+sys_hosts() {
+    [ -n "${SYS_PRIVATE_NET:-}" ] || sys_fail "sys_hosts needs SYS_PRIVATE_NET=1"
+    { echo "127.0.0.1 localhost $*"; echo "::1 localhost"; } >"$SYS_WORK/hosts"
+    mount --bind "$SYS_WORK/hosts" /etc/hosts || sys_skip "cannot bind-mount over /etc/hosts"
 }
 
 # Make the work directory and the private pcscd's configuration.

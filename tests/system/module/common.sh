@@ -260,18 +260,21 @@ mc_run() {
     return "$rc"
 }
 
-# mc_server_pki DIR: a test CA (DIR/ca.pem) and a server certificate for
-# 127.0.0.1 that it issued (DIR/srv.pem, DIR/srv.key): browsers refuse a
-# self-signed server certificate even when it is trusted (consumers.md).
+# mc_server_pki DIR [DNSNAME]: a test CA (DIR/ca.pem) and a server
+# certificate that it issued (DIR/srv.pem, DIR/srv.key) for 127.0.0.1, or
+# for DNSNAME: browsers refuse a self-signed server certificate even when
+# it is trusted (consumers.md).
 mc_server_pki() {
+    local cn=${2:-127.0.0.1} san=IP:127.0.0.1
+    [ -z "${2:-}" ] || san=DNS:$2
     mkdir -p "$1"
     {
         openssl req -x509 -newkey rsa:2048 -nodes -days 2 \
             -subj "/CN=mynacard test server CA" \
             -keyout "$1/ca.key" -out "$1/ca.pem" &&
-        openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+        openssl req -newkey rsa:2048 -nodes -subj "/CN=$cn" \
             -keyout "$1/srv.key" -out "$1/srv.csr" &&
-        printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' \
+        printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' "$san" \
             >"$1/srv.ext" &&
         openssl x509 -req -in "$1/srv.csr" -CA "$1/ca.pem" -CAkey "$1/ca.key" \
             -CAcreateserial -days 2 -extfile "$1/srv.ext" -out "$1/srv.pem"
