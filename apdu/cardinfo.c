@@ -198,10 +198,12 @@ int myna_parse_mfg_record(const uint8_t *rec, size_t len,
 int myna_read_mfg_number(struct jpki *j, char out[MYNA_MFG_NUMBER_LEN + 1])
 {
     /* READ RECORD 1 of short EF 1: P2 = SFI << 3 | 100 (P1 is a record
-     * number); Le 00, 256 bytes. */
+     * number); Le 00, 256 bytes.  The number identifies the card, and
+     * through the Mynaportal combination code its holder: kept out of the
+     * APDU log like personal data. */
     struct apdu a = {
         .cla = 0x00, .ins = 0xB2, .p1 = 0x01, .p2 = 0x0C,
-        .le = APDU_SHORT_LE_MAX,
+        .le = APDU_SHORT_LE_MAX, .secret_response = true,
     };
     uint8_t rec[APDU_SHORT_LE_MAX];
     size_t n = 0;
@@ -216,14 +218,19 @@ int myna_read_mfg_number(struct jpki *j, char out[MYNA_MFG_NUMBER_LEN + 1])
         return err;
     err = jpki_transmit(j, &a, rec, sizeof(rec), &n, &sw);
     if (err < 0)
-        return err;
+        goto out_wipe_rec;
     myna_log(MYNA_LOG_DEBUG, "cardinfo: READ RECORD manufacture number: "
              "SW %04X, %zu bytes", sw, n);
     if (sw != SW_OK) {
         err = apdu_sw_to_err(sw);
-        return err < 0 ? err : MYNA_E_BAD_RESPONSE;
+        if (err == 0)
+            err = MYNA_E_BAD_RESPONSE;
+        goto out_wipe_rec;
     }
-    return myna_parse_mfg_record(rec, n, out);
+    err = myna_parse_mfg_record(rec, n, out);
+out_wipe_rec:
+    OPENSSL_cleanse(rec, sizeof(rec));
+    return err;
 }
 
 static bool cardinfo_pin_format_ok(const uint8_t *pin, size_t len, int *err)

@@ -9,17 +9,22 @@
  * tests check the exact APDUs, that a PIN of the wrong format is never
  * sent, and that the JPKI AP is selected again after another one.  The
  * parsers are also driven directly over good, malformed, oversized and
- * truncated inputs.
+ * truncated inputs.  Last, the whole path against the virtual card
+ * (tests/emu) in its three profiles: what the Mynaportal host will read.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <check.h>
 
 #include "apdu.h"
 #include "cardinfo.h"
+#include "emu.h"
 #include "jpki.h"
+#include "log.h"
 #include "myna-err.h"
 #include "transport.h"
 
@@ -798,6 +803,77 @@ START_TEST(test_other_aps_distinct)
 END_TEST
 
 /* ------------------------------------------------------------------ */
+/* The APDU log.                                                       */
+
+static char g_log[1 << 16];
+static size_t g_loglen;
+
+static void log_sink(void *ctx, const char *line)
+{
+    size_t n = strlen(line);
+
+    (void)ctx;
+    if (g_loglen + n + 2 > sizeof(g_log))
+        return;
+    memcpy(g_log + g_loglen, line, n);
+    g_loglen += n;
+    g_log[g_loglen++] = '\n';
+    g_log[g_loglen] = '\0';
+}
+
+/* @s as the log writes bytes: "41 42 31". */
+static bool logged(const char *s, size_t n)
+{
+    char hex[64 * 3 + 1];
+    size_t i;
+
+    ck_assert_uint_le(n, 64);
+    for (i = 0; i < n; i++)
+        snprintf(hex + 3 * i, 4, "%02X ", (uint8_t)s[i]);
+    hex[3 * n - 1] = '\0';
+    return strstr(g_log, hex) != NULL;
+}
+
+/* With every APDU logged, the card-info PIN, the manufacture number and
+ * the four facts never appear, while the token label read in the same
+ * session does (the log would have shown them). */
+START_TEST(test_not_logged)
+{
+    struct rig *r = g_rig;
+    struct jpki_token_info ti;
+    struct cardinfo ci;
+    struct buf f;
+    char num[MYNA_MFG_NUMBER_LEN + 1];
+
+    r->card.record = RECORD;
+    r->card.record_len = sizeof(RECORD);
+    make_cardinfo(&f, NAME, strlen(NAME), 0, 0);
+    r->card.data = f.b;
+    r->card.data_len = f.n;
+    g_loglen = 0;
+    g_log[0] = '\0';
+    myna_log_set(MYNA_LOG_APDU, log_sink, NULL);
+    ck_assert_int_eq(jpki_begin(r->j), 0);
+    ck_assert_int_eq(jpki_read_token_label(r->j, &ti), 0);
+    ck_assert_int_eq(myna_read_mfg_number(r->j, num), 0);
+    ck_assert_int_eq(cardinfo_verify(r->j, (const uint8_t *)"4821", 4, NULL),
+                     0);
+    ck_assert_int_eq(cardinfo_read(r->j, &ci), 0);
+    ck_assert_int_eq(jpki_end(r->j, false), 0);
+    myna_log_set(MYNA_LOG_OFF, NULL, NULL);
+    cardinfo_clear(&ci);
+
+    ck_assert_msg(logged("JPKIAPICCTOKEN2", 15), "the log shows no answer");
+    ck_assert_ptr_nonnull(strstr(g_log, "> 00 B2 01 0C 00"));
+    ck_assert(!logged("4821", 4));
+    ck_assert(!logged("AB12345678901", 13));
+    ck_assert(!logged(NAME, 9));
+    ck_assert(!logged(ADDRESS, 9));
+    ck_assert(!logged(BIRTH, 8));
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
 /* The parser of EF 0002.                                              */
 
 enum mutation {
@@ -960,6 +1036,109 @@ START_TEST(test_args)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* Against the virtual card.                                           */
+
+static char g_emu_root[PATH_MAX];
+static char g_emu_card[PATH_MAX];   /* empty if init failed */
+
+static void emu_setup(void)
+{
+    const char *tmp = getenv("MYNACARD_TEST_TMP");
+    struct emu_init_params p;
+    char cmd[PATH_MAX + 16];
+    int n;
+
+    g_emu_card[0] = '\0';
+    if (!tmp || !*tmp)
+        tmp = "/tmp";
+    n = snprintf(cmd, sizeof(cmd), "mkdir -p '%s'", tmp);
+    if (n < 0 || (size_t)n >= sizeof(cmd) || system(cmd) != 0)
+        tmp = "/tmp";
+    n = snprintf(g_emu_root, sizeof(g_emu_root), "%s/test-cardinfo-XXXXXX",
+                 tmp);
+    if (n < 0 || (size_t)n >= sizeof(g_emu_root) || !mkdtemp(g_emu_root)) {
+        g_emu_root[0] = '\0';
+        return;
+    }
+    emu_init_params_default(&p);
+    n = snprintf(g_emu_card, sizeof(g_emu_card), "%s/card", g_emu_root);
+    if (n < 0 || (size_t)n >= sizeof(g_emu_card) ||
+        emu_card_init(g_emu_card, &p) != 0)
+        g_emu_card[0] = '\0';
+}
+
+static void emu_teardown(void)
+{
+    char cmd[PATH_MAX + 16];
+    int n;
+
+    if (!g_emu_root[0])
+        return;
+    n = snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_emu_root);
+    if (n < 0 || (size_t)n >= sizeof(cmd) || system(cmd) != 0)
+        fprintf(stderr, "test-cardinfo: could not remove %s\n", g_emu_root);
+    g_emu_root[0] = '\0';
+}
+
+/* The Mynaportal host's reads, in each profile, through the callback
+ * transport: the manufacture number, the card-info PIN (a wrong one, then
+ * the right one), EF 0002 with the facts the card was made with, and the
+ * JPKI AP still usable after it. */
+START_TEST(test_emu_end_to_end)
+{
+    static const enum emu_profile profiles[] = {
+        EMU_PROFILE_CLASSIC, EMU_PROFILE_STRICT, EMU_PROFILE_CONTACTLESS
+    };
+    struct emu_options o = { .profile = profiles[_i] };
+    struct emu_init_params d;
+    struct emu_card *card = NULL;
+    struct tp_card_cb cb;
+    struct transport *t = NULL;
+    struct jpki *j = NULL;
+    struct jpki_token_info ti;
+    struct cardinfo ci;
+    char num[MYNA_MFG_NUMBER_LEN + 1];
+    int tries = 42;
+
+    ck_assert_msg(g_emu_card[0], "no virtual card");
+    emu_init_params_default(&d);
+    ck_assert_int_eq(emu_card_open(g_emu_card, &o, &card), 0);
+    emu_card_callbacks(card, &cb);
+    ck_assert_int_eq(tp_callback_new(&cb, &t), 0);
+    ck_assert_int_eq(jpki_new(t, &j), 0);
+
+    ck_assert_int_eq(jpki_begin(j), 0);
+    ck_assert_int_eq(jpki_read_token_label(j, &ti), 0);
+    ck_assert_int_eq(myna_read_mfg_number(j, num), 0);
+    ck_assert_str_eq(num, d.mfg_number);
+    ck_assert_int_eq(cardinfo_pin_tries(j, &tries), 0);
+    ck_assert_int_eq(tries, MYNA_CARDINFO_TRIES);
+    ck_assert_int_eq(cardinfo_read(j, &ci), MYNA_E_SECURITY);
+    ck_assert_int_eq(cardinfo_verify(j, (const uint8_t *)"9999", 4, &tries),
+                     MYNA_E_PIN_INCORRECT);
+    ck_assert_int_eq(tries, 2);
+    ck_assert_int_eq(emu_card_tries(card, 2), 2);
+    ck_assert_int_eq(cardinfo_verify(j, (const uint8_t *)d.text_pin, 4,
+                                     &tries), 0);
+    ck_assert_int_eq(emu_card_tries(card, 2), 3);
+    ck_assert_int_eq(cardinfo_read(j, &ci), 0);
+    ck_assert_str_eq(ci.name, d.name);
+    ck_assert_str_eq(ci.address, d.address);
+    ck_assert_str_eq(ci.birth, d.birth + 1);
+    ck_assert_str_eq(ci.sex, d.sex);
+    cardinfo_clear(&ci);
+    /* JPKI again, in the same transaction. */
+    ck_assert_int_eq(jpki_read_token_label(j, &ti), 0);
+    ck_assert_str_eq(ti.label, "JPKIAPICCTOKEN2");
+    ck_assert_int_eq(jpki_end(j, true), 0);
+
+    jpki_free(j);
+    tp_free(t);
+    emu_card_close(card);
+}
+END_TEST
+
 static Suite *cardinfo_suite(void)
 {
     Suite *s = suite_create("cardinfo");
@@ -985,6 +1164,13 @@ static Suite *cardinfo_suite(void)
     tcase_add_test(tc, test_read_errors);
     tcase_add_test(tc, test_jpki_reselected);
     tcase_add_test(tc, test_other_aps_distinct);
+    tcase_add_test(tc, test_not_logged);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("emu");
+    tcase_add_unchecked_fixture(tc, emu_setup, emu_teardown);
+    tcase_set_timeout(tc, 240);
+    tcase_add_loop_test(tc, test_emu_end_to_end, 0, 3);
     suite_add_tcase(s, tc);
     return s;
 }
