@@ -452,7 +452,8 @@ void mpa_card_tries(struct mpa_ctx *ctx, enum mpa_mode which, json_t *ans,
     out->tries_left = tries;
     if (put(ans, "for", json_string(mpa_mode_name(which))) != MPA_OK ||
         put(ans, "tries_left", json_integer(tries)) != MPA_OK ||
-        put(ans, "tries_max", json_integer(tries_max(which))) != MPA_OK)
+        put(ans, "tries_max", json_integer(tries_max(which))) != MPA_OK ||
+        put(ans, "last_try", json_boolean(tries == 1)) != MPA_OK)
         out->err = MPA_E_INTERNAL;
 }
 

@@ -5,7 +5,8 @@
  * (request.c), run its mode (card.c), and build the answer with Jansson.
  * Success: {"result": "0", "mode": ..., fields of the mode}.  Failure:
  * {"result": "1", "mode": ... (when it was understood), "errcode",
- * "message", "message_ja", "tries_left" (when known)}.  Layer: mpa/.
+ * "message", "message_ja", "tries_left" (when known), "last_try" (true
+ * when one try is left; the messages then say so)}.  Layer: mpa/.
  * Every answer is wiped before it is freed: some carry personal data.
  */
 #include <malloc.h>
@@ -39,21 +40,31 @@ static char *dump(json_t *ans)
     return s;
 }
 
+/* Said before the last try, so that the person stops to check. */
+static const char last_try_en[] =
+    " Only one try is left: if the next PIN is wrong, it is blocked.";
+static const char last_try_ja[] =
+    "残りは1回です。次に間違えるとロックされます。";
+
 static char *error_answer(enum mpa_mode mode, enum mpa_err e, int tries_left)
 {
     json_t *a = json_object();
     const char *name = mpa_mode_name(mode);
+    bool last = tries_left == 1;
+    char en[1024], ja[1024];
 
     if (!a)
         return NULL;
+    snprintf(en, sizeof(en), "%s%s", mpa_message_en(e), last ? last_try_en : "");
+    snprintf(ja, sizeof(ja), "%s%s", mpa_message_ja(e), last ? last_try_ja : "");
     if (json_object_set_new(a, "result", json_string("1")) < 0 ||
         (name && json_object_set_new(a, "mode", json_string(name)) < 0) ||
         json_object_set_new(a, "errcode", json_string(mpa_errcode(e))) < 0 ||
-        json_object_set_new(a, "message", json_string(mpa_message_en(e))) < 0 ||
-        json_object_set_new(a, "message_ja",
-                            json_string(mpa_message_ja(e))) < 0 ||
+        json_object_set_new(a, "message", json_string(en)) < 0 ||
+        json_object_set_new(a, "message_ja", json_string(ja)) < 0 ||
         (tries_left >= 0 &&
-         json_object_set_new(a, "tries_left", json_integer(tries_left)) < 0)) {
+         json_object_set_new(a, "tries_left", json_integer(tries_left)) < 0) ||
+        (last && json_object_set_new(a, "last_try", json_true()) < 0)) {
         json_decref(a);
         return NULL;
     }

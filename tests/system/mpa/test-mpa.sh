@@ -347,10 +347,14 @@ sys_ok "mode 05: no answer to it, the program ends, what follows is not read" \
     eval 'rc_is end 0 && answers end 1 && is end 0 "a[\"mode\"]" check'
 
 # ---- a blocked PIN is not sent ----
-mpa block "$(req01 0000)" "$(req01 0000)"
+mpa block "$(req01 0000)" '{"mode":"tries","for":"01"}' "$(req01 0000)"
 sys_ok "two more wrong PINs: tries_left 1, then PIN_LOCKED with 0" \
     eval 'is block 0 "a[\"errcode\"], a[\"tries_left\"]" "('"'PIN_INCORRECT'"', 1)" &&
-          is block 1 "a[\"errcode\"], a[\"tries_left\"]" "('"'PIN_LOCKED'"', 0)" && tries auth 0'
+          is block 2 "a[\"errcode\"], a[\"tries_left\"]" "('"'PIN_LOCKED'"', 0)" && tries auth 0'
+sys_ok "  with one try left the answer says so: last_try, in both messages; mode tries too" \
+    eval 'is block 0 "a[\"last_try\"], \"Only one try is left\" in a[\"message\"], \"残りは1回\" in a[\"message_ja\"]" "(True, True, True)" &&
+          is block 1 "a[\"tries_left\"], a[\"last_try\"]" "(1, True)" &&
+          is block 2 "\"last_try\" in a" False && is wrong 0 "\"last_try\" in a" False'
 n=$(verify_count)
 mpa blocked "$(req01 $AUTH)" '{"mode":"tries","for":"01"}'
 sys_ok "the right PIN once blocked: PIN_LOCKED, tries_left 0, not sent" \
