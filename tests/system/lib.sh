@@ -23,8 +23,16 @@
 # exit status 77 an error.  SYS_WRAP: words put before the tests' own
 # programs that load the module (faults-driver, test-pcsc-transport), as
 # CI does with valgrind; split on spaces, so no path in it may have one.
+# MYNACARD_REPORTS_DIR: the directory a checker's report files go to
+# (the test setups in meson.build), created here.
 
 SYS_SKIP=${SYS_SKIP_STATUS:-77}
+
+# MYNACARD_REPORTS_DIR: where a checker's report files go (the valgrind and
+# ASan test setups, meson.build); made here so that a stage runs alone.
+if [ -n "${MYNACARD_REPORTS_DIR:-}" ]; then
+    mkdir -p "$MYNACARD_REPORTS_DIR"
+fi
 SYS_VPCD_DRIVER=${SYS_VPCD_DRIVER:-/usr/lib/pcsc/drivers/serial/libifdvpcd.so}
 
 # Skipping prints a TAP plan that says so, and exits $SYS_SKIP.
