@@ -101,6 +101,23 @@ function answerTab(to, answer) {
     { frameId: to.frameId }).catch(() => { /* the tab is gone */ });
 }
 
+// ---- PINs the card rejected: never sent again ----
+
+// The card counts every wrong PIN, and a blocked one means a trip to the
+// municipal office: a PIN the card rejected during a request is refused
+// here if typed again, and not sent (module/login.c keeps the same rule).
+// What is kept is an HMAC under a key made for that one request, in
+// memory, and it goes with the request.
+async function pinMac(d, pin) {
+  if (d.macKey === null)
+    d.macKey = await crypto.subtle.generateKey(
+      { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const mac = await crypto.subtle.sign("HMAC", d.macKey,
+    new TextEncoder().encode(pin));
+  return Array.from(new Uint8Array(mac),
+    (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 // ---- the PIN window: at most one open ----
 
 let dialog = null;
@@ -125,7 +142,7 @@ async function openDialog(to, origin, request) {
   const d = {
     id: crypto.randomUUID(), to: to, origin: origin, request: request,
     mode: request.mode, count: count, windowId: null, busy: false,
-    finished: false, lastError: null,
+    finished: false, lastError: null, macKey: null, rejected: new Set(),
   };
   // Record the dialog before awaiting windows.create: the window may ask
   // for its request (and even send a PIN) before create() returns.
@@ -179,8 +196,11 @@ async function dialogPin(d, typed) {
   if (d.busy)
     return { busy: true };
   d.busy = true;
-  let ans;
+  let ans, mac;
   try {
+    mac = await pinMac(d, pin);
+    if (d.rejected.has(mac))
+      return { repeated: true };
     ans = await native(Object.assign({}, d.request, { pin: pin }));
   } finally {
     d.busy = false;
@@ -193,6 +213,7 @@ async function dialogPin(d, typed) {
     switch (ans.errcode) {
     case "PIN_INCORRECT":
       d.lastError = ans;
+      d.rejected.add(mac);
       if (ans.tries_left === 0)
         return { locked: true };
       return { retry: true, tries_left: ans.tries_left };

@@ -4,7 +4,9 @@
 // The PIN window (pin.html, opened by background.js with windows.create).
 // It says which site asks and for what, shows the tries left the native
 // program reported, refuses a PIN of the wrong format before anything is
-// sent (pin-format.js), and hands the PIN to the background once; the
+// sent (pin-format.js), says so when a PIN the card rejected is typed
+// again (the background does not send it), and hands the PIN to the
+// background once; the
 // field is emptied as soon as it is sent.  It keeps nothing.
 "use strict";
 
@@ -118,6 +120,10 @@
       locked();
     } else if (r.unreachable) {
       unreachable();
+    } else if (r.repeated) {
+      showError("この暗証番号は、さきほどカードに違うと判定されたものです。" +
+        "回数を減らさないよう、送信していません。");
+      field.focus();
     } else if (r.format) {
       showError("形式が違います。" + $("rule").textContent);
     } else {

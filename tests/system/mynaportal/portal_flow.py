@@ -65,6 +65,8 @@ def arguments():
     p.add_argument("--bad-format", default="")
     p.add_argument("--wrong", action="append", default=[],
                    help="a wrong PIN, typed before the right one (repeatable)")
+    p.add_argument("--repeat", action="store_true",
+                   help="type the first wrong PIN again after the wrong ones")
     p.add_argument("--between", default="",
                    help="a shell command run after the first wrong PIN")
     p.add_argument("--after", default="",
@@ -117,6 +119,10 @@ def run(browser, args):
             out["wrong" if i == 0 else "wrong%d" % i] = last
             if args.between and i == 0:
                 out["between"] = shell(args.between)
+        if args.repeat and args.wrong:
+            browser.dialog_eval(type_pin(args.wrong[0]))
+            out["repeat"] = wait("the repeated-PIN refusal", lambda: has_text(
+                browser.dialog_eval(DIALOG_STATE), "error", "さきほどカードに違うと判定"), 20)
         browser.dialog_eval(type_pin(args.pin))
         wait("the PIN window to close", browser.dialog_gone, 60)
         out["page"] = wait("the page's verdict",
@@ -148,6 +154,10 @@ def ready(st):
 
 def has(st, key):
     return st if st and st.get(key) else None
+
+
+def has_text(st, key, text):
+    return st if st and text in st.get(key, "") else None
 
 
 def changed_tries(st, before):

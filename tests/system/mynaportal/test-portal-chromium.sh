@@ -90,7 +90,7 @@ sys_ok "  it wrote $HOSTJSON for chrome-extension://$EXT_ID/ and mynacard-mpa" \
 # ---- 1. login: a bad-format PIN, two wrong ones, the right one; then 2.
 # the card-info read (mode 04) and 3. a signature, in the same browser ----
 V0=$(verify_count)
-chromium_run login "$PORTAL_URL/?do=login" --bad-format 12a --wrong 9999 --wrong 9998 \
+chromium_run login "$PORTAL_URL/?do=login" --bad-format 12a --wrong 9999 --wrong 9998 --repeat \
     --pin "$MC_AUTH_PIN" --between "'$MYNACARD_EMU' status '$CARD'" --after "$VERIFY_COUNT" \
     --then "$PORTAL_URL/?do=cardinfo" "$SYS_WORK/cardinfo.json" --pin "$MC_TEXT_PIN" \
     --then "$PORTAL_URL/?do=sign" "$SYS_WORK/sign.json" --bad-format abc12 \
@@ -99,6 +99,9 @@ portal_login_checks "$SYS_WORK/login.json" Chromium 2
 sys_ok "  a second wrong PIN: 1 try left, and the window warns plainly" \
     eval 'j "$SYS_WORK/login.json" "d[\"wrong1\"][\"tries\"]" | grep -qF "残り回数: 1回" &&
           j "$SYS_WORK/login.json" "d[\"wrong1\"][\"warning\"]" | grep -qF "あと1回間違えると"'
+sys_ok "  the first wrong PIN typed again: refused in the window, not sent, still 1 try" \
+    eval 'j "$SYS_WORK/login.json" "d[\"repeat\"][\"error\"]" | grep -qF "さきほどカードに違うと判定" &&
+          j "$SYS_WORK/login.json" "d[\"repeat\"][\"tries\"]" | grep -qF "残り回数: 1回"'
 portal_cardinfo_checks "$SYS_WORK/cardinfo.json" Chromium
 portal_sign_checks "$SYS_WORK/sign.json" Chromium
 
