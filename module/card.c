@@ -111,6 +111,18 @@ void card_unref_locked(struct mc_card *c)
         card_free(c);
 }
 
+void card_io_begin_locked(struct mc_card *c)
+{
+    card_ref_locked(c);
+    mc_unlock_for_io();
+}
+
+void card_io_end_locked(struct mc_card *c)
+{
+    mc_relock_after_io();
+    card_unref_locked(c);
+}
+
 void card_kill_locked(struct mc_card *c)
 {
     struct mc_reader *r = c->reader;

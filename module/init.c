@@ -40,9 +40,11 @@ static atomic_bool mc_final_flag;
 static atomic_int mc_nwaiters;
 static pid_t mc_pid;
 
-/* C_* calls between their mc_enter() and their mc_ret(), so that
+/* C_* calls between their mc_enter() and their mc_leave(), so that
  * C_Finalize frees nothing a call still uses (the module lock, cards in
- * card I/O, the hub).  mc_in_call marks the thread's counted call. */
+ * card I/O, the hub).  mc_in_call marks the thread's counted call.  The
+ * trace comes after mc_leave(): the log has its own lock, and C_Finalize
+ * closes its file only through it (apdu/log.c). */
 static atomic_int mc_ncalls;
 static _Thread_local bool mc_in_call;
 
@@ -152,17 +154,24 @@ CK_RV mc_enter(void)
     return CKR_OK;
 }
 
-void mc_call_end(void)
-{
-    if (!mc_in_call)
-        return;
-    mc_in_call = false;
-    atomic_fetch_sub(&mc_ncalls, 1);
-}
-
-void mc_leave(void)
+CK_RV mc_leave(CK_RV rv)
 {
     mc_mutex_unlock(mc_g.lock);
+    if (mc_in_call) {
+        mc_in_call = false;
+        atomic_fetch_sub(&mc_ncalls, 1);
+    }
+    return rv;
+}
+
+void mc_unlock_for_io(void)
+{
+    mc_mutex_unlock(mc_g.lock);
+}
+
+void mc_relock_after_io(void)
+{
+    mc_mutex_lock(mc_g.lock);
 }
 
 bool mc_finalizing(void)
@@ -302,7 +311,7 @@ out_config:
     mc_config_free(&mc_g.cfg);
 out_unlock:
     pthread_mutex_unlock(&mc_init_mutex);
-    return mc_ret(rv, "C_Initialize(%s)", pInitArgs ? "args" : "NULL");
+    return mc_trace(rv, "C_Initialize(%s)", pInitArgs ? "args" : "NULL");
 }
 
 static void sleep_ms(long ms)
@@ -319,7 +328,7 @@ CK_RV C_Finalize(CK_VOID_PTR pReserved)
     CK_RV rv = CKR_OK;
 
     if (pReserved)
-        return mc_ret(CKR_ARGUMENTS_BAD, "C_Finalize");
+        return mc_trace(CKR_ARGUMENTS_BAD, "C_Finalize");
 
     pthread_mutex_lock(&mc_init_mutex);
     if (!mc_initialized()) {
@@ -375,7 +384,7 @@ CK_RV C_Finalize(CK_VOID_PTR pReserved)
     atomic_store(&mc_init_flag, false);
     atomic_store(&mc_final_flag, false);
     myna_log(MYNA_LOG_INFO, "mynacard finalised");
-    mc_ret(rv, "C_Finalize");
+    mc_trace(rv, "C_Finalize");
     mc_log_close();
     mc_config_free(&mc_g.cfg);
     memset(&mc_g, 0, sizeof(mc_g));
@@ -384,5 +393,5 @@ CK_RV C_Finalize(CK_VOID_PTR pReserved)
 
 out_unlock:
     pthread_mutex_unlock(&mc_init_mutex);
-    return mc_ret(rv, "C_Finalize");
+    return mc_trace(rv, "C_Finalize");
 }

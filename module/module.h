@@ -100,9 +100,11 @@ bool mc_ossl_nomem(void);
 /* "CKR_PIN_INCORRECT" and so on; never NULL. */
 const char *mc_rv_name(CK_RV rv);
 /* Log one finished C_* call, "@fmt -> CKR_NAME", at the debug level, and
- * return @rv.  The arguments must never carry a PIN or personal data:
- * handles, slot ids, lengths and mechanism numbers only. */
-CK_RV mc_ret(CK_RV rv, const char *fmt, ...)
+ * return @rv.  Only a trace: the call's accounting ended in the shell
+ * (MC_LOCKED), so a C_* that does not trace holds nothing up.  The
+ * arguments must never carry a PIN or personal data: handles, slot ids,
+ * lengths and mechanism numbers only. */
+CK_RV mc_trace(CK_RV rv, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* ---- Objects (object.c) ---- */
@@ -211,6 +213,11 @@ void card_ref_locked(struct mc_card *c);
 /* Drop a reference; frees the card when it is dead and unused.  Module
  * lock held. */
 void card_unref_locked(struct mc_card *c);
+/* Around a card operation from a C_* body: take a reference to @c and
+ * drop the module lock (mc_unlock_for_io), then take the lock again and
+ * drop the reference. */
+void card_io_begin_locked(struct mc_card *c);
+void card_io_end_locked(struct mc_card *c);
 /* The card is gone (removed, or unusable): mark it dead, close its
  * sessions and detach it from its reader.  Module lock held. */
 void card_kill_locked(struct mc_card *c);
@@ -290,6 +297,9 @@ void slots_refresh_locked(void);
 /* The reader and role of @id, or CKR_SLOT_ID_INVALID.  Module lock held. */
 CK_RV slot_lookup_locked(CK_SLOT_ID id, struct mc_reader **r,
                          enum jpki_role *role);
+/* The same after a refresh (slots_refresh_locked). */
+CK_RV slot_find_locked(CK_SLOT_ID id, struct mc_reader **r,
+                       enum jpki_role *role);
 CK_SLOT_ID slot_id(const struct mc_reader *r, enum jpki_role role);
 /* Whether this module shows @role's token at all (the variants). */
 bool slot_role_shown(enum jpki_role role);
@@ -315,27 +325,21 @@ struct mc_find_op {
     size_t n, pos;
 };
 
-struct mc_sign_op {
+/* A signature or a verification: one shape for both (sign.c drives them
+ * with one core). */
+struct mc_op {
     bool active;
     CK_MECHANISM_TYPE mech;
     const EVP_MD *md;           /* NULL for CKM_RSA_PKCS */
     EVP_MD_CTX *mdctx;          /* multi-part hashing, made on first use */
-    bool multipart;             /* C_SignUpdate was called */
-    bool always_auth;           /* needs a CKU_CONTEXT_SPECIFIC login */
-    bool context_ok;            /* ... and had it */
+    bool multipart;             /* C_*Update was called */
     uint8_t buf[JPKI_SIGN_INPUT_MAX]; /* CKM_RSA_PKCS multi-part input */
     size_t len;
-};
-
-struct mc_verify_op {
-    bool active;
-    CK_MECHANISM_TYPE mech;
-    const EVP_MD *md;
-    EVP_MD_CTX *mdctx;
+    /* Signing only. */
+    bool always_auth;           /* needs a CKU_CONTEXT_SPECIFIC login */
+    bool context_ok;            /* ... and had it */
+    /* Verifying only. */
     EVP_PKEY *pkey;
-    bool multipart;
-    uint8_t buf[JPKI_SIGN_INPUT_MAX];
-    size_t len;
 };
 
 struct mc_session {
@@ -345,8 +349,8 @@ struct mc_session {
     struct mc_card *card;       /* holds a reference */
     CK_FLAGS flags;
     struct mc_find_op find;
-    struct mc_sign_op sign;
-    struct mc_verify_op verify;
+    struct mc_op sign;
+    struct mc_op verify;
 };
 
 /* The session @h after a refresh (a removed card's sessions are gone), or
@@ -362,8 +366,7 @@ unsigned sessions_count_rw_locked(const struct mc_card *c,
 /* Free every session (C_Finalize).  Module lock held. */
 void sessions_free_all_locked(void);
 /* End the operations of a session (C_SessionCancel and close). */
-void session_sign_end(struct mc_sign_op *op);
-void session_verify_end(struct mc_verify_op *op);
+void session_op_end(struct mc_op *op);
 void session_find_end(struct mc_find_op *op);
 
 /* ---- Objects as a session sees them (object.c) ---- */
@@ -404,6 +407,67 @@ EVP_PKEY_CTX *mc_rsa_verify_ctx_new(const uint8_t *spki, size_t spkilen);
 int mc_rsa_pkcs1_verify_ctx(EVP_PKEY_CTX *ctx, const uint8_t *tbs,
                             size_t tbslen, const uint8_t *sig, size_t siglen);
 
+/* ---- The bodies of the C_* calls (entry.c holds their shells) ---- */
+
+/* Each is called by its C_* (MC_SHELL in entry.c) with the module lock
+ * held, returns with it held, and has had its pointer arguments checked
+ * as the table says. */
+/* slot.c */
+CK_RV get_slot_list_locked(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList,
+                           CK_ULONG_PTR pulCount);
+CK_RV get_slot_info_locked(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo);
+CK_RV get_token_info_locked(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo);
+/* session.c */
+CK_RV open_session_locked(CK_SLOT_ID slotID, CK_FLAGS flags,
+                          CK_SESSION_HANDLE_PTR phSession);
+CK_RV close_session_locked(CK_SESSION_HANDLE hSession);
+CK_RV close_all_sessions_locked(CK_SLOT_ID slotID);
+CK_RV get_session_info_locked(CK_SESSION_HANDLE hSession,
+                              CK_SESSION_INFO_PTR pInfo);
+CK_RV session_cancel_locked(CK_SESSION_HANDLE hSession, CK_FLAGS flags);
+/* login.c */
+CK_RV login_locked(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType,
+                   CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen);
+CK_RV logout_locked(CK_SESSION_HANDLE hSession);
+CK_RV set_pin_locked(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pOldPin,
+                     CK_ULONG ulOldLen, CK_UTF8CHAR_PTR pNewPin,
+                     CK_ULONG ulNewLen);
+/* object.c */
+CK_RV get_attribute_value_locked(CK_SESSION_HANDLE hSession,
+                                 CK_OBJECT_HANDLE hObject,
+                                 CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount);
+CK_RV get_object_size_locked(CK_SESSION_HANDLE hSession,
+                             CK_OBJECT_HANDLE hObject, CK_ULONG_PTR pulSize);
+CK_RV find_objects_init_locked(CK_SESSION_HANDLE hSession,
+                               CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount);
+CK_RV find_objects_locked(CK_SESSION_HANDLE hSession,
+                          CK_OBJECT_HANDLE_PTR phObject,
+                          CK_ULONG ulMaxObjectCount,
+                          CK_ULONG_PTR pulObjectCount);
+CK_RV find_objects_final_locked(CK_SESSION_HANDLE hSession);
+/* sign.c */
+CK_RV get_mechanism_list_locked(CK_SLOT_ID slotID,
+      CK_MECHANISM_TYPE_PTR pMechanismList,
+      CK_ULONG_PTR pulCount);
+CK_RV get_mechanism_info_locked(CK_SLOT_ID slotID,
+      CK_MECHANISM_TYPE type,
+      CK_MECHANISM_INFO_PTR pInfo);
+CK_RV op_init_locked(CK_SESSION_HANDLE hSession, bool verify,
+      CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey);
+CK_RV sign_locked(CK_SESSION_HANDLE hSession, bool final,
+      const uint8_t *data, CK_ULONG len,
+      CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen);
+CK_RV op_update_locked(CK_SESSION_HANDLE hSession, bool verify,
+      const uint8_t *part, CK_ULONG len);
+CK_RV verify_locked(CK_SESSION_HANDLE hSession, bool final,
+      const uint8_t *data, CK_ULONG len,
+      const uint8_t *sig, CK_ULONG siglen);
+CK_RV generate_random_locked(CK_SESSION_HANDLE hSession,
+      CK_BYTE_PTR pRandomData,
+      CK_ULONG ulRandomLen);
+/* slot.c */
+CK_RV wait_for_slot_event_locked(CK_FLAGS flags, CK_SLOT_ID_PTR pSlot);
+
 /* ---- PINs (login.c) ---- */
 
 /* The HMAC-SHA256 of @pin under the process key, for the rejected-PIN
@@ -440,14 +504,59 @@ extern struct mc_global mc_g;
 /* Whether the module is initialised in this process (not a forked child
  * that has not called C_Initialize again). */
 bool mc_initialized(void);
-/* Check initialisation and take the module lock: CKR_OK (lock held) or
- * CKR_CRYPTOKI_NOT_INITIALIZED (not held). */
+/*
+ * The shell of every C_* call that uses the module's state.  mc_enter()
+ * counts the call (C_Finalize waits until no call is inside), checks
+ * initialisation and takes the module lock: CKR_OK (lock held, counted)
+ * or CKR_CRYPTOKI_NOT_INITIALIZED (neither).  mc_leave() releases the lock
+ * and ends the count, and returns @rv.  A C_* is written as
+ *
+ *     static CK_RV get_thing_locked(...);        the logic alone
+ *
+ *     CK_RV C_GetThing(...)
+ *     {
+ *         CK_RV rv = MC_LOCKED(pArg != NULL, get_thing_locked(...));
+ *
+ *         return mc_trace(rv, "C_GetThing(...)", ...);
+ *     }
+ *
+ * MC_LOCKED(@args_ok, @body): CKR_CRYPTOKI_NOT_INITIALIZED first, then
+ * CKR_ARGUMENTS_BAD unless @args_ok, then what @body (called with the
+ * lock held, and returning with it held) says.  No hidden return: the
+ * expression is the call's CK_RV.
+ */
 CK_RV mc_enter(void);
-void mc_leave(void);
-/* The call that entered through mc_enter() on this thread has ended:
- * mc_ret() calls it last, so every C_* that enters must return through
- * mc_ret().  C_Finalize waits until no call is between the two. */
-void mc_call_end(void);
+CK_RV mc_leave(CK_RV rv);
+#define MC_LOCKED(args_ok, body)                                            \
+    (mc_enter() != CKR_OK ? CKR_CRYPTOKI_NOT_INITIALIZED                    \
+                          : mc_leave((args_ok) ? (body) : CKR_ARGUMENTS_BAD))
+/*
+ * MC_SHELL(@name, (@params), @args_ok, @body, @fmt, ...) defines the
+ * entry point @name: the shell above around @body, then the trace of
+ * @fmt and the arguments after it, which may use the call's result, rv.
+ * Every C_* that uses the module's state is one of these; the body, a
+ * *_locked function of the same file, is the call's logic alone.
+ */
+#define MC_SHELL(name, params, args_ok, body, ...)                          \
+    CK_RV name params                                                       \
+    {                                                                       \
+        CK_RV rv = MC_LOCKED(args_ok, body);                                \
+                                                                            \
+        return mc_trace(rv, __VA_ARGS__);                                   \
+    }
+/* For the calls that touch no state (not supported, C_GetInfo):
+ * CKR_CRYPTOKI_NOT_INITIALIZED, or @body. */
+#define MC_UNLOCKED(body)                                                   \
+    (mc_initialized() ? (body) : CKR_CRYPTOKI_NOT_INITIALIZED)
+/*
+ * Drop the module lock for card I/O, and take it again after: the one
+ * pair every such place uses (a thread holding the module lock never
+ * waits for a card, see "Locking" above).  Whatever was looked at under
+ * the lock may have changed when mc_relock_after_io() returns; the call
+ * stays counted in between, so C_Finalize waits for the card.
+ */
+void mc_unlock_for_io(void);
+void mc_relock_after_io(void);
 /* C_Finalize has begun: waiters must leave. */
 bool mc_finalizing(void);
 /* Threads inside C_WaitForSlotEvent, so that C_Finalize can wait for them

@@ -520,25 +520,28 @@ CK_RV object_lookup_locked(const struct mc_session *s, CK_OBJECT_HANDLE h,
 
 /* ---- C_GetAttributeValue, C_GetObjectSize ---- */
 
-CK_RV C_GetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
-                          CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount)
+/* The object @hObject as the session @hSession sees it.  Module lock. */
+static CK_RV session_object_locked(CK_SESSION_HANDLE hSession,
+                                   CK_OBJECT_HANDLE hObject,
+                                   const struct mc_object **o)
+{
+    struct mc_session *s;
+    CK_RV rv = session_lookup_locked(hSession, &s);
+
+    return rv == CKR_OK ? object_lookup_locked(s, hObject, o) : rv;
+}
+
+CK_RV get_attribute_value_locked(CK_SESSION_HANDLE hSession,
+                                        CK_OBJECT_HANDLE hObject,
+                                        CK_ATTRIBUTE_PTR pTemplate,
+                                        CK_ULONG ulCount)
 {
     const struct mc_object *o;
-    struct mc_session *s;
     CK_RV rv;
 
-    rv = mc_enter();
+    rv = session_object_locked(hSession, hObject, &o);
     if (rv != CKR_OK)
-        goto out;
-    if (!pTemplate && ulCount) {
-        rv = CKR_ARGUMENTS_BAD;
-        goto out_leave;
-    }
-    rv = session_lookup_locked(hSession, &s);
-    if (rv == CKR_OK)
-        rv = object_lookup_locked(s, hObject, &o);
-    if (rv != CKR_OK)
-        goto out_leave;
+        return rv;
 
     /* PKCS#11 2.40 5.7: every attribute is processed whatever happened to
      * the others; the call returns one of the errors met. */
@@ -566,42 +569,24 @@ CK_RV C_GetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
         if (one != CKR_OK && rv == CKR_OK)
             rv = one;
     }
-out_leave:
-    mc_leave();
-out:
-    return mc_ret(rv, "C_GetAttributeValue(session=%lu, object=%lu, count=%lu)",
-                  (unsigned long)hSession, (unsigned long)hObject,
-                  (unsigned long)ulCount);
+    return rv;
 }
 
-CK_RV C_GetObjectSize(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
-                      CK_ULONG_PTR pulSize)
+CK_RV get_object_size_locked(CK_SESSION_HANDLE hSession,
+                                    CK_OBJECT_HANDLE hObject,
+                                    CK_ULONG_PTR pulSize)
 {
     const struct mc_object *o;
-    struct mc_session *s;
     CK_ULONG size = 0;
     CK_RV rv;
 
-    rv = mc_enter();
+    rv = session_object_locked(hSession, hObject, &o);
     if (rv != CKR_OK)
-        goto out;
-    if (!pulSize) {
-        rv = CKR_ARGUMENTS_BAD;
-        goto out_leave;
-    }
-    rv = session_lookup_locked(hSession, &s);
-    if (rv == CKR_OK)
-        rv = object_lookup_locked(s, hObject, &o);
-    if (rv != CKR_OK)
-        goto out_leave;
+        return rv;
     for (size_t i = 0; i < o->nattrs; i++)
         size += o->attrs[i].len;
     *pulSize = size;
-out_leave:
-    mc_leave();
-out:
-    return mc_ret(rv, "C_GetObjectSize(session=%lu, object=%lu)",
-                  (unsigned long)hSession, (unsigned long)hObject);
+    return CKR_OK;
 }
 
 /* ---- C_FindObjects ---- */
@@ -621,33 +606,23 @@ static bool matches(const struct mc_object *o, const CK_ATTRIBUTE *tmpl,
     return true;
 }
 
-CK_RV C_FindObjectsInit(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate,
-                        CK_ULONG ulCount)
+CK_RV find_objects_init_locked(CK_SESSION_HANDLE hSession,
+                                      CK_ATTRIBUTE_PTR pTemplate,
+                                      CK_ULONG ulCount)
 {
     struct mc_session *s;
     struct mc_find_op *op;
     CK_RV rv;
 
-    rv = mc_enter();
-    if (rv != CKR_OK)
-        goto out;
-    if (!pTemplate && ulCount) {
-        rv = CKR_ARGUMENTS_BAD;
-        goto out_leave;
-    }
     rv = session_lookup_locked(hSession, &s);
     if (rv != CKR_OK)
-        goto out_leave;
+        return rv;
     op = &s->find;
-    if (op->active) {
-        rv = CKR_OPERATION_ACTIVE;
-        goto out_leave;
-    }
+    if (op->active)
+        return CKR_OPERATION_ACTIVE;
     op->found = calloc(MC_OBJ_COUNT, sizeof(*op->found));
-    if (!op->found) {
-        rv = CKR_HOST_MEMORY;
-        goto out_leave;
-    }
+    if (!op->found)
+        return CKR_HOST_MEMORY;
     op->n = 0;
     op->pos = 0;
     for (int i = 0; i < MC_OBJ_COUNT; i++) {
@@ -657,36 +632,33 @@ CK_RV C_FindObjectsInit(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate,
             op->found[op->n++] = o->handle;
     }
     op->active = true;
-out_leave:
-    mc_leave();
-out:
-    return mc_ret(rv, "C_FindObjectsInit(session=%lu, count=%lu)",
-                  (unsigned long)hSession, (unsigned long)ulCount);
+    return CKR_OK;
 }
 
-CK_RV C_FindObjects(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE_PTR phObject,
-                    CK_ULONG ulMaxObjectCount, CK_ULONG_PTR pulObjectCount)
+/* The active search of @hSession, or the error.  Module lock. */
+static CK_RV find_op_locked(CK_SESSION_HANDLE hSession, struct mc_session **s)
+{
+    CK_RV rv = session_lookup_locked(hSession, s);
+
+    if (rv == CKR_OK && !(*s)->find.active)
+        rv = CKR_OPERATION_NOT_INITIALIZED;
+    return rv;
+}
+
+CK_RV find_objects_locked(CK_SESSION_HANDLE hSession,
+                          CK_OBJECT_HANDLE_PTR phObject,
+                          CK_ULONG ulMaxObjectCount,
+                          CK_ULONG_PTR pulObjectCount)
 {
     struct mc_session *s;
     struct mc_find_op *op;
     CK_ULONG n = 0;
     CK_RV rv;
 
-    rv = mc_enter();
+    rv = find_op_locked(hSession, &s);
     if (rv != CKR_OK)
-        goto out;
-    if (!pulObjectCount || (!phObject && ulMaxObjectCount)) {
-        rv = CKR_ARGUMENTS_BAD;
-        goto out_leave;
-    }
-    rv = session_lookup_locked(hSession, &s);
-    if (rv != CKR_OK)
-        goto out_leave;
+        return rv;
     op = &s->find;
-    if (!op->active) {
-        rv = CKR_OPERATION_NOT_INITIALIZED;
-        goto out_leave;
-    }
     while (n < ulMaxObjectCount && op->pos < op->n) {
         const struct mc_object *o;
 
@@ -695,62 +667,42 @@ CK_RV C_FindObjects(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE_PTR phObject,
             phObject[n++] = o->handle;
     }
     *pulObjectCount = n;
-out_leave:
-    mc_leave();
-out:
-    return mc_ret(rv, "C_FindObjects(session=%lu, max=%lu) found=%lu",
-                  (unsigned long)hSession, (unsigned long)ulMaxObjectCount,
-                  (unsigned long)n);
+    return CKR_OK;
 }
 
-CK_RV C_FindObjectsFinal(CK_SESSION_HANDLE hSession)
+CK_RV find_objects_final_locked(CK_SESSION_HANDLE hSession)
 {
     struct mc_session *s;
-    CK_RV rv;
+    CK_RV rv = find_op_locked(hSession, &s);
 
-    rv = mc_enter();
-    if (rv != CKR_OK)
-        goto out;
-    rv = session_lookup_locked(hSession, &s);
-    if (rv != CKR_OK)
-        goto out_leave;
-    if (!s->find.active)
-        rv = CKR_OPERATION_NOT_INITIALIZED;
-    else
+    if (rv == CKR_OK)
         session_find_end(&s->find);
-out_leave:
-    mc_leave();
-out:
-    return mc_ret(rv, "C_FindObjectsFinal(session=%lu)",
-                  (unsigned long)hSession);
+    return rv;
 }
 
 /* ---- The token is read-only ---- */
 
 /* Check the session (and the object, when there is one) so that the
  * caller's mistakes get their own error, then refuse. */
-static CK_RV refuse_write(CK_SESSION_HANDLE hSession, bool check_object,
-                          CK_OBJECT_HANDLE hObject, bool args_ok)
+static CK_RV refuse_write_locked(CK_SESSION_HANDLE hSession, bool check_object,
+                                 CK_OBJECT_HANDLE hObject)
 {
     const struct mc_object *o;
     struct mc_session *s;
     CK_RV rv;
 
-    rv = mc_enter();
-    if (rv != CKR_OK)
-        return rv;
-    if (!args_ok) {
-        rv = CKR_ARGUMENTS_BAD;
-        goto out_leave;
-    }
-    rv = session_lookup_locked(hSession, &s);
-    if (rv == CKR_OK && check_object)
-        rv = object_lookup_locked(s, hObject, &o);
-    if (rv == CKR_OK)
-        rv = CKR_TOKEN_WRITE_PROTECTED;
-out_leave:
-    mc_leave();
-    return rv;
+    if (check_object)
+        rv = session_object_locked(hSession, hObject, &o);
+    else
+        rv = session_lookup_locked(hSession, &s);
+    return rv == CKR_OK ? CKR_TOKEN_WRITE_PROTECTED : rv;
+}
+
+static CK_RV refuse_write(CK_SESSION_HANDLE hSession, bool check_object,
+                          CK_OBJECT_HANDLE hObject, bool args_ok)
+{
+    return MC_LOCKED(args_ok,
+                     refuse_write_locked(hSession, check_object, hObject));
 }
 
 CK_RV C_CreateObject(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate,
@@ -759,7 +711,7 @@ CK_RV C_CreateObject(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate,
     CK_RV rv = refuse_write(hSession, false, 0,
                             (pTemplate || !ulCount) && phObject);
 
-    return mc_ret(rv, "C_CreateObject(session=%lu)", (unsigned long)hSession);
+    return mc_trace(rv, "C_CreateObject(session=%lu)", (unsigned long)hSession);
 }
 
 CK_RV C_CopyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
@@ -769,7 +721,7 @@ CK_RV C_CopyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
     CK_RV rv = refuse_write(hSession, true, hObject,
                             (pTemplate || !ulCount) && phNewObject);
 
-    return mc_ret(rv, "C_CopyObject(session=%lu, object=%lu)",
+    return mc_trace(rv, "C_CopyObject(session=%lu, object=%lu)",
                   (unsigned long)hSession, (unsigned long)hObject);
 }
 
@@ -777,7 +729,7 @@ CK_RV C_DestroyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject)
 {
     CK_RV rv = refuse_write(hSession, true, hObject, true);
 
-    return mc_ret(rv, "C_DestroyObject(session=%lu, object=%lu)",
+    return mc_trace(rv, "C_DestroyObject(session=%lu, object=%lu)",
                   (unsigned long)hSession, (unsigned long)hObject);
 }
 
@@ -786,7 +738,7 @@ CK_RV C_SetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
 {
     CK_RV rv = refuse_write(hSession, true, hObject, pTemplate || !ulCount);
 
-    return mc_ret(rv, "C_SetAttributeValue(session=%lu, object=%lu)",
+    return mc_trace(rv, "C_SetAttributeValue(session=%lu, object=%lu)",
                   (unsigned long)hSession, (unsigned long)hObject);
 }
 
@@ -797,7 +749,7 @@ CK_RV C_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
     CK_RV rv = refuse_write(hSession, false, 0,
                             pMechanism && (pTemplate || !ulCount) && phKey);
 
-    return mc_ret(rv, "C_GenerateKey(session=%lu)", (unsigned long)hSession);
+    return mc_trace(rv, "C_GenerateKey(session=%lu)", (unsigned long)hSession);
 }
 
 CK_RV C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
@@ -814,7 +766,7 @@ CK_RV C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
                             && (pPrivateKeyTemplate || !ulPrivateKeyAttributeCount)
                             && phPublicKey && phPrivateKey);
 
-    return mc_ret(rv, "C_GenerateKeyPair(session=%lu)",
+    return mc_trace(rv, "C_GenerateKeyPair(session=%lu)",
                   (unsigned long)hSession);
 }
 
@@ -827,7 +779,7 @@ CK_RV C_UnwrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
                             pMechanism && (pWrappedKey || !ulWrappedKeyLen)
                             && (pTemplate || !ulAttributeCount) && phKey);
 
-    return mc_ret(rv, "C_UnwrapKey(session=%lu)", (unsigned long)hSession);
+    return mc_trace(rv, "C_UnwrapKey(session=%lu)", (unsigned long)hSession);
 }
 
 CK_RV C_DeriveKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
@@ -838,5 +790,5 @@ CK_RV C_DeriveKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
                             pMechanism && (pTemplate || !ulAttributeCount)
                             && phKey);
 
-    return mc_ret(rv, "C_DeriveKey(session=%lu)", (unsigned long)hSession);
+    return mc_trace(rv, "C_DeriveKey(session=%lu)", (unsigned long)hSession);
 }

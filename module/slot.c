@@ -74,6 +74,13 @@ CK_RV slot_lookup_locked(CK_SLOT_ID id, struct mc_reader **r,
     return CKR_OK;
 }
 
+CK_RV slot_find_locked(CK_SLOT_ID id, struct mc_reader **r,
+                       enum jpki_role *role)
+{
+    slots_refresh_locked();
+    return slot_lookup_locked(id, r, role);
+}
+
 bool slot_token_present_locked(const struct mc_reader *r)
 {
     return r->listed && r->present
@@ -187,20 +194,13 @@ void slots_free_locked(void)
 
 /* ---- C_GetSlotList, C_GetSlotInfo ---- */
 
-CK_RV C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList,
-                    CK_ULONG_PTR pulCount)
+CK_RV get_slot_list_locked(CK_BBOOL tokenPresent,
+                                  CK_SLOT_ID_PTR pSlotList,
+                                  CK_ULONG_PTR pulCount)
 {
     CK_SLOT_ID ids[MC_READERS_MAX * 2];
     CK_ULONG n = 0;
-    CK_RV rv;
 
-    rv = mc_enter();
-    if (rv != CKR_OK)
-        goto out;
-    if (!pulCount) {
-        rv = CKR_ARGUMENTS_BAD;
-        goto out_leave;
-    }
     /* PKCS#11 2.40 5.5: the set of slots is established by the length
      * query (NULL list); a reader that appears later joins the list only
      * at the next one.  Whether a token is present is always fresh. */
@@ -222,41 +222,26 @@ CK_RV C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList,
         }
     }
 
-    if (!pSlotList) {
+    if (pSlotList && *pulCount < n) {
         *pulCount = n;
-    } else if (*pulCount < n) {
-        *pulCount = n;
-        rv = CKR_BUFFER_TOO_SMALL;
-    } else {
-        memcpy(pSlotList, ids, n * sizeof(ids[0]));
-        *pulCount = n;
+        return CKR_BUFFER_TOO_SMALL;
     }
-out_leave:
-    mc_leave();
-out:
-    return mc_ret(rv, "C_GetSlotList(present=%d, list=%s, count=%lu)",
-                  (int)tokenPresent, pSlotList ? "buf" : "NULL",
-                  pulCount ? (unsigned long)*pulCount : 0ul);
+    if (pSlotList)
+        memcpy(pSlotList, ids, n * sizeof(ids[0]));
+    *pulCount = n;
+    return CKR_OK;
 }
 
-CK_RV C_GetSlotInfo(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo)
+CK_RV get_slot_info_locked(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo)
 {
     struct mc_reader *r;
     enum jpki_role role;
     char desc[96];
     CK_RV rv;
 
-    rv = mc_enter();
+    rv = slot_find_locked(slotID, &r, &role);
     if (rv != CKR_OK)
-        goto out;
-    if (!pInfo) {
-        rv = CKR_ARGUMENTS_BAD;
-        goto out_leave;
-    }
-    slots_refresh_locked();
-    rv = slot_lookup_locked(slotID, &r, &role);
-    if (rv != CKR_OK)
-        goto out_leave;
+        return rv;
 
     /* The suffix must survive: two slots of one reader must differ. */
     snprintf(desc, sizeof(desc), "%.*s %s", 50, r->name,
@@ -271,10 +256,7 @@ CK_RV C_GetSlotInfo(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo)
     pInfo->hardwareVersion.minor = 0;
     pInfo->firmwareVersion.major = 0;
     pInfo->firmwareVersion.minor = 0;
-out_leave:
-    mc_leave();
-out:
-    return mc_ret(rv, "C_GetSlotInfo(slot=%lu)", (unsigned long)slotID);
+    return CKR_OK;
 }
 
 /* ---- C_GetTokenInfo ---- */
@@ -365,9 +347,9 @@ CK_RV slot_loaded_card_locked(struct mc_reader *r, struct mc_card **out)
     if (!c->loaded) {
         /* A new card: read it once, without the module lock, so that a
          * slow card never blocks C_GetSlotInfo in other threads. */
-        mc_leave();
+        mc_unlock_for_io();
         err = card_load(c);
-        mc_mutex_lock(mc_g.lock);
+        mc_relock_after_io();
         if (err == MYNA_E_NO_CARD || err == MYNA_E_NO_READER || c->dead) {
             card_unref_locked(c);
             return CKR_TOKEN_NOT_PRESENT;
@@ -386,33 +368,21 @@ CK_RV slot_loaded_card_locked(struct mc_reader *r, struct mc_card **out)
     return CKR_OK;
 }
 
-CK_RV C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
+CK_RV get_token_info_locked(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
 {
     struct mc_reader *r;
     struct mc_card *c;
     enum jpki_role role;
     CK_RV rv;
 
-    rv = mc_enter();
+    rv = slot_find_locked(slotID, &r, &role);
+    if (rv == CKR_OK)
+        rv = slot_loaded_card_locked(r, &c);
     if (rv != CKR_OK)
-        goto out;
-    if (!pInfo) {
-        rv = CKR_ARGUMENTS_BAD;
-        goto out_leave;
-    }
-    slots_refresh_locked();
-    rv = slot_lookup_locked(slotID, &r, &role);
-    if (rv != CKR_OK)
-        goto out_leave;
-    rv = slot_loaded_card_locked(r, &c);
-    if (rv != CKR_OK)
-        goto out_leave;
+        return rv;
     fill_token_info_locked(c, role, pInfo);
     card_unref_locked(c);
-out_leave:
-    mc_leave();
-out:
-    return mc_ret(rv, "C_GetTokenInfo(slot=%lu)", (unsigned long)slotID);
+    return CKR_OK;
 }
 
 /* ---- C_WaitForSlotEvent ---- */
@@ -443,23 +413,16 @@ static void nap_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
-CK_RV C_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR pSlot,
-                         CK_VOID_PTR pReserved)
+/* Wait for the next slot event.  Module lock held, dropped while the hub
+ * is asked. */
+CK_RV wait_for_slot_event_locked(CK_FLAGS flags, CK_SLOT_ID_PTR pSlot)
 {
     CK_RV rv;
     int err;
 
-    rv = mc_enter();
-    if (rv != CKR_OK)
-        return mc_ret(rv, "C_WaitForSlotEvent");
-    if (!pSlot || pReserved) {
-        mc_leave();
-        return mc_ret(CKR_ARGUMENTS_BAD, "C_WaitForSlotEvent");
-    }
     /* Counted while the module lock is held: C_Finalize takes it after it
      * stopped waiting for waiters, so it either sees us or we see it. */
     mc_waiter_enter();
-
     for (;;) {
         if (mc_finalizing()) {
             rv = CKR_CRYPTOKI_NOT_INITIALIZED;
@@ -474,22 +437,16 @@ CK_RV C_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR pSlot,
             rv = CKR_NO_EVENT;
             break;
         }
-        mc_leave();
+        mc_unlock_for_io();
         /* Bounded, so that a change between our list and the wait is seen
          * within a second whatever the hub does with it. */
         err = tp_hub_wait(mc_g.hub, 1000);
-        if (mc_finalizing()) {
-            /* C_Finalize woke us: leave without touching anything. */
-            mc_waiter_leave();
-            return mc_ret(CKR_CRYPTOKI_NOT_INITIALIZED, "C_WaitForSlotEvent");
-        }
-        if (err < 0 && err != MYNA_E_TIMEOUT)
+        if (!mc_finalizing() && err < 0 && err != MYNA_E_TIMEOUT)
             nap_ms(err == MYNA_E_CANCELLED ? 10 : 250); /* no busy loop */
-        mc_mutex_lock(mc_g.lock);
+        /* C_Finalize waits for this call before it takes the lock or
+         * frees it: taking it again is safe even when it woke us. */
+        mc_relock_after_io();
     }
     mc_waiter_leave();
-    mc_leave();
-    return mc_ret(rv, "C_WaitForSlotEvent(flags=0x%lx) slot=%lu",
-                  (unsigned long)flags,
-                  rv == CKR_OK ? (unsigned long)*pSlot : 0ul);
+    return rv;
 }
