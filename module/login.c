@@ -72,7 +72,7 @@ static CK_RV normalize(enum jpki_role role, const CK_UTF8CHAR *pin, CK_ULONG len
 static CK_RV login_allowed_locked(const struct mc_session *s,
                                   CK_USER_TYPE userType, bool *context)
 {
-    bool logged_in = s->card->logged_in[s->role];
+    bool logged_in = card_logged_in_locked(s->card, s->role);
 
     switch (userType) {
     case CKU_USER:
@@ -151,9 +151,9 @@ CK_RV logout_locked(CK_SESSION_HANDLE hSession)
         return rv;
     role = s->role;
     c = s->card;
-    if (!c->logged_in[role])
+    if (!card_logged_in_locked(c, role))
         return CKR_USER_NOT_LOGGED_IN;
-    c->logged_in[role] = false;
+    card_set_logged_out_locked(c, role);
     /* The software state is already "logged out"; a card error here
      * cannot undo that, so it is only logged by card_logout. */
     card_io_begin_locked(c);

@@ -3,11 +3,21 @@
  *
  * Internals of the PKCS#11 module shared between its files.  Layer: the
  * top of the stack; the only place that knows CK_* types.  Calls go one
- * way: C_* (entry points in every file) -> module internals -> the card
- * manager (card.c), which alone talks to the card through the JPKI
- * application (apdu/jpki.h); slot.c and card.c use the transport hub
- * (apdu/transport.h) to see readers; login.c uses jpki_pin_normalize, a
- * pure function.  Nothing here builds an APDU or calls PC/SC.
+ * way, and between the files of module/ never in a circle (check-calls.py
+ * keeps it so):
+ *
+ *   entry.c    every C_*: one MC_SHELL line each, around a *_locked body
+ *   init.c     C_Initialize, C_Finalize
+ *   token.c, find.c, sign.c, login.c   the bodies that need sessions
+ *   session.c  sessions; slot.c  readers and slots
+ *   card.c     the card manager: alone owns struct mc_card and talks to
+ *              the card through the JPKI application (apdu/jpki.h)
+ *   object.c, rsa.c, config.c   objects, RSA checks, configuration
+ *   call.c, error.c   locks and call accounting; errors and the trace
+ *
+ * slot.c and card.c use the transport hub (apdu/transport.h) to see
+ * readers; login.c uses jpki_pin_normalize, a pure function.  Nothing
+ * here builds an APDU or calls PC/SC.
  *
  * Locking.  Two kinds of lock, always taken in this order:
  *
@@ -47,7 +57,7 @@
 #define MC_MAC_LEN 32u                   /* HMAC-SHA256 */
 #define MC_HANDLES_PER_CARD 16ul
 
-/* ---- Locks (init.c) ---- */
+/* ---- Locks (call.c) ---- */
 
 /* A mutex of the kind the application chose in C_Initialize: its own
  * callbacks or pthreads.  Returns CKR_OK, CKR_HOST_MEMORY or what the
@@ -56,6 +66,10 @@ CK_RV mc_mutex_new(void **out);
 void mc_mutex_free(void *m);
 void mc_mutex_lock(void *m);
 void mc_mutex_unlock(void *m);
+/* Check CK_C_INITIALIZE_ARGS and choose the kind of lock (PKCS#11 2.40
+ * 5.4); whether it is the application's. */
+CK_RV mc_locks_choose(const CK_C_INITIALIZE_ARGS *a);
+bool mc_locks_are_app(void);
 
 /* ---- Configuration (config.c) ---- */
 
@@ -82,6 +96,9 @@ void mc_config_free(struct mc_config *cfg);
 int mc_config_user_path(char *buf, size_t cap);
 /* True if @name passes the `readers =` filter. */
 bool mc_config_reader_ok(const struct mc_config *cfg, const char *name);
+/* Whether this module shows @role's token at all (the variant in
+ * mc_g). */
+bool mc_role_shown(enum jpki_role role);
 /* Install the log sink the configuration asks for (file or stderr) and
  * log the warnings collected while reading it; mc_log_close() undoes. */
 void mc_log_open(const struct mc_config *cfg);
@@ -160,56 +177,40 @@ const struct mc_attr *mc_object_attr(const struct mc_object *o,
 
 struct mc_reader;
 
-struct mc_pin_memo {
-    uint8_t mac[MC_PIN_MEMO_MAX][MC_MAC_LEN];
-    unsigned n;
-};
-
-/*
- * One card in one reader, from its insertion to its removal: the
- * card-session manager.  A card is known by the reader's events counter;
- * when that changes the card is dead and a new one is made lazily.
- */
-struct mc_card {
-    struct mc_reader *reader;   /* lives until C_Finalize */
-    uint32_t events;            /* the reader's counter when it was made */
-
-    /* Module lock. */
-    unsigned refs;              /* the reader's, sessions', running calls' */
-    bool dead;                  /* removed: every session of it is closed */
-    bool loaded;                /* the fields below are filled */
-    enum jpki_token_kind kind;
-    char serial[17];            /* 16 hex digits and NUL */
-    int tries[2];               /* PIN tries left, -1 unknown */
-    bool logged_in[2];          /* per token; shared by its sessions */
-    struct mc_object *objs[MC_OBJ_COUNT];
-    CK_OBJECT_HANDLE handle_base;
-
-    /* I/O lock. */
-    void *io;
-    struct transport *tp;
-    struct jpki *j;
-    bool pin_verified[2];       /* what we verified and did not reset */
-    bool may_hold[2];           /* the card may hold this PIN verified by
-                                 * us: a VERIFY went out and was not
-                                 * refused.  Only our own power-down
-                                 * clears it; a warm reset does not clear
-                                 * the PIN on every card */
-    int memo_tries[2];          /* tries left when the memo was last
-                                 * checked (for the debug log) */
-    bool tries_fresh[2];        /* tries read by card_load and no session
-                                 * opened since: card_session_opened()
-                                 * need not read them again */
-    EVP_PKEY_CTX *verify_ctx[2];/* each key's signature check, made at its
-                                 * first signature (card_sign) */
-    struct mc_pin_memo memo[2]; /* HMACs of PINs the card rejected */
-};
+/* One card in one reader, from its insertion to its removal: the
+ * card-session manager.  Its state is card.c's alone; the rest of the
+ * module asks through the functions below. */
+struct mc_card;
 
 /* The live card in @r, made if the reader holds one that is not known to
  * be unusable; NULL when there is none.  Module lock held.  The reader
  * holds the returned card's first reference; take your own. */
 struct mc_card *card_current_locked(struct mc_reader *r);
 void card_ref_locked(struct mc_card *c);
+/* What the card is and shows (module lock): removed; read once
+ * (card_load); the reader's events counter it was made at; the token
+ * kind and card serial (16 hex digits) card_load read; @role's PIN tries
+ * left (-1 unknown); whether @role's token is logged in. */
+bool card_dead_locked(const struct mc_card *c);
+bool card_loaded_locked(const struct mc_card *c);
+uint32_t card_events_locked(const struct mc_card *c);
+enum jpki_token_kind card_kind_locked(const struct mc_card *c);
+const char *card_serial_locked(const struct mc_card *c);
+int card_tries_locked(const struct mc_card *c, enum jpki_role role);
+bool card_logged_in_locked(const struct mc_card *c, enum jpki_role role);
+/* Log @role's token out in software (C_Logout, the last session
+ * closed); card_logout() then clears the card. */
+void card_set_logged_out_locked(struct mc_card *c, enum jpki_role role);
+/* The card's object with handle @h, or NULL; the object at @index of
+ * enum mc_obj_id, or NULL. */
+const struct mc_object *card_object_locked(const struct mc_card *c,
+                                           CK_OBJECT_HANDLE h);
+const struct mc_object *card_object_at_locked(const struct mc_card *c,
+                                              unsigned index);
+/* What card_kill_locked() calls to close the sessions of a card that
+ * died (session.c's sessions_close_card_locked, set by C_Initialize):
+ * card.c does not call up into the files that use it. */
+void card_on_kill(void (*close_sessions)(struct mc_card *c));
 /* Drop a reference; frees the card when it is dead and unused.  Module
  * lock held. */
 void card_unref_locked(struct mc_card *c);
@@ -301,8 +302,6 @@ CK_RV slot_lookup_locked(CK_SLOT_ID id, struct mc_reader **r,
 CK_RV slot_find_locked(CK_SLOT_ID id, struct mc_reader **r,
                        enum jpki_role *role);
 CK_SLOT_ID slot_id(const struct mc_reader *r, enum jpki_role role);
-/* Whether this module shows @role's token at all (the variants). */
-bool slot_role_shown(enum jpki_role role);
 /* Token present: a card the hub sees, not known to be unusable. */
 bool slot_token_present_locked(const struct mc_reader *r);
 /* Free the reader table (C_Finalize, after the cards). */
@@ -381,7 +380,16 @@ CK_RV object_lookup_locked(const struct mc_session *s, CK_OBJECT_HANDLE h,
 const struct mc_object *object_find_any_locked(const struct mc_session *s,
                                                CK_OBJECT_HANDLE h);
 
-/* ---- Mechanisms (sign.c) ---- */
+/* ---- RSA checks in software (rsa.c) ---- */
+
+/* The public key of the DER SubjectPublicKeyInfo @spki, or NULL. */
+EVP_PKEY *mc_rsa_pkey_from_spki(const uint8_t *spki, size_t len);
+/* Check @sig over @tbs with @pkey: RSASSA-PSS over the SHA-256 hash @tbs
+ * (@pss; MGF1-SHA256, a 32-byte salt), else PKCS#1 v1.5 type 1.  Returns
+ * 1 valid, 0 invalid, -1 when the key cannot be used or OpenSSL ran out
+ * of memory. */
+int mc_rsa_verify_pkey(EVP_PKEY *pkey, bool pss, const uint8_t *tbs,
+                       size_t tbslen, const uint8_t *sig, size_t siglen);
 
 /* Check an RSA PKCS#1 v1.5 type-1 signature over @tbs (raw input: a
  * DigestInfo or what CKM_RSA_PKCS was given) with the public key @spki (a
@@ -477,7 +485,7 @@ void mc_pin_mac(enum jpki_role role, const uint8_t *pin, size_t len,
 CK_RV mc_pin_key_init(void);
 void mc_pin_key_wipe(void);
 
-/* ---- The module (init.c) ---- */
+/* ---- The module (init.c; its state in call.c) ---- */
 
 struct mc_global {
     void *lock;                 /* the module lock */
@@ -557,6 +565,17 @@ CK_RV mc_leave(CK_RV rv);
  */
 void mc_unlock_for_io(void);
 void mc_relock_after_io(void);
+/* For init.c: a forked child's copy of the parent's state (initialised,
+ * another pid); forget the parent's calls; the module is initialised
+ * now; C_Finalize has begun (new calls are refused); calls and
+ * C_WaitForSlotEvent waiters still inside; the module is finalised. */
+bool mc_inherited(void);
+void mc_calls_reset(void);
+void mc_mark_initialized(void);
+void mc_finalize_begin(void);
+bool mc_calls_inside(void);
+bool mc_waiters_inside(void);
+void mc_mark_finalized(void);
 /* C_Finalize has begun: waiters must leave. */
 bool mc_finalizing(void);
 /* Threads inside C_WaitForSlotEvent, so that C_Finalize can wait for them

@@ -207,10 +207,10 @@ static bool session_close_locked(size_t at)
 
     card_ref_locked(c);
     session_free_at_locked(at);
-    last = !c->dead && sessions_count_locked(c, role) == 0;
+    last = !card_dead_locked(c) && sessions_count_locked(c, role) == 0;
     if (last) {
         /* PKCS#11: closing the last session of a token logs it out. */
-        c->logged_in[role] = false;
+        card_set_logged_out_locked(c, role);
         mc_unlock_for_io();
         card_logout(c, role);
         mc_relock_after_io();
@@ -267,7 +267,7 @@ CK_RV get_session_info_locked(CK_SESSION_HANDLE hSession,
     rv = session_lookup_locked(hSession, &s);
     if (rv != CKR_OK)
         return rv;
-    user = s->card->logged_in[s->role];
+    user = card_logged_in_locked(s->card, s->role);
     pInfo->slotID = slot_id(s->reader, s->role);
     if (s->flags & CKF_RW_SESSION)
         pInfo->state = user ? CKS_RW_USER_FUNCTIONS : CKS_RW_PUBLIC_SESSION;

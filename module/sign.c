@@ -4,8 +4,9 @@
  * Mechanisms and what uses them: C_GetMechanismList/Info, C_Sign* (the
  * card signs), C_Verify* (in software, with the certificate's key),
  * C_GenerateRandom (GET CHALLENGE) and C_SeedRandom.  Layer: module/;
- * hashes with OpenSSL, builds the DER DigestInfo, and leaves the card to
- * card.c.
+ * hashes with OpenSSL, builds the DER DigestInfo, checks signatures with
+ * rsa.c, and leaves the card to card.c.  C_Sign* and C_Verify* share one
+ * operation core (struct mc_op).
  *
  * The card takes 1 to 245 bytes and adds PKCS#1 v1.5 type-1 padding
  * itself: CKM_RSA_PKCS and the hash-and-sign CKM_SHA*_RSA_PKCS.  Its P1 04
@@ -235,112 +236,6 @@ static CK_RV rsa_update_start(const struct mech *m, EVP_MD_CTX **mdctx)
     return m->md ? rsa_update(m, mdctx, NULL, &zero, none, 0) : CKR_OK;
 }
 
-/* Set @ctx (verify_init done) up for RSASSA-PSS over a SHA-256 hash with
- * MGF1-SHA256 and a salt of exactly 32 bytes. */
-static int set_pss(EVP_PKEY_CTX *ctx)
-{
-    return EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING) == 1
-           && EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) == 1
-           && EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, EVP_sha256()) == 1
-           && EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, JPKI_PSS_HASH_LEN) == 1;
-}
-
-/* @pss: RSASSA-PSS over the hash @tbs (set_pss()); else PKCS#1 v1.5. */
-static int verify_pkey(EVP_PKEY *pkey, bool pss, const uint8_t *tbs,
-                       size_t tbslen, const uint8_t *sig, size_t siglen)
-{
-    EVP_PKEY_CTX *ctx;
-    int ok;
-
-    ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
-    if (!ctx)
-        return -1;
-    /* No digest set for PKCS#1 v1.5: the provider decrypts, removes the
-     * type-1 padding and compares with @tbs, which is what CKM_RSA_PKCS
-     * means. */
-    if (EVP_PKEY_verify_init(ctx) != 1
-        || (pss ? !set_pss(ctx)
-                : EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) != 1)) {
-        EVP_PKEY_CTX_free(ctx);
-        return -1;
-    }
-    ok = EVP_PKEY_verify(ctx, sig, siglen, tbs, tbslen);
-    EVP_PKEY_CTX_free(ctx);
-    /* OpenSSL answers 0 for a bad signature and for a failed allocation
-     * alike: only the first is CKR_SIGNATURE_INVALID. */
-    if (ok != 1 && mc_ossl_nomem())
-        return -1;
-    return ok == 1 ? 1 : 0;
-}
-
-static EVP_PKEY *pkey_from_spki(const uint8_t *spki, size_t len)
-{
-    const unsigned char *p = spki;
-
-    return d2i_PUBKEY(NULL, &p, (long)len);
-}
-
-EVP_PKEY_CTX *mc_rsa_verify_ctx_new(const uint8_t *spki, size_t spkilen)
-{
-    EVP_PKEY *pkey = pkey_from_spki(spki, spkilen);
-    EVP_PKEY_CTX *ctx;
-
-    if (!pkey)
-        return NULL;
-    ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
-    EVP_PKEY_free(pkey);            /* the context holds its own reference */
-    if (!ctx)
-        return NULL;
-    if (EVP_PKEY_verify_init(ctx) != 1
-        || EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) != 1) {
-        EVP_PKEY_CTX_free(ctx);
-        return NULL;
-    }
-    return ctx;
-}
-
-int mc_rsa_pkcs1_verify_ctx(EVP_PKEY_CTX *ctx, const uint8_t *tbs,
-                            size_t tbslen, const uint8_t *sig, size_t siglen)
-{
-    int ok = EVP_PKEY_verify(ctx, sig, siglen, tbs, tbslen);
-
-    /* As verify_pkey(): a failed allocation is not a bad signature. */
-    if (ok != 1 && mc_ossl_nomem())
-        return -1;
-    return ok == 1 ? 1 : 0;
-}
-
-int mc_rsa_pkcs1_verify(const uint8_t *spki, size_t spkilen,
-                        const uint8_t *tbs, size_t tbslen,
-                        const uint8_t *sig, size_t siglen)
-{
-    EVP_PKEY *pkey = pkey_from_spki(spki, spkilen);
-    int ok;
-
-    if (!pkey)
-        return -1;
-    ok = verify_pkey(pkey, false, tbs, tbslen, sig, siglen);
-    EVP_PKEY_free(pkey);
-    return ok;
-}
-
-int mc_rsa_pss_verify(const uint8_t *spki, size_t spkilen,
-                      const uint8_t *hash, size_t hashlen,
-                      const uint8_t *sig, size_t siglen)
-{
-    EVP_PKEY *pkey;
-    int ok;
-
-    if (hashlen != JPKI_PSS_HASH_LEN)
-        return 0;
-    pkey = pkey_from_spki(spki, spkilen);
-    if (!pkey)
-        return -1;
-    ok = verify_pkey(pkey, true, hash, hashlen, sig, siglen);
-    EVP_PKEY_free(pkey);
-    return ok;
-}
-
 /* ---- The operation core: C_Sign* and C_Verify* ---- */
 
 /* The session @hSession and its signature (@verify false) or
@@ -376,7 +271,7 @@ static CK_RV sign_key_locked(const struct mc_session *s, CK_OBJECT_HANDLE hKey,
 
     if (!o)
         return CKR_KEY_HANDLE_INVALID;
-    if (o->priv && !s->card->logged_in[s->role])
+    if (o->priv && !card_logged_in_locked(s->card, s->role))
         return CKR_USER_NOT_LOGGED_IN;
     if (o->cls == CKO_PUBLIC_KEY)
         return CKR_KEY_FUNCTION_NOT_PERMITTED;
@@ -402,7 +297,7 @@ static CK_RV verify_key_locked(const struct mc_session *s,
         return o->cls == CKO_PRIVATE_KEY ? CKR_KEY_FUNCTION_NOT_PERMITTED
                                          : CKR_KEY_HANDLE_INVALID;
     a = mc_object_attr(o, CKA_PUBLIC_KEY_INFO);
-    pkey = a ? pkey_from_spki(a->val, a->len) : NULL;
+    pkey = a ? mc_rsa_pkey_from_spki(a->val, a->len) : NULL;
     if (pkey && EVP_PKEY_get_size(pkey) <= 0) {
         /* OpenSSL 3.0 may return a key it could not finish decoding for
          * want of memory, without an error: it verifies nothing, and
@@ -565,7 +460,8 @@ CK_RV sign_locked(CK_SESSION_HANDLE hSession, bool final,
         *pulSignatureLen = MC_SIG_LEN;
         return CKR_BUFFER_TOO_SMALL;
     }
-    if (!s->card->logged_in[s->role] || (op->always_auth && !op->context_ok)) {
+    if (!card_logged_in_locked(s->card, s->role)
+        || (op->always_auth && !op->context_ok)) {
         rv = CKR_USER_NOT_LOGGED_IN;
         goto out_end;
     }
@@ -615,7 +511,7 @@ CK_RV verify_locked(CK_SESSION_HANDLE hSession, bool final,
         rv = CKR_SIGNATURE_LEN_RANGE;
         goto out_end;
     }
-    switch (verify_pkey(op->pkey, m->pss, in, inlen, sig, siglen)) {
+    switch (mc_rsa_verify_pkey(op->pkey, m->pss, in, inlen, sig, siglen)) {
     case 1:
         rv = CKR_OK;
         break;

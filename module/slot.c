@@ -3,8 +3,8 @@
  *
  * Slots and tokens: readers as the transport hub lists them, two slots per
  * reader (the user-authentication token and the digital-signature token)
- * or one in the single-token modules, and C_GetSlotList, C_GetSlotInfo,
- * C_GetTokenInfo and C_WaitForSlotEvent.  Layer: module/; it asks the hub
+ * or one in the single-token modules, and C_GetSlotList, C_GetSlotInfo
+ * and C_WaitForSlotEvent (C_GetTokenInfo is token.c's).  Layer: module/; it asks the hub
  * (apdu/transport.h) which cards are where, and card.c what is on them.
  *
  * Slot ids are 2 * reader index + role, the index given in the order the
@@ -23,42 +23,11 @@
 #include "myna-err.h"
 #include "log.h"
 
-#define LABEL_MYNA_AUTH "My Number Card (Authentication)"
-#define LABEL_MYNA_SIGN "My Number Card (Signature)"
-#define LABEL_JUKI_AUTH "Juki Card (Authentication)"
-#define LABEL_JUKI_SIGN "Juki Card (Signature)"
-#define LABEL_PHONE_AUTH "JPKI Smartphone (Authentication)"
-#define LABEL_PHONE_SIGN "JPKI Smartphone (Signature)"
-#define FITS_32(s) _Static_assert(sizeof(s) - 1 <= 32, s " is too long")
-FITS_32(LABEL_MYNA_AUTH);
-FITS_32(LABEL_MYNA_SIGN);
-FITS_32(LABEL_JUKI_AUTH);
-FITS_32(LABEL_JUKI_SIGN);
-FITS_32(LABEL_PHONE_AUTH);
-FITS_32(LABEL_PHONE_SIGN);
-
-/* Honest: the card is J-LIS's, the PKCS#11 view of it ours. */
-#define TOKEN_MANUFACTURER "J-LIS (via mynacard)"
-#define TOKEN_MODEL "JPKI"
 #define SLOT_MANUFACTURER "mynacard"
-
 
 CK_SLOT_ID slot_id(const struct mc_reader *r, enum jpki_role role)
 {
     return (CK_SLOT_ID)r->index * 2 + (CK_SLOT_ID)role;
-}
-
-bool slot_role_shown(enum jpki_role role)
-{
-    switch (mc_g.variant) {
-    case MYNACARD_VARIANT_AUTH_ONLY:
-        return role == JPKI_AUTH;
-    case MYNACARD_VARIANT_SIGN_ONLY:
-        return role == JPKI_SIGN;
-    case MYNACARD_VARIANT_BOTH:
-    default:
-        return true;
-    }
 }
 
 CK_RV slot_lookup_locked(CK_SLOT_ID id, struct mc_reader **r,
@@ -67,7 +36,7 @@ CK_RV slot_lookup_locked(CK_SLOT_ID id, struct mc_reader **r,
     CK_SLOT_ID index = id / 2;
     enum jpki_role ro = (id % 2) ? JPKI_SIGN : JPKI_AUTH;
 
-    if (index >= mc_g.nreaders || !slot_role_shown(ro))
+    if (index >= mc_g.nreaders || !mc_role_shown(ro))
         return CKR_SLOT_ID_INVALID;
     *r = mc_g.readers[index];
     *role = ro;
@@ -166,7 +135,7 @@ void slots_refresh_locked(void)
 
         /* A card that left, or was replaced by another (the counter moved
          * on): every session of it ends now. */
-        if (r->card && (!now_present || r->events != r->card->events))
+        if (r->card && (!now_present || r->events != card_events_locked(r->card)))
             card_kill_locked(r->card);
         if (r->unusable && (!now_present || r->unusable_events != r->events))
             r->unusable = false;
@@ -214,7 +183,7 @@ CK_RV get_slot_list_locked(CK_BBOOL tokenPresent,
         if (!r->listed)
             continue;
         for (int role = JPKI_AUTH; role <= JPKI_SIGN; role++) {
-            if (!slot_role_shown((enum jpki_role)role))
+            if (!mc_role_shown((enum jpki_role)role))
                 continue;
             if (tokenPresent && !slot_token_present_locked(r))
                 continue;
@@ -259,78 +228,6 @@ CK_RV get_slot_info_locked(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo)
     return CKR_OK;
 }
 
-/* ---- C_GetTokenInfo ---- */
-
-static const char *token_label(enum jpki_token_kind kind, enum jpki_role role)
-{
-    bool auth = role == JPKI_AUTH;
-
-    switch (kind) {
-    case JPKI_KIND_JUKI:
-        return auth ? LABEL_JUKI_AUTH : LABEL_JUKI_SIGN;
-    case JPKI_KIND_PHONE_ANDROID:
-    case JPKI_KIND_PHONE_IOS:
-        return auth ? LABEL_PHONE_AUTH : LABEL_PHONE_SIGN;
-    case JPKI_KIND_MYNUMBER:
-    case JPKI_KIND_UNKNOWN:
-    default:
-        return auth ? LABEL_MYNA_AUTH : LABEL_MYNA_SIGN;
-    }
-}
-
-static CK_FLAGS pin_flags(int tries, int max)
-{
-    if (tries < 0)
-        return 0;               /* unknown: claim nothing */
-    if (tries == 0)
-        return CKF_USER_PIN_LOCKED;
-    if (tries == 1)
-        return CKF_USER_PIN_FINAL_TRY | CKF_USER_PIN_COUNT_LOW;
-    if (tries < max)
-        return CKF_USER_PIN_COUNT_LOW;
-    return 0;
-}
-
-static void fill_token_info_locked(const struct mc_card *c,
-                                   enum jpki_role role, CK_TOKEN_INFO *ti)
-{
-    bool auth = role == JPKI_AUTH;
-
-    mc_pad(ti->label, sizeof(ti->label), token_label(c->kind, role));
-    mc_pad(ti->manufacturerID, sizeof(ti->manufacturerID), TOKEN_MANUFACTURER);
-    mc_pad(ti->model, sizeof(ti->model), TOKEN_MODEL);
-    /* One card, two tokens: the card's 14 first hex digits and the token,
-     * so that a pkcs11: URI's serial= names exactly one token, and a person
-     * sees that both come from the same card. */
-    char serial[17];
-
-    snprintf(serial, sizeof(serial), "%.14s-%c", c->serial, auth ? 'A' : 'S');
-    mc_pad(ti->serialNumber, sizeof(ti->serialNumber), serial);
-    /* CKF_USER_PIN_INITIALIZED: without it NSS never logs in.  CKF_RNG:
-     * GET CHALLENGE needs no PIN, and NSS asks for random bytes at start. */
-    ti->flags = CKF_TOKEN_INITIALIZED | CKF_USER_PIN_INITIALIZED
-                | CKF_LOGIN_REQUIRED | CKF_WRITE_PROTECTED | CKF_RNG
-                | pin_flags(c->tries[role],
-                            auth ? JPKI_AUTH_TRIES : JPKI_SIGN_TRIES);
-    ti->ulMaxSessionCount = CK_EFFECTIVELY_INFINITE;
-    ti->ulSessionCount = sessions_count_locked(c, role);
-    /* Read/write sessions open (see C_OpenSession), though nothing can
-     * be written through them. */
-    ti->ulMaxRwSessionCount = CK_EFFECTIVELY_INFINITE;
-    ti->ulRwSessionCount = sessions_count_rw_locked(c, role);
-    ti->ulMinPinLen = auth ? JPKI_AUTH_PIN_LEN : JPKI_SIGN_PIN_MIN;
-    ti->ulMaxPinLen = auth ? JPKI_AUTH_PIN_LEN : JPKI_SIGN_PIN_MAX;
-    ti->ulTotalPublicMemory = CK_UNAVAILABLE_INFORMATION;
-    ti->ulFreePublicMemory = CK_UNAVAILABLE_INFORMATION;
-    ti->ulTotalPrivateMemory = CK_UNAVAILABLE_INFORMATION;
-    ti->ulFreePrivateMemory = CK_UNAVAILABLE_INFORMATION;
-    ti->hardwareVersion.major = 0;
-    ti->hardwareVersion.minor = 0;
-    ti->firmwareVersion.major = 0;
-    ti->firmwareVersion.minor = 0;
-    mc_pad(ti->utcTime, sizeof(ti->utcTime), "");   /* no clock */
-}
-
 CK_RV slot_loaded_card_locked(struct mc_reader *r, struct mc_card **out)
 {
     struct mc_card *c;
@@ -344,13 +241,13 @@ CK_RV slot_loaded_card_locked(struct mc_reader *r, struct mc_card **out)
     if (!c)
         return CKR_HOST_MEMORY;
     card_ref_locked(c);
-    if (!c->loaded) {
+    if (!card_loaded_locked(c)) {
         /* A new card: read it once, without the module lock, so that a
          * slow card never blocks C_GetSlotInfo in other threads. */
         mc_unlock_for_io();
         err = card_load(c);
         mc_relock_after_io();
-        if (err == MYNA_E_NO_CARD || err == MYNA_E_NO_READER || c->dead) {
+        if (err == MYNA_E_NO_CARD || err == MYNA_E_NO_READER || card_dead_locked(c)) {
             card_unref_locked(c);
             return CKR_TOKEN_NOT_PRESENT;
         }
@@ -368,23 +265,6 @@ CK_RV slot_loaded_card_locked(struct mc_reader *r, struct mc_card **out)
     return CKR_OK;
 }
 
-CK_RV get_token_info_locked(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
-{
-    struct mc_reader *r;
-    struct mc_card *c;
-    enum jpki_role role;
-    CK_RV rv;
-
-    rv = slot_find_locked(slotID, &r, &role);
-    if (rv == CKR_OK)
-        rv = slot_loaded_card_locked(r, &c);
-    if (rv != CKR_OK)
-        return rv;
-    fill_token_info_locked(c, role, pInfo);
-    card_unref_locked(c);
-    return CKR_OK;
-}
-
 /* ---- C_WaitForSlotEvent ---- */
 
 /* The first slot with an event not yet reported.  Module lock held. */
@@ -397,7 +277,7 @@ static bool take_event_locked(CK_SLOT_ID *slot)
             if (!r->ev_pending[role])
                 continue;
             r->ev_pending[role] = false;
-            if (!slot_role_shown((enum jpki_role)role))
+            if (!mc_role_shown((enum jpki_role)role))
                 continue;
             *slot = slot_id(r, (enum jpki_role)role);
             return true;
