@@ -178,98 +178,103 @@ MC_SHELL(C_FindObjectsFinal, (CK_SESSION_HANDLE hSession),
 
 /* sign.c */
 
-MC_SHELL(C_GetMechanismList, (CK_SLOT_ID slotID,
-                              CK_MECHANISM_TYPE_PTR pMechanismList,
-                              CK_ULONG_PTR pulCount),
+MC_SHELL(C_GetMechanismList,
+         (CK_SLOT_ID slotID, CK_MECHANISM_TYPE_PTR pMechanismList,
+          CK_ULONG_PTR pulCount),
          pulCount != NULL,
          get_mechanism_list_locked(slotID, pMechanismList, pulCount),
          "C_GetMechanismList(slot=%lu)", (unsigned long)slotID)
 
-MC_SHELL(C_GetMechanismInfo, (CK_SLOT_ID slotID, CK_MECHANISM_TYPE type,
-                              CK_MECHANISM_INFO_PTR pInfo),
-         pInfo != NULL,
-         get_mechanism_info_locked(slotID, type, pInfo),
+MC_SHELL(C_GetMechanismInfo,
+         (CK_SLOT_ID slotID, CK_MECHANISM_TYPE type,
+          CK_MECHANISM_INFO_PTR pInfo),
+         pInfo != NULL, get_mechanism_info_locked(slotID, type, pInfo),
          "C_GetMechanismInfo(slot=%lu, mech=0x%lx)", (unsigned long)slotID,
-             (unsigned long)type)
+         (unsigned long)type)
 
-MC_SHELL(C_SignInit, (CK_SESSION_HANDLE hSession,
-                      CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey),
-         true,
-         op_init_locked(hSession, false, pMechanism, hKey),
+MC_SHELL(C_SignInit,
+         (CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+          CK_OBJECT_HANDLE hKey),
+         true, op_init_locked(hSession, false, pMechanism, hKey),
          "C_SignInit(session=%lu, mech=0x%lx, key=%lu)",
-             (unsigned long)hSession,
-             pMechanism ? (unsigned long)pMechanism->mechanism : 0ul,
-             (unsigned long)hKey)
+         (unsigned long)hSession,
+         pMechanism ? (unsigned long)pMechanism->mechanism : 0ul,
+         (unsigned long)hKey)
 
-MC_SHELL(C_Sign, (CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData,
-                  CK_ULONG ulDataLen, CK_BYTE_PTR pSignature,
-                  CK_ULONG_PTR pulSignatureLen),
+MC_SHELL(C_Sign,
+         (CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
+          CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen),
          true,
          sign_locked(hSession, false, pData, ulDataLen, pSignature,
-             pulSignatureLen),
+                     pulSignatureLen),
          "C_Sign(session=%lu, len=%lu, out=%s)", (unsigned long)hSession,
-             (unsigned long)ulDataLen, pSignature ? "buf" : "NULL")
+         (unsigned long)ulDataLen, pSignature ? "buf" : "NULL")
 
-MC_SHELL(C_SignFinal, (CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature,
-                       CK_ULONG_PTR pulSignatureLen),
+MC_SHELL(C_SignUpdate,
+         (CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen),
+         true, op_update_locked(hSession, false, pPart, ulPartLen),
+         "C_SignUpdate(session=%lu, len=%lu)", (unsigned long)hSession,
+         (unsigned long)ulPartLen)
+
+MC_SHELL(C_SignFinal,
+         (CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature,
+          CK_ULONG_PTR pulSignatureLen),
          true,
          sign_locked(hSession, true, NULL, 0, pSignature, pulSignatureLen),
          "C_SignFinal(session=%lu, out=%s)", (unsigned long)hSession,
-             pSignature ? "buf" : "NULL")
+         pSignature ? "buf" : "NULL")
 
-MC_SHELL(C_SignUpdate, (CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart,
-                        CK_ULONG ulPartLen),
-         true,
-         op_update_locked(hSession, false, pPart, ulPartLen),
-         "C_SignUpdate(session=%lu, len=%lu)", (unsigned long)hSession,
-             (unsigned long)ulPartLen)
-
-MC_SHELL(C_VerifyInit, (CK_SESSION_HANDLE hSession,
-                        CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey),
-         true,
-         op_init_locked(hSession, true, pMechanism, hKey),
+MC_SHELL(C_VerifyInit,
+         (CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+          CK_OBJECT_HANDLE hKey),
+         true, op_init_locked(hSession, true, pMechanism, hKey),
          "C_VerifyInit(session=%lu, mech=0x%lx, key=%lu)",
-             (unsigned long)hSession,
-             pMechanism ? (unsigned long)pMechanism->mechanism : 0ul,
-             (unsigned long)hKey)
+         (unsigned long)hSession,
+         pMechanism ? (unsigned long)pMechanism->mechanism : 0ul,
+         (unsigned long)hKey)
 
-MC_SHELL(C_Verify, (CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData,
-                    CK_ULONG ulDataLen, CK_BYTE_PTR pSignature,
-                    CK_ULONG ulSignatureLen),
+MC_SHELL(C_Verify,
+         (CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
+          CK_BYTE_PTR pSignature, CK_ULONG ulSignatureLen),
          true,
          verify_locked(hSession, false, pData, ulDataLen, pSignature,
-             ulSignatureLen),
+                       ulSignatureLen),
          "C_Verify(session=%lu, len=%lu)", (unsigned long)hSession,
-             (unsigned long)ulDataLen)
+         (unsigned long)ulDataLen)
 
-MC_SHELL(C_VerifyFinal, (CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature,
-                         CK_ULONG ulSignatureLen),
+MC_SHELL(C_VerifyUpdate,
+         (CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen),
+         true, op_update_locked(hSession, true, pPart, ulPartLen),
+         "C_VerifyUpdate(session=%lu, len=%lu)", (unsigned long)hSession,
+         (unsigned long)ulPartLen)
+
+MC_SHELL(C_VerifyFinal,
+         (CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature,
+          CK_ULONG ulSignatureLen),
          true,
          verify_locked(hSession, true, NULL, 0, pSignature, ulSignatureLen),
          "C_VerifyFinal(session=%lu)", (unsigned long)hSession)
 
-MC_SHELL(C_VerifyUpdate, (CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart,
-                          CK_ULONG ulPartLen),
-         true,
-         op_update_locked(hSession, true, pPart, ulPartLen),
-         "C_VerifyUpdate(session=%lu, len=%lu)", (unsigned long)hSession,
-             (unsigned long)ulPartLen)
-
-MC_SHELL(C_GenerateRandom, (CK_SESSION_HANDLE hSession,
-                            CK_BYTE_PTR pRandomData, CK_ULONG ulRandomLen),
+MC_SHELL(C_GenerateRandom,
+         (CK_SESSION_HANDLE hSession, CK_BYTE_PTR pRandomData,
+          CK_ULONG ulRandomLen),
          pRandomData || !ulRandomLen,
          generate_random_locked(hSession, pRandomData, ulRandomLen),
          "C_GenerateRandom(session=%lu, len=%lu)", (unsigned long)hSession,
-             (unsigned long)ulRandomLen)
+         (unsigned long)ulRandomLen)
 
-/* slot.c */
+MC_SHELL(C_SeedRandom,
+         (CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSeed, CK_ULONG ulSeedLen),
+         pSeed || !ulSeedLen, seed_random_locked(hSession),
+         "C_SeedRandom(session=%lu)", (unsigned long)hSession)
 
-MC_SHELL(C_WaitForSlotEvent, (CK_FLAGS flags, CK_SLOT_ID_PTR pSlot,
-                              CK_VOID_PTR pReserved),
-         pSlot && !pReserved,
-         wait_for_slot_event_locked(flags, pSlot),
+/* slot.c: waits for the hub with the module lock dropped. */
+
+MC_SHELL(C_WaitForSlotEvent,
+         (CK_FLAGS flags, CK_SLOT_ID_PTR pSlot, CK_VOID_PTR pReserved),
+         pSlot && !pReserved, wait_for_slot_event_locked(flags, pSlot),
          "C_WaitForSlotEvent(flags=0x%lx) slot=%lu", (unsigned long)flags,
-             rv == CKR_OK ? (unsigned long)*pSlot : 0ul)
+         rv == CKR_OK ? (unsigned long)*pSlot : 0ul)
 
 /* ---- What the card cannot do ---- */
 
@@ -383,7 +388,7 @@ CK_RV C_GetFunctionStatus(CK_SESSION_HANDLE hSession)
     CK_RV rv = MC_UNLOCKED(CKR_FUNCTION_NOT_PARALLEL);
 
     return mc_trace(rv, "C_GetFunctionStatus(session=%lu)",
-                  (unsigned long)hSession);
+                    (unsigned long)hSession);
 }
 
 CK_RV C_CancelFunction(CK_SESSION_HANDLE hSession)
@@ -391,7 +396,7 @@ CK_RV C_CancelFunction(CK_SESSION_HANDLE hSession)
     CK_RV rv = MC_UNLOCKED(CKR_FUNCTION_NOT_PARALLEL);
 
     return mc_trace(rv, "C_CancelFunction(session=%lu)",
-                  (unsigned long)hSession);
+                    (unsigned long)hSession);
 }
 
 /* ---- The lists ---- */

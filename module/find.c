@@ -51,9 +51,9 @@ static CK_RV session_object_locked(CK_SESSION_HANDLE hSession,
 }
 
 CK_RV get_attribute_value_locked(CK_SESSION_HANDLE hSession,
-                                        CK_OBJECT_HANDLE hObject,
-                                        CK_ATTRIBUTE_PTR pTemplate,
-                                        CK_ULONG ulCount)
+                                 CK_OBJECT_HANDLE hObject,
+                                 CK_ATTRIBUTE_PTR pTemplate,
+                                 CK_ULONG ulCount)
 {
     const struct mc_object *o;
     CK_RV rv;
@@ -92,8 +92,8 @@ CK_RV get_attribute_value_locked(CK_SESSION_HANDLE hSession,
 }
 
 CK_RV get_object_size_locked(CK_SESSION_HANDLE hSession,
-                                    CK_OBJECT_HANDLE hObject,
-                                    CK_ULONG_PTR pulSize)
+                             CK_OBJECT_HANDLE hObject,
+                             CK_ULONG_PTR pulSize)
 {
     const struct mc_object *o;
     CK_ULONG size = 0;
@@ -126,8 +126,8 @@ static bool matches(const struct mc_object *o, const CK_ATTRIBUTE *tmpl,
 }
 
 CK_RV find_objects_init_locked(CK_SESSION_HANDLE hSession,
-                                      CK_ATTRIBUTE_PTR pTemplate,
-                                      CK_ULONG ulCount)
+                               CK_ATTRIBUTE_PTR pTemplate,
+                               CK_ULONG ulCount)
 {
     struct mc_session *s;
     struct mc_find_op *op;
@@ -241,7 +241,7 @@ CK_RV C_CopyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
                             (pTemplate || !ulCount) && phNewObject);
 
     return mc_trace(rv, "C_CopyObject(session=%lu, object=%lu)",
-                  (unsigned long)hSession, (unsigned long)hObject);
+                    (unsigned long)hSession, (unsigned long)hObject);
 }
 
 CK_RV C_DestroyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject)
@@ -249,7 +249,7 @@ CK_RV C_DestroyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject)
     CK_RV rv = refuse_write(hSession, true, hObject, true);
 
     return mc_trace(rv, "C_DestroyObject(session=%lu, object=%lu)",
-                  (unsigned long)hSession, (unsigned long)hObject);
+                    (unsigned long)hSession, (unsigned long)hObject);
 }
 
 CK_RV C_SetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
@@ -258,7 +258,7 @@ CK_RV C_SetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
     CK_RV rv = refuse_write(hSession, true, hObject, pTemplate || !ulCount);
 
     return mc_trace(rv, "C_SetAttributeValue(session=%lu, object=%lu)",
-                  (unsigned long)hSession, (unsigned long)hObject);
+                    (unsigned long)hSession, (unsigned long)hObject);
 }
 
 CK_RV C_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
@@ -286,7 +286,7 @@ CK_RV C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
                             && phPublicKey && phPrivateKey);
 
     return mc_trace(rv, "C_GenerateKeyPair(session=%lu)",
-                  (unsigned long)hSession);
+                    (unsigned long)hSession);
 }
 
 CK_RV C_UnwrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,

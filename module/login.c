@@ -96,7 +96,7 @@ static CK_RV login_allowed_locked(const struct mc_session *s,
 }
 
 CK_RV login_locked(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType,
-                          CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen)
+                   CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen)
 {
     uint8_t norm[JPKI_PIN_MAX];
     uint8_t mac[MC_MAC_LEN];
@@ -163,8 +163,8 @@ CK_RV logout_locked(CK_SESSION_HANDLE hSession)
 }
 
 CK_RV set_pin_locked(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pOldPin,
-                            CK_ULONG ulOldLen, CK_UTF8CHAR_PTR pNewPin,
-                            CK_ULONG ulNewLen)
+                     CK_ULONG ulOldLen, CK_UTF8CHAR_PTR pNewPin,
+                     CK_ULONG ulNewLen)
 {
     uint8_t oldn[JPKI_PIN_MAX], newn[JPKI_PIN_MAX];
     uint8_t mac[MC_MAC_LEN];

@@ -455,24 +455,25 @@ CK_RV find_objects_locked(CK_SESSION_HANDLE hSession,
 CK_RV find_objects_final_locked(CK_SESSION_HANDLE hSession);
 /* sign.c */
 CK_RV get_mechanism_list_locked(CK_SLOT_ID slotID,
-      CK_MECHANISM_TYPE_PTR pMechanismList,
-      CK_ULONG_PTR pulCount);
-CK_RV get_mechanism_info_locked(CK_SLOT_ID slotID,
-      CK_MECHANISM_TYPE type,
-      CK_MECHANISM_INFO_PTR pInfo);
+                                CK_MECHANISM_TYPE_PTR pMechanismList,
+                                CK_ULONG_PTR pulCount);
+CK_RV get_mechanism_info_locked(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type,
+                                CK_MECHANISM_INFO_PTR pInfo);
+/* C_SignInit and C_VerifyInit (@verify), their *Update, and the one-shot
+ * (@final false) or final call of each. */
 CK_RV op_init_locked(CK_SESSION_HANDLE hSession, bool verify,
-      CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey);
-CK_RV sign_locked(CK_SESSION_HANDLE hSession, bool final,
-      const uint8_t *data, CK_ULONG len,
-      CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen);
+                     CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey);
 CK_RV op_update_locked(CK_SESSION_HANDLE hSession, bool verify,
-      const uint8_t *part, CK_ULONG len);
+                       const uint8_t *part, CK_ULONG len);
+CK_RV sign_locked(CK_SESSION_HANDLE hSession, bool final, const uint8_t *data,
+                  CK_ULONG len, CK_BYTE_PTR pSignature,
+                  CK_ULONG_PTR pulSignatureLen);
 CK_RV verify_locked(CK_SESSION_HANDLE hSession, bool final,
-      const uint8_t *data, CK_ULONG len,
-      const uint8_t *sig, CK_ULONG siglen);
+                    const uint8_t *data, CK_ULONG len, const uint8_t *sig,
+                    CK_ULONG siglen);
 CK_RV generate_random_locked(CK_SESSION_HANDLE hSession,
-      CK_BYTE_PTR pRandomData,
-      CK_ULONG ulRandomLen);
+                             CK_BYTE_PTR pRandomData, CK_ULONG ulRandomLen);
+CK_RV seed_random_locked(CK_SESSION_HANDLE hSession);
 /* slot.c */
 CK_RV wait_for_slot_event_locked(CK_FLAGS flags, CK_SLOT_ID_PTR pSlot);
 

@@ -138,7 +138,7 @@ static CK_RV session_add_locked(struct mc_session *s)
 }
 
 CK_RV open_session_locked(CK_SLOT_ID slotID, CK_FLAGS flags,
-                                 CK_SESSION_HANDLE_PTR phSession)
+                          CK_SESSION_HANDLE_PTR phSession)
 {
     struct mc_session *s;
     struct mc_reader *r;
@@ -258,7 +258,7 @@ CK_RV close_all_sessions_locked(CK_SLOT_ID slotID)
 }
 
 CK_RV get_session_info_locked(CK_SESSION_HANDLE hSession,
-                                     CK_SESSION_INFO_PTR pInfo)
+                              CK_SESSION_INFO_PTR pInfo)
 {
     struct mc_session *s;
     bool user;
@@ -306,7 +306,7 @@ CK_RV C_GetOperationState(CK_SESSION_HANDLE hSession,
     (void)pOperationState;
     (void)pulOperationStateLen;
     return mc_trace(rv, "C_GetOperationState(session=%lu)",
-                  (unsigned long)hSession);
+                    (unsigned long)hSession);
 }
 
 CK_RV C_SetOperationState(CK_SESSION_HANDLE hSession,
@@ -322,5 +322,5 @@ CK_RV C_SetOperationState(CK_SESSION_HANDLE hSession,
     (void)hEncryptionKey;
     (void)hAuthenticationKey;
     return mc_trace(rv, "C_SetOperationState(session=%lu)",
-                  (unsigned long)hSession);
+                    (unsigned long)hSession);
 }

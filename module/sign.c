@@ -123,8 +123,8 @@ static CK_RV token_slot_locked(CK_SLOT_ID id, enum jpki_role *role)
 }
 
 CK_RV get_mechanism_list_locked(CK_SLOT_ID slotID,
-                                       CK_MECHANISM_TYPE_PTR pMechanismList,
-                                       CK_ULONG_PTR pulCount)
+                                CK_MECHANISM_TYPE_PTR pMechanismList,
+                                CK_ULONG_PTR pulCount)
 {
     enum jpki_role role = JPKI_AUTH;
     CK_ULONG n = 0, k = 0;
@@ -147,8 +147,8 @@ CK_RV get_mechanism_list_locked(CK_SLOT_ID slotID,
 }
 
 CK_RV get_mechanism_info_locked(CK_SLOT_ID slotID,
-                                       CK_MECHANISM_TYPE type,
-                                       CK_MECHANISM_INFO_PTR pInfo)
+                                CK_MECHANISM_TYPE type,
+                                CK_MECHANISM_INFO_PTR pInfo)
 {
     enum jpki_role role = JPKI_AUTH;
     const struct mech *m;
@@ -314,7 +314,7 @@ static CK_RV verify_key_locked(const struct mc_session *s,
 
 /* C_SignInit and C_VerifyInit. */
 CK_RV op_init_locked(CK_SESSION_HANDLE hSession, bool verify,
-                            CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey)
+                     CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey)
 {
     const struct mech *m;
     struct mc_session *s;
@@ -351,7 +351,7 @@ CK_RV op_init_locked(CK_SESSION_HANDLE hSession, bool verify,
 
 /* C_SignUpdate and C_VerifyUpdate; an error ends the operation. */
 CK_RV op_update_locked(CK_SESSION_HANDLE hSession, bool verify,
-                              const uint8_t *part, CK_ULONG len)
+                       const uint8_t *part, CK_ULONG len)
 {
     struct mc_session *s;
     struct mc_op *op;
@@ -438,8 +438,8 @@ static CK_RV card_sign_locked(struct mc_card *c, enum jpki_role role,
  * the operation; every other outcome ends it (PKCS#11 2.40 5.11).
  */
 CK_RV sign_locked(CK_SESSION_HANDLE hSession, bool final,
-                         const uint8_t *data, CK_ULONG len,
-                         CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen)
+                  const uint8_t *data, CK_ULONG len,
+                  CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen)
 {
     uint8_t in[JPKI_SIGN_INPUT_MAX], sig[MC_SIG_LEN];
     size_t inlen = 0, siglen = 0;
@@ -489,8 +489,8 @@ out_end:
 
 /* C_Verify and C_VerifyFinal; both always end the operation. */
 CK_RV verify_locked(CK_SESSION_HANDLE hSession, bool final,
-                           const uint8_t *data, CK_ULONG len,
-                           const uint8_t *sig, CK_ULONG siglen)
+                    const uint8_t *data, CK_ULONG len,
+                    const uint8_t *sig, CK_ULONG siglen)
 {
     uint8_t in[JPKI_SIGN_INPUT_MAX];
     size_t inlen = 0;
@@ -530,8 +530,8 @@ out_end:
 /* ---- Random ---- */
 
 CK_RV generate_random_locked(CK_SESSION_HANDLE hSession,
-                                    CK_BYTE_PTR pRandomData,
-                                    CK_ULONG ulRandomLen)
+                             CK_BYTE_PTR pRandomData,
+                             CK_ULONG ulRandomLen)
 {
     struct mc_session *s;
     struct mc_card *c;
@@ -548,7 +548,7 @@ CK_RV generate_random_locked(CK_SESSION_HANDLE hSession,
     return mc_rv_from_err(err);
 }
 
-static CK_RV seed_random_locked(CK_SESSION_HANDLE hSession)
+CK_RV seed_random_locked(CK_SESSION_HANDLE hSession)
 {
     struct mc_session *s;
     CK_RV rv = session_lookup_locked(hSession, &s);
@@ -556,9 +556,3 @@ static CK_RV seed_random_locked(CK_SESSION_HANDLE hSession)
     /* The card's RNG takes no seed. */
     return rv == CKR_OK ? CKR_RANDOM_SEED_NOT_SUPPORTED : rv;
 }
-
-MC_SHELL(C_SeedRandom, (CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSeed,
-                        CK_ULONG ulSeedLen),
-         pSeed || !ulSeedLen,
-         seed_random_locked(hSession),
-         "C_SeedRandom(session=%lu)", (unsigned long)hSession)

@@ -3,9 +3,10 @@
  *
  * Slots and tokens: readers as the transport hub lists them, two slots per
  * reader (the user-authentication token and the digital-signature token)
- * or one in the single-token modules, and C_GetSlotList, C_GetSlotInfo
- * and C_WaitForSlotEvent (C_GetTokenInfo is token.c's).  Layer: module/; it asks the hub
- * (apdu/transport.h) which cards are where, and card.c what is on them.
+ * or one in the single-token modules, and the bodies of C_GetSlotList,
+ * C_GetSlotInfo and C_WaitForSlotEvent (C_GetTokenInfo is token.c's).
+ * Layer: module/; it asks the hub (apdu/transport.h) which cards are
+ * where, and card.c what is on them.
  *
  * Slot ids are 2 * reader index + role, the index given in the order the
  * readers were first seen, so a reader keeps its slots for the life of the
@@ -135,7 +136,8 @@ void slots_refresh_locked(void)
 
         /* A card that left, or was replaced by another (the counter moved
          * on): every session of it ends now. */
-        if (r->card && (!now_present || r->events != card_events_locked(r->card)))
+        if (r->card
+            && (!now_present || r->events != card_events_locked(r->card)))
             card_kill_locked(r->card);
         if (r->unusable && (!now_present || r->unusable_events != r->events))
             r->unusable = false;
@@ -164,8 +166,8 @@ void slots_free_locked(void)
 /* ---- C_GetSlotList, C_GetSlotInfo ---- */
 
 CK_RV get_slot_list_locked(CK_BBOOL tokenPresent,
-                                  CK_SLOT_ID_PTR pSlotList,
-                                  CK_ULONG_PTR pulCount)
+                           CK_SLOT_ID_PTR pSlotList,
+                           CK_ULONG_PTR pulCount)
 {
     CK_SLOT_ID ids[MC_READERS_MAX * 2];
     CK_ULONG n = 0;
@@ -247,7 +249,8 @@ CK_RV slot_loaded_card_locked(struct mc_reader *r, struct mc_card **out)
         mc_unlock_for_io();
         err = card_load(c);
         mc_relock_after_io();
-        if (err == MYNA_E_NO_CARD || err == MYNA_E_NO_READER || card_dead_locked(c)) {
+        if (err == MYNA_E_NO_CARD || err == MYNA_E_NO_READER
+            || card_dead_locked(c)) {
             card_unref_locked(c);
             return CKR_TOKEN_NOT_PRESENT;
         }

@@ -64,7 +64,8 @@ static void fill_token_info_locked(const struct mc_card *c,
 {
     bool auth = role == JPKI_AUTH;
 
-    mc_pad(ti->label, sizeof(ti->label), token_label(card_kind_locked(c), role));
+    mc_pad(ti->label, sizeof(ti->label),
+           token_label(card_kind_locked(c), role));
     mc_pad(ti->manufacturerID, sizeof(ti->manufacturerID), TOKEN_MANUFACTURER);
     mc_pad(ti->model, sizeof(ti->model), TOKEN_MODEL);
     /* One card, two tokens: the card's 14 first hex digits and the token,
@@ -72,7 +73,8 @@ static void fill_token_info_locked(const struct mc_card *c,
      * sees that both come from the same card. */
     char serial[17];
 
-    snprintf(serial, sizeof(serial), "%.14s-%c", card_serial_locked(c), auth ? 'A' : 'S');
+    snprintf(serial, sizeof(serial), "%.14s-%c", card_serial_locked(c),
+             auth ? 'A' : 'S');
     mc_pad(ti->serialNumber, sizeof(ti->serialNumber), serial);
     /* CKF_USER_PIN_INITIALIZED: without it NSS never logs in.  CKF_RNG:
      * GET CHALLENGE needs no PIN, and NSS asks for random bytes at start. */
