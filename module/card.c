@@ -9,7 +9,9 @@
  * verified, the certificates (read once per insertion; the signature
  * certificate only in memory, cleansed when freed), the tries left.
  * Layer: module/; the only file of the module that talks to the card
- * (jpki_*) and connects to it (tp_hub_connect).
+ * (jpki_*) and connects to it (tp_hub_connect), and the only one that
+ * sees struct mc_card.  It calls nothing above it: the sessions of a card
+ * that died are closed through the hook init.c sets (card_on_kill).
  *
  * Identity: a card is the reader's events counter at the time it was
  * made.  When the counter moves on (slot.c sees it) or the transport says
@@ -34,6 +36,58 @@
 #include "module.h"
 #include "myna-err.h"
 #include "log.h"
+
+struct mc_pin_memo {
+    uint8_t mac[MC_PIN_MEMO_MAX][MC_MAC_LEN];
+    unsigned n;
+};
+
+/*
+ * A card is known by the reader's events counter; when that changes the
+ * card is dead and a new one is made lazily.
+ */
+struct mc_card {
+    struct mc_reader *reader;   /* lives until C_Finalize */
+    uint32_t events;            /* the reader's counter when it was made */
+
+    /* Module lock. */
+    unsigned refs;              /* the reader's, sessions', running calls' */
+    bool dead;                  /* removed: every session of it is closed */
+    bool loaded;                /* the fields below are filled */
+    enum jpki_token_kind kind;
+    char serial[17];            /* 16 hex digits and NUL */
+    int tries[2];               /* PIN tries left, -1 unknown */
+    bool logged_in[2];          /* per token; shared by its sessions */
+    struct mc_object *objs[MC_OBJ_COUNT];
+    CK_OBJECT_HANDLE handle_base;
+
+    /* I/O lock. */
+    void *io;
+    struct transport *tp;
+    struct jpki *j;
+    bool pin_verified[2];       /* what we verified and did not reset */
+    bool may_hold[2];           /* the card may hold this PIN verified by
+                                 * us: a VERIFY went out and was not
+                                 * refused.  Only our own power-down
+                                 * clears it; a warm reset does not clear
+                                 * the PIN on every card */
+    int memo_tries[2];          /* tries left when the memo was last
+                                 * checked (for the debug log) */
+    bool tries_fresh[2];        /* tries read by card_load and no session
+                                 * opened since: card_session_opened()
+                                 * need not read them again */
+    EVP_PKEY_CTX *verify_ctx[2];/* each key's signature check, made at its
+                                 * first signature (card_sign) */
+    struct mc_pin_memo memo[2]; /* HMACs of PINs the card rejected */
+};
+
+/* Closes the sessions of a card that died (card_on_kill). */
+static void (*card_close_sessions)(struct mc_card *c);
+
+void card_on_kill(void (*close_sessions)(struct mc_card *c))
+{
+    card_close_sessions = close_sessions;
+}
 
 static const char *role_name(enum jpki_role role)
 {
@@ -79,8 +133,6 @@ struct mc_card *card_current_locked(struct mc_reader *r)
 
     if (r->card && !r->card->dead)
         return r->card;
-    if (!slot_token_present_locked(r))
-        return NULL;
     c = calloc(1, sizeof(*c));
     if (!c)
         return NULL;
@@ -111,6 +163,72 @@ void card_unref_locked(struct mc_card *c)
         card_free(c);
 }
 
+bool card_dead_locked(const struct mc_card *c)
+{
+    return c->dead;
+}
+
+bool card_loaded_locked(const struct mc_card *c)
+{
+    return c->loaded;
+}
+
+uint32_t card_events_locked(const struct mc_card *c)
+{
+    return c->events;
+}
+
+enum jpki_token_kind card_kind_locked(const struct mc_card *c)
+{
+    return c->kind;
+}
+
+const char *card_serial_locked(const struct mc_card *c)
+{
+    return c->serial;
+}
+
+int card_tries_locked(const struct mc_card *c, enum jpki_role role)
+{
+    return c->tries[role];
+}
+
+bool card_logged_in_locked(const struct mc_card *c, enum jpki_role role)
+{
+    return c->logged_in[role];
+}
+
+void card_set_logged_out_locked(struct mc_card *c, enum jpki_role role)
+{
+    c->logged_in[role] = false;
+}
+
+const struct mc_object *card_object_locked(const struct mc_card *c,
+                                           CK_OBJECT_HANDLE h)
+{
+    if (h <= c->handle_base || h > c->handle_base + MC_OBJ_COUNT)
+        return NULL;
+    return c->objs[h - c->handle_base - 1];
+}
+
+const struct mc_object *card_object_at_locked(const struct mc_card *c,
+                                              unsigned index)
+{
+    return index < MC_OBJ_COUNT ? c->objs[index] : NULL;
+}
+
+void card_io_begin_locked(struct mc_card *c)
+{
+    card_ref_locked(c);
+    mc_unlock_for_io();
+}
+
+void card_io_end_locked(struct mc_card *c)
+{
+    mc_relock_after_io();
+    card_unref_locked(c);
+}
+
 void card_kill_locked(struct mc_card *c)
 {
     struct mc_reader *r = c->reader;
@@ -127,7 +245,8 @@ void card_kill_locked(struct mc_card *c)
     myna_log(MYNA_LOG_INFO, "reader %u: card forgotten (removed, replaced, "
              "unusable or finalised)", r->index);
     card_ref_locked(c);         /* survive the loop below */
-    sessions_close_card_locked(c);
+    if (card_close_sessions)
+        card_close_sessions(c);
     if (r->card == c) {
         r->card = NULL;
         card_unref_locked(c);   /* the reader's reference */
@@ -402,9 +521,9 @@ static int load_in_transaction(struct mc_card *c, struct load_result *res)
      * the one-token modules (Firefox's, LibreOffice's) never show the
      * other, and each certificate costs about five READ BINARY. */
     err = load_cert(c, JPKI_CERT_AUTH, res);
-    if (err == 0 && slot_role_shown(JPKI_AUTH))
+    if (err == 0 && mc_role_shown(JPKI_AUTH))
         err = load_cert(c, JPKI_CERT_AUTH_CA, res);
-    if (err == 0 && slot_role_shown(JPKI_SIGN))
+    if (err == 0 && mc_role_shown(JPKI_SIGN))
         err = load_cert(c, JPKI_CERT_SIGN_CA, res);
     if (err < 0)
         return err;
@@ -417,7 +536,7 @@ static int load_in_transaction(struct mc_card *c, struct load_result *res)
     for (int role = JPKI_AUTH; role <= JPKI_SIGN; role++) {
         bool verified = false;
 
-        if (!slot_role_shown((enum jpki_role)role))
+        if (!mc_role_shown((enum jpki_role)role))
             continue;
         err = jpki_pin_status(c->j, (enum jpki_role)role, &res->tries[role],
                               &verified);

@@ -302,3 +302,16 @@ void mc_log_close(void)
         mc_log_fp = NULL;
     }
 }
+
+bool mc_role_shown(enum jpki_role role)
+{
+    switch (mc_g.variant) {
+    case MYNACARD_VARIANT_AUTH_ONLY:
+        return role == JPKI_AUTH;
+    case MYNACARD_VARIANT_SIGN_ONLY:
+        return role == JPKI_SIGN;
+    case MYNACARD_VARIANT_BOTH:
+    default:
+        return true;
+    }
+}

@@ -36,31 +36,245 @@ static void fill_info(CK_INFO *info, CK_BYTE major, CK_BYTE minor)
     info->libraryVersion.minor = (CK_BYTE)lminor;
 }
 
+static CK_RV get_info(CK_INFO_PTR pInfo, CK_BYTE major, CK_BYTE minor)
+{
+    if (!pInfo)
+        return CKR_ARGUMENTS_BAD;
+    fill_info(pInfo, major, minor);
+    return CKR_OK;
+}
+
 CK_RV C_GetInfo(CK_INFO_PTR pInfo)
 {
-    CK_RV rv = CKR_OK;
-
-    if (!mc_initialized())
-        rv = CKR_CRYPTOKI_NOT_INITIALIZED;
-    else if (!pInfo)
-        rv = CKR_ARGUMENTS_BAD;
-    else
-        fill_info(pInfo, 2, 40);
-    return mc_ret(rv, "C_GetInfo");
+    return mc_trace(MC_UNLOCKED(get_info(pInfo, 2, 40)), "C_GetInfo");
 }
 
 static CK_RV get_info_v3(CK_INFO_PTR pInfo)
 {
-    CK_RV rv = CKR_OK;
-
-    if (!mc_initialized())
-        rv = CKR_CRYPTOKI_NOT_INITIALIZED;
-    else if (!pInfo)
-        rv = CKR_ARGUMENTS_BAD;
-    else
-        fill_info(pInfo, 3, 0);
-    return mc_ret(rv, "C_GetInfo(3.0)");
+    return mc_trace(MC_UNLOCKED(get_info(pInfo, 3, 0)), "C_GetInfo(3.0)");
 }
+
+/* ---- The C_* calls that use the module's state: one shell each ---- */
+
+/* slot.c */
+
+MC_SHELL(C_GetSlotList,
+         (CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList,
+          CK_ULONG_PTR pulCount),
+         pulCount != NULL,
+         get_slot_list_locked(tokenPresent, pSlotList, pulCount),
+         "C_GetSlotList(present=%d, list=%s, count=%lu)", (int)tokenPresent,
+         pSlotList ? "buf" : "NULL", pulCount ? (unsigned long)*pulCount : 0ul)
+
+MC_SHELL(C_GetSlotInfo, (CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo),
+         pInfo != NULL, get_slot_info_locked(slotID, pInfo),
+         "C_GetSlotInfo(slot=%lu)", (unsigned long)slotID)
+
+MC_SHELL(C_GetTokenInfo, (CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo),
+         pInfo != NULL, get_token_info_locked(slotID, pInfo),
+         "C_GetTokenInfo(slot=%lu)", (unsigned long)slotID)
+
+/* session.c */
+
+/* No callbacks: PKCS#11 allows a module never to call Notify. */
+MC_SHELL(C_OpenSession,
+         (CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication,
+          CK_NOTIFY Notify, CK_SESSION_HANDLE_PTR phSession),
+         phSession != NULL,
+         ((void)pApplication, (void)Notify,
+          open_session_locked(slotID, flags, phSession)),
+         "C_OpenSession(slot=%lu, flags=0x%lx) session=%lu",
+         (unsigned long)slotID, (unsigned long)flags,
+         rv == CKR_OK ? (unsigned long)*phSession : 0ul)
+
+MC_SHELL(C_CloseSession, (CK_SESSION_HANDLE hSession),
+         true, close_session_locked(hSession),
+         "C_CloseSession(session=%lu)", (unsigned long)hSession)
+
+MC_SHELL(C_CloseAllSessions, (CK_SLOT_ID slotID),
+         true, close_all_sessions_locked(slotID),
+         "C_CloseAllSessions(slot=%lu)", (unsigned long)slotID)
+
+MC_SHELL(C_GetSessionInfo,
+         (CK_SESSION_HANDLE hSession, CK_SESSION_INFO_PTR pInfo),
+         pInfo != NULL, get_session_info_locked(hSession, pInfo),
+         "C_GetSessionInfo(session=%lu)", (unsigned long)hSession)
+
+MC_SHELL(C_SessionCancel, (CK_SESSION_HANDLE hSession, CK_FLAGS flags),
+         true, session_cancel_locked(hSession, flags),
+         "C_SessionCancel(session=%lu, flags=0x%lx)", (unsigned long)hSession,
+         (unsigned long)flags)
+
+/* login.c */
+
+MC_SHELL(C_Login,
+         (CK_SESSION_HANDLE hSession, CK_USER_TYPE userType,
+          CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen),
+         true, login_locked(hSession, userType, pPin, ulPinLen),
+         "C_Login(session=%lu, user=%lu)", (unsigned long)hSession,
+         (unsigned long)userType)
+
+/* The card knows one holder: a user name changes nothing. */
+MC_SHELL(C_LoginUser,
+         (CK_SESSION_HANDLE hSession, CK_USER_TYPE userType,
+          CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen, CK_UTF8CHAR_PTR pUsername,
+          CK_ULONG ulUsernameLen),
+         true,
+         ((void)pUsername, (void)ulUsernameLen,
+          login_locked(hSession, userType, pPin, ulPinLen)),
+         "C_LoginUser(session=%lu, user=%lu)", (unsigned long)hSession,
+         (unsigned long)userType)
+
+MC_SHELL(C_Logout, (CK_SESSION_HANDLE hSession),
+         true, logout_locked(hSession),
+         "C_Logout(session=%lu)", (unsigned long)hSession)
+
+MC_SHELL(C_SetPIN,
+         (CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pOldPin,
+          CK_ULONG ulOldLen, CK_UTF8CHAR_PTR pNewPin, CK_ULONG ulNewLen),
+         pOldPin && pNewPin,
+         set_pin_locked(hSession, pOldPin, ulOldLen, pNewPin, ulNewLen),
+         "C_SetPIN(session=%lu)", (unsigned long)hSession)
+
+/* object.c */
+
+MC_SHELL(C_GetAttributeValue,
+         (CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
+          CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount),
+         pTemplate || !ulCount,
+         get_attribute_value_locked(hSession, hObject, pTemplate, ulCount),
+         "C_GetAttributeValue(session=%lu, object=%lu, count=%lu)",
+         (unsigned long)hSession, (unsigned long)hObject,
+         (unsigned long)ulCount)
+
+MC_SHELL(C_GetObjectSize,
+         (CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
+          CK_ULONG_PTR pulSize),
+         pulSize != NULL, get_object_size_locked(hSession, hObject, pulSize),
+         "C_GetObjectSize(session=%lu, object=%lu)", (unsigned long)hSession,
+         (unsigned long)hObject)
+
+MC_SHELL(C_FindObjectsInit,
+         (CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate,
+          CK_ULONG ulCount),
+         pTemplate || !ulCount,
+         find_objects_init_locked(hSession, pTemplate, ulCount),
+         "C_FindObjectsInit(session=%lu, count=%lu)", (unsigned long)hSession,
+         (unsigned long)ulCount)
+
+MC_SHELL(C_FindObjects,
+         (CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE_PTR phObject,
+          CK_ULONG ulMaxObjectCount, CK_ULONG_PTR pulObjectCount),
+         pulObjectCount && (phObject || !ulMaxObjectCount),
+         find_objects_locked(hSession, phObject, ulMaxObjectCount,
+                             pulObjectCount),
+         "C_FindObjects(session=%lu, max=%lu) found=%lu",
+         (unsigned long)hSession, (unsigned long)ulMaxObjectCount,
+         rv == CKR_OK ? (unsigned long)*pulObjectCount : 0ul)
+
+MC_SHELL(C_FindObjectsFinal, (CK_SESSION_HANDLE hSession),
+         true, find_objects_final_locked(hSession),
+         "C_FindObjectsFinal(session=%lu)", (unsigned long)hSession)
+
+/* sign.c */
+
+MC_SHELL(C_GetMechanismList,
+         (CK_SLOT_ID slotID, CK_MECHANISM_TYPE_PTR pMechanismList,
+          CK_ULONG_PTR pulCount),
+         pulCount != NULL,
+         get_mechanism_list_locked(slotID, pMechanismList, pulCount),
+         "C_GetMechanismList(slot=%lu)", (unsigned long)slotID)
+
+MC_SHELL(C_GetMechanismInfo,
+         (CK_SLOT_ID slotID, CK_MECHANISM_TYPE type,
+          CK_MECHANISM_INFO_PTR pInfo),
+         pInfo != NULL, get_mechanism_info_locked(slotID, type, pInfo),
+         "C_GetMechanismInfo(slot=%lu, mech=0x%lx)", (unsigned long)slotID,
+         (unsigned long)type)
+
+MC_SHELL(C_SignInit,
+         (CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+          CK_OBJECT_HANDLE hKey),
+         true, op_init_locked(hSession, false, pMechanism, hKey),
+         "C_SignInit(session=%lu, mech=0x%lx, key=%lu)",
+         (unsigned long)hSession,
+         pMechanism ? (unsigned long)pMechanism->mechanism : 0ul,
+         (unsigned long)hKey)
+
+MC_SHELL(C_Sign,
+         (CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
+          CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen),
+         true,
+         sign_locked(hSession, false, pData, ulDataLen, pSignature,
+                     pulSignatureLen),
+         "C_Sign(session=%lu, len=%lu, out=%s)", (unsigned long)hSession,
+         (unsigned long)ulDataLen, pSignature ? "buf" : "NULL")
+
+MC_SHELL(C_SignUpdate,
+         (CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen),
+         true, op_update_locked(hSession, false, pPart, ulPartLen),
+         "C_SignUpdate(session=%lu, len=%lu)", (unsigned long)hSession,
+         (unsigned long)ulPartLen)
+
+MC_SHELL(C_SignFinal,
+         (CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature,
+          CK_ULONG_PTR pulSignatureLen),
+         true,
+         sign_locked(hSession, true, NULL, 0, pSignature, pulSignatureLen),
+         "C_SignFinal(session=%lu, out=%s)", (unsigned long)hSession,
+         pSignature ? "buf" : "NULL")
+
+MC_SHELL(C_VerifyInit,
+         (CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+          CK_OBJECT_HANDLE hKey),
+         true, op_init_locked(hSession, true, pMechanism, hKey),
+         "C_VerifyInit(session=%lu, mech=0x%lx, key=%lu)",
+         (unsigned long)hSession,
+         pMechanism ? (unsigned long)pMechanism->mechanism : 0ul,
+         (unsigned long)hKey)
+
+MC_SHELL(C_Verify,
+         (CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
+          CK_BYTE_PTR pSignature, CK_ULONG ulSignatureLen),
+         true,
+         verify_locked(hSession, false, pData, ulDataLen, pSignature,
+                       ulSignatureLen),
+         "C_Verify(session=%lu, len=%lu)", (unsigned long)hSession,
+         (unsigned long)ulDataLen)
+
+MC_SHELL(C_VerifyUpdate,
+         (CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen),
+         true, op_update_locked(hSession, true, pPart, ulPartLen),
+         "C_VerifyUpdate(session=%lu, len=%lu)", (unsigned long)hSession,
+         (unsigned long)ulPartLen)
+
+MC_SHELL(C_VerifyFinal,
+         (CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature,
+          CK_ULONG ulSignatureLen),
+         true,
+         verify_locked(hSession, true, NULL, 0, pSignature, ulSignatureLen),
+         "C_VerifyFinal(session=%lu)", (unsigned long)hSession)
+
+MC_SHELL(C_GenerateRandom,
+         (CK_SESSION_HANDLE hSession, CK_BYTE_PTR pRandomData,
+          CK_ULONG ulRandomLen),
+         pRandomData || !ulRandomLen,
+         generate_random_locked(hSession, pRandomData, ulRandomLen),
+         "C_GenerateRandom(session=%lu, len=%lu)", (unsigned long)hSession,
+         (unsigned long)ulRandomLen)
+
+MC_SHELL(C_SeedRandom,
+         (CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSeed, CK_ULONG ulSeedLen),
+         pSeed || !ulSeedLen, seed_random_locked(hSession),
+         "C_SeedRandom(session=%lu)", (unsigned long)hSession)
+
+/* slot.c: waits for the hub with the module lock dropped. */
+
+MC_SHELL(C_WaitForSlotEvent,
+         (CK_FLAGS flags, CK_SLOT_ID_PTR pSlot, CK_VOID_PTR pReserved),
+         pSlot && !pReserved, wait_for_slot_event_locked(flags, pSlot),
+         "C_WaitForSlotEvent(flags=0x%lx) slot=%lu", (unsigned long)flags,
+         rv == CKR_OK ? (unsigned long)*pSlot : 0ul)
 
 /* ---- What the card cannot do ---- */
 
@@ -68,10 +282,7 @@ static CK_RV get_info_v3(CK_INFO_PTR pInfo)
  * function skip checking its arguments. */
 static CK_RV unsupported(const char *fn)
 {
-    CK_RV rv = mc_initialized() ? CKR_FUNCTION_NOT_SUPPORTED
-                                : CKR_CRYPTOKI_NOT_INITIALIZED;
-
-    return mc_ret(rv, "%s", fn);
+    return mc_trace(MC_UNLOCKED(CKR_FUNCTION_NOT_SUPPORTED), "%s", fn);
 }
 
 #define NOT_SUPPORTED(name, args)     \
@@ -174,20 +385,18 @@ NOT_SUPPORTED(C_MessageVerifyFinal, (CK_SESSION_HANDLE a))
 /* Legacy parallel functions: PKCS#11 says they just answer this. */
 CK_RV C_GetFunctionStatus(CK_SESSION_HANDLE hSession)
 {
-    CK_RV rv = mc_initialized() ? CKR_FUNCTION_NOT_PARALLEL
-                                : CKR_CRYPTOKI_NOT_INITIALIZED;
+    CK_RV rv = MC_UNLOCKED(CKR_FUNCTION_NOT_PARALLEL);
 
-    return mc_ret(rv, "C_GetFunctionStatus(session=%lu)",
-                  (unsigned long)hSession);
+    return mc_trace(rv, "C_GetFunctionStatus(session=%lu)",
+                    (unsigned long)hSession);
 }
 
 CK_RV C_CancelFunction(CK_SESSION_HANDLE hSession)
 {
-    CK_RV rv = mc_initialized() ? CKR_FUNCTION_NOT_PARALLEL
-                                : CKR_CRYPTOKI_NOT_INITIALIZED;
+    CK_RV rv = MC_UNLOCKED(CKR_FUNCTION_NOT_PARALLEL);
 
-    return mc_ret(rv, "C_CancelFunction(session=%lu)",
-                  (unsigned long)hSession);
+    return mc_trace(rv, "C_CancelFunction(session=%lu)",
+                    (unsigned long)hSession);
 }
 
 /* ---- The lists ---- */

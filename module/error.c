@@ -150,7 +150,7 @@ bool mc_ossl_nomem(void)
     return nomem;
 }
 
-CK_RV mc_ret(CK_RV rv, const char *fmt, ...)
+CK_RV mc_trace(CK_RV rv, const char *fmt, ...)
 {
     char call[256];
     va_list ap;
@@ -164,7 +164,5 @@ CK_RV mc_ret(CK_RV rv, const char *fmt, ...)
         myna_log(MYNA_LOG_DEBUG, "%s -> %s (0x%lx)", call, mc_rv_name(rv),
                  (unsigned long)rv);
     }
-    /* Last: C_Finalize may free everything once this returns. */
-    mc_call_end();
     return rv;
 }

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later
  * Copyright (C) 2026 The mynacard authors
  *
- * C_Initialize and C_Finalize: the module's global state, the choice of
- * locks (the application's callbacks or pthreads), fork detection, and
- * the test hooks of mynacard-test.h.  Layer: module/; it creates the
- * transport hub (apdu/transport.h) and hands every card to card.c.
+ * C_Initialize and C_Finalize: the module's global state, fork detection,
+ * and the test hooks of mynacard-test.h; the locks and the count of calls
+ * inside are call.c's.  Layer: module/, near the top (only entry.c's
+ * function lists name it); it creates the transport hub
+ * (apdu/transport.h) and hands every card to card.c.
  *
  * Initialisation itself is serialised by a process-wide pthread mutex that
  * exists before any C_Initialize (the module lock cannot: the application
@@ -35,25 +36,6 @@ struct mc_global mc_g;
 static struct mc_global mc_abandoned __attribute__((used));
 
 static pthread_mutex_t mc_init_mutex = PTHREAD_MUTEX_INITIALIZER;
-static atomic_bool mc_init_flag;
-static atomic_bool mc_final_flag;
-static atomic_int mc_nwaiters;
-static pid_t mc_pid;
-
-/* C_* calls between their mc_enter() and their mc_ret(), so that
- * C_Finalize frees nothing a call still uses (the module lock, cards in
- * card I/O, the hub).  mc_in_call marks the thread's counted call. */
-static atomic_int mc_ncalls;
-static _Thread_local bool mc_in_call;
-
-/* The application's mutex callbacks, when it gave them without
- * CKF_OS_LOCKING_OK: PKCS#11 then requires us to use them. */
-static bool mc_use_app_mutex;
-static CK_CREATEMUTEX mc_app_create;
-static CK_DESTROYMUTEX mc_app_destroy;
-static CK_LOCKMUTEX mc_app_lock;
-static CK_UNLOCKMUTEX mc_app_unlock;
-
 /* Test hooks: read at the next C_Initialize. */
 static struct tp_hub *mc_test_hub;
 static bool mc_test_variant_set;
@@ -77,169 +59,23 @@ __attribute__((weak)) enum mynacard_variant mc_build_variant(void)
     return MYNACARD_VARIANT_BOTH;
 }
 
-/* ---- Locks ---- */
-
-CK_RV mc_mutex_new(void **out)
-{
-    pthread_mutex_t *m;
-
-    if (mc_use_app_mutex)
-        return mc_app_create(out);
-    m = malloc(sizeof(*m));
-    if (!m)
-        return CKR_HOST_MEMORY;
-    if (pthread_mutex_init(m, NULL) != 0) {
-        free(m);
-        return CKR_CANT_LOCK;
-    }
-    *out = m;
-    return CKR_OK;
-}
-
-void mc_mutex_free(void *m)
-{
-    if (!m)
-        return;
-    if (mc_use_app_mutex) {
-        mc_app_destroy(m);
-        return;
-    }
-    pthread_mutex_destroy(m);
-    free(m);
-}
-
-void mc_mutex_lock(void *m)
-{
-    if (mc_use_app_mutex)
-        mc_app_lock(m);
-    else
-        pthread_mutex_lock(m);
-}
-
-void mc_mutex_unlock(void *m)
-{
-    if (mc_use_app_mutex)
-        mc_app_unlock(m);
-    else
-        pthread_mutex_unlock(m);
-}
-
-/* ---- State ---- */
-
-bool mc_initialized(void)
-{
-    return atomic_load(&mc_init_flag) && mc_pid == getpid();
-}
-
-CK_RV mc_enter(void)
-{
-    bool counted = !mc_in_call;
-
-    /* Counted before the checks, and C_Finalize raises its flag before it
-     * looks at the count (both sequentially consistent): either this call
-     * sees the flag and leaves, or C_Finalize sees the call and waits for
-     * it.  A call that comes once C_Finalize has begun is refused here,
-     * before it can see a half-closed module. */
-    if (counted)
-        atomic_fetch_add(&mc_ncalls, 1);
-    if (!mc_initialized() || mc_finalizing()) {
-        if (counted)
-            atomic_fetch_sub(&mc_ncalls, 1);
-        return CKR_CRYPTOKI_NOT_INITIALIZED;
-    }
-    mc_in_call = true;
-    mc_mutex_lock(mc_g.lock);
-    return CKR_OK;
-}
-
-void mc_call_end(void)
-{
-    if (!mc_in_call)
-        return;
-    mc_in_call = false;
-    atomic_fetch_sub(&mc_ncalls, 1);
-}
-
-void mc_leave(void)
-{
-    mc_mutex_unlock(mc_g.lock);
-}
-
-bool mc_finalizing(void)
-{
-    return atomic_load(&mc_final_flag);
-}
-
-void mc_waiter_enter(void)
-{
-    atomic_fetch_add(&mc_nwaiters, 1);
-}
-
-void mc_waiter_leave(void)
-{
-    atomic_fetch_sub(&mc_nwaiters, 1);
-}
-
-void mc_pad(CK_UTF8CHAR *dst, size_t n, const char *src)
-{
-    size_t len = strlen(src);
-
-    memset(dst, ' ', n);
-    if (len > n) {
-        /* Cut at a character boundary: never half a UTF-8 sequence. */
-        len = n;
-        while (len > 0 && ((unsigned char)src[len] & 0xC0) == 0x80)
-            len--;
-    }
-    memcpy(dst, src, len);
-}
-
-/* Check CK_C_INITIALIZE_ARGS and choose the locks (PKCS#11 2.40 5.4). */
-static CK_RV choose_locks(const CK_C_INITIALIZE_ARGS *a)
-{
-    int given;
-
-    mc_use_app_mutex = false;
-    if (!a)
-        return CKR_OK;
-    if (a->pReserved)
-        return CKR_ARGUMENTS_BAD;
-    given = !!a->CreateMutex + !!a->DestroyMutex + !!a->LockMutex
-            + !!a->UnlockMutex;
-    if (given != 0 && given != 4)
-        return CKR_ARGUMENTS_BAD;
-    /* With CKF_OS_LOCKING_OK we may choose: pthreads.  Without it but with
-     * callbacks we must use the callbacks. */
-    if (given == 4 && !(a->flags & CKF_OS_LOCKING_OK)) {
-        mc_use_app_mutex = true;
-        mc_app_create = a->CreateMutex;
-        mc_app_destroy = a->DestroyMutex;
-        mc_app_lock = a->LockMutex;
-        mc_app_unlock = a->UnlockMutex;
-    }
-    return CKR_OK;
-}
-
 CK_RV C_Initialize(CK_VOID_PTR pInitArgs)
 {
     CK_RV rv;
 
     pthread_mutex_lock(&mc_init_mutex);
-    if (atomic_load(&mc_init_flag)) {
-        if (mc_pid == getpid()) {
-            rv = CKR_CRYPTOKI_ALREADY_INITIALIZED;
-            goto out_unlock;
-        }
+    if (mc_initialized()) {
+        rv = CKR_CRYPTOKI_ALREADY_INITIALIZED;
+        goto out_unlock;
+    }
+    if (mc_inherited()) {
         /* A forked child: the parent's locks, cards and PC/SC handles are
          * not ours to use or free.  Abandon them. */
         mc_abandoned = mc_g;
         memset(&mc_g, 0, sizeof(mc_g));
-        atomic_store(&mc_init_flag, false);
-        atomic_store(&mc_nwaiters, 0);
-        atomic_store(&mc_ncalls, 0);    /* the parent's threads' calls */
-        atomic_store(&mc_final_flag, false);
+        mc_calls_reset();
     }
-    rv = choose_locks(pInitArgs);
+    rv = mc_locks_choose(pInitArgs);
     if (rv != CKR_OK)
         goto out_unlock;
 
@@ -274,11 +110,10 @@ CK_RV C_Initialize(CK_VOID_PTR pInitArgs)
     }
     mc_g.variant = mc_test_variant_set ? mc_test_variant : mc_build_variant();
     mc_g.next_session = 1;
+    card_on_kill(sessions_close_card_locked);
     mc_g.next_handle_base = MC_HANDLES_PER_CARD;
 
-    mc_pid = getpid();
-    atomic_store(&mc_final_flag, false);
-    atomic_store(&mc_init_flag, true);
+    mc_mark_initialized();
 
     /* A first look at the readers, so that C_WaitForSlotEvent reports only
      * what changes from now on. */
@@ -288,7 +123,7 @@ CK_RV C_Initialize(CK_VOID_PTR pInitArgs)
 
     myna_log(MYNA_LOG_INFO, "mynacard %s initialised (variant %d, %s locks)",
              MYNACARD_VERSION, (int)mc_g.variant,
-             mc_use_app_mutex ? "application" : "pthread");
+             mc_locks_are_app() ? "application" : "pthread");
     rv = CKR_OK;
     goto out_unlock;
 
@@ -302,7 +137,7 @@ out_config:
     mc_config_free(&mc_g.cfg);
 out_unlock:
     pthread_mutex_unlock(&mc_init_mutex);
-    return mc_ret(rv, "C_Initialize(%s)", pInitArgs ? "args" : "NULL");
+    return mc_trace(rv, "C_Initialize(%s)", pInitArgs ? "args" : "NULL");
 }
 
 static void sleep_ms(long ms)
@@ -319,7 +154,7 @@ CK_RV C_Finalize(CK_VOID_PTR pReserved)
     CK_RV rv = CKR_OK;
 
     if (pReserved)
-        return mc_ret(CKR_ARGUMENTS_BAD, "C_Finalize");
+        return mc_trace(CKR_ARGUMENTS_BAD, "C_Finalize");
 
     pthread_mutex_lock(&mc_init_mutex);
     if (!mc_initialized()) {
@@ -333,9 +168,9 @@ CK_RV C_Finalize(CK_VOID_PTR pReserved)
      * signature in progress finishes first; a slow card makes this wait
      * as long as its APDUs).  Cancel again each round, for a waiter that
      * entered tp_hub_wait() after the previous cancel. */
-    atomic_store(&mc_final_flag, true);
-    while (atomic_load(&mc_ncalls) > 0) {
-        if (atomic_load(&mc_nwaiters) > 0)
+    mc_finalize_begin();
+    while (mc_calls_inside()) {
+        if (mc_waiters_inside())
             tp_hub_cancel(mc_g.hub);
         sleep_ms(2);
     }
@@ -361,7 +196,7 @@ CK_RV C_Finalize(CK_VOID_PTR pReserved)
 
     mc_mutex_lock(mc_g.lock);
     for (unsigned i = 0; i < ncards; i++) {
-        if (!cards[i]->dead)
+        if (!card_dead_locked(cards[i]))
             card_kill_locked(cards[i]);
         card_unref_locked(cards[i]);
     }
@@ -372,10 +207,9 @@ CK_RV C_Finalize(CK_VOID_PTR pReserved)
     if (mc_g.hub_owned)
         tp_hub_free(mc_g.hub);
     mc_pin_key_wipe();
-    atomic_store(&mc_init_flag, false);
-    atomic_store(&mc_final_flag, false);
+    mc_mark_finalized();
     myna_log(MYNA_LOG_INFO, "mynacard finalised");
-    mc_ret(rv, "C_Finalize");
+    mc_trace(rv, "C_Finalize");
     mc_log_close();
     mc_config_free(&mc_g.cfg);
     memset(&mc_g, 0, sizeof(mc_g));
@@ -384,5 +218,5 @@ CK_RV C_Finalize(CK_VOID_PTR pReserved)
 
 out_unlock:
     pthread_mutex_unlock(&mc_init_mutex);
-    return mc_ret(rv, "C_Finalize");
+    return mc_trace(rv, "C_Finalize");
 }

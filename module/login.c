@@ -67,229 +67,153 @@ static CK_RV normalize(enum jpki_role role, const CK_UTF8CHAR *pin, CK_ULONG len
     return mc_rv_from_err(err);
 }
 
-/* Take the session's card for a login-type call.  Module lock held on
- * entry and kept; on CKR_OK the caller owns a card reference. */
-static CK_RV session_card_locked(CK_SESSION_HANDLE h, struct mc_session **s,
-                                 struct mc_card **c)
+/* Check @userType against the session's state: CKR_OK with *@context
+ * set for a CKU_CONTEXT_SPECIFIC login, or the error.  Module lock. */
+static CK_RV login_allowed_locked(const struct mc_session *s,
+                                  CK_USER_TYPE userType, bool *context)
 {
-    CK_RV rv = session_lookup_locked(h, s);
+    bool logged_in = card_logged_in_locked(s->card, s->role);
 
-    if (rv != CKR_OK)
-        return rv;
-    *c = (*s)->card;
-    card_ref_locked(*c);
-    return CKR_OK;
+    switch (userType) {
+    case CKU_USER:
+        *context = false;
+        return logged_in ? CKR_USER_ALREADY_LOGGED_IN : CKR_OK;
+    case CKU_CONTEXT_SPECIFIC:
+        /* Only for a signature that asks for it, between C_SignInit and
+         * C_Sign (CKA_ALWAYS_AUTHENTICATE). */
+        if (!s->sign.active || !s->sign.always_auth)
+            return CKR_OPERATION_NOT_INITIALIZED;
+        /* Logged out since C_SignInit (a reset): the signature would fail
+         * whatever PIN is given now. */
+        *context = true;
+        return logged_in ? CKR_OK : CKR_USER_NOT_LOGGED_IN;
+    case CKU_SO:
+        /* There is no security officer: the card's PINs are reset only at
+         * the municipal office. */
+    default:
+        return CKR_USER_TYPE_INVALID;
+    }
 }
 
-static CK_RV do_login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType,
-                      CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen)
+CK_RV login_locked(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType,
+                   CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen)
 {
     uint8_t norm[JPKI_PIN_MAX];
     uint8_t mac[MC_MAC_LEN];
     size_t normlen = 0;
     struct mc_session *s;
-    struct mc_card *c = NULL;
+    struct mc_card *c;
     enum jpki_role role;
     bool context = false;
     CK_RV rv;
     int err;
 
-    rv = mc_enter();
+    rv = session_lookup_locked(hSession, &s);
+    if (rv == CKR_OK)
+        rv = login_allowed_locked(s, userType, &context);
     if (rv != CKR_OK)
         return rv;
-    rv = session_lookup_locked(hSession, &s);
-    if (rv != CKR_OK)
-        goto out_leave;
+    if (!pPin)
+        return CKR_ARGUMENTS_BAD;   /* no protected authentication path */
     role = s->role;
-
-    switch (userType) {
-    case CKU_USER:
-        if (s->card->logged_in[role]) {
-            rv = CKR_USER_ALREADY_LOGGED_IN;
-            goto out_leave;
-        }
-        break;
-    case CKU_CONTEXT_SPECIFIC:
-        /* Only for a signature that asks for it, between C_SignInit and
-         * C_Sign (CKA_ALWAYS_AUTHENTICATE). */
-        if (!s->sign.active || !s->sign.always_auth) {
-            rv = CKR_OPERATION_NOT_INITIALIZED;
-            goto out_leave;
-        }
-        if (!s->card->logged_in[role]) {
-            /* Logged out since C_SignInit (a reset): the signature would
-             * fail whatever PIN is given now. */
-            rv = CKR_USER_NOT_LOGGED_IN;
-            goto out_leave;
-        }
-        context = true;
-        break;
-    case CKU_SO:
-        /* There is no security officer: the card's PINs are reset only at
-         * the municipal office. */
-        rv = CKR_USER_TYPE_INVALID;
-        goto out_leave;
-    default:
-        rv = CKR_USER_TYPE_INVALID;
-        goto out_leave;
-    }
-    if (!pPin) {
-        rv = CKR_ARGUMENTS_BAD;     /* no protected authentication path */
-        goto out_leave;
-    }
     rv = normalize(role, pPin, ulPinLen, norm, &normlen);
     if (rv != CKR_OK)
-        goto out_leave;
-    rv = session_card_locked(hSession, &s, &c);
-    if (rv != CKR_OK)
-        goto out_leave;
-    mc_leave();
+        goto out_wipe;
 
+    c = s->card;
+    card_io_begin_locked(c);
     mc_pin_mac(role, norm, normlen, mac);
     err = card_login(c, role, context, norm, normlen, mac);
-    OPENSSL_cleanse(norm, sizeof(norm));
     OPENSSL_cleanse(mac, sizeof(mac));
+    card_io_end_locked(c);
     /* Another thread logged the token in first: nothing was sent. */
     rv = err == CARD_ALREADY_LOGGED_IN ? CKR_USER_ALREADY_LOGGED_IN
                                        : mc_rv_from_err(err);
-
-    mc_mutex_lock(mc_g.lock);
     if (rv == CKR_OK && context) {
         /* The session may have gone meanwhile; if so, nothing to mark. */
         if (session_lookup_locked(hSession, &s) == CKR_OK && s->sign.active)
             s->sign.context_ok = true;
     }
-    card_unref_locked(c);
-out_leave:
+out_wipe:
     OPENSSL_cleanse(norm, sizeof(norm));
-    mc_leave();
     return rv;
 }
 
-CK_RV C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType,
-              CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen)
-{
-    CK_RV rv = do_login(hSession, userType, pPin, ulPinLen);
-
-    return mc_ret(rv, "C_Login(session=%lu, user=%lu)",
-                  (unsigned long)hSession, (unsigned long)userType);
-}
-
-CK_RV C_LoginUser(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType,
-                  CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen,
-                  CK_UTF8CHAR_PTR pUsername, CK_ULONG ulUsernameLen)
-{
-    /* The card knows one holder: a user name changes nothing. */
-    CK_RV rv = do_login(hSession, userType, pPin, ulPinLen);
-
-    (void)pUsername;
-    (void)ulUsernameLen;
-    return mc_ret(rv, "C_LoginUser(session=%lu, user=%lu)",
-                  (unsigned long)hSession, (unsigned long)userType);
-}
-
-CK_RV C_Logout(CK_SESSION_HANDLE hSession)
+CK_RV logout_locked(CK_SESSION_HANDLE hSession)
 {
     struct mc_session *s;
-    struct mc_card *c = NULL;
-    enum jpki_role role = JPKI_AUTH;
+    struct mc_card *c;
+    enum jpki_role role;
     CK_RV rv;
 
-    rv = mc_enter();
-    if (rv != CKR_OK)
-        goto out;
     rv = session_lookup_locked(hSession, &s);
     if (rv != CKR_OK)
-        goto out_leave;
+        return rv;
     role = s->role;
-    if (!s->card->logged_in[role]) {
-        rv = CKR_USER_NOT_LOGGED_IN;
-        goto out_leave;
-    }
-    s->card->logged_in[role] = false;
     c = s->card;
-    card_ref_locked(c);
-out_leave:
-    mc_leave();
-    if (c) {
-        /* The software state is already "logged out"; a card error here
-         * cannot undo that, so it is only logged by card_logout. */
-        card_logout(c, role);
-        mc_mutex_lock(mc_g.lock);
-        card_unref_locked(c);
-        mc_mutex_unlock(mc_g.lock);
-    }
-out:
-    return mc_ret(rv, "C_Logout(session=%lu)", (unsigned long)hSession);
+    if (!card_logged_in_locked(c, role))
+        return CKR_USER_NOT_LOGGED_IN;
+    card_set_logged_out_locked(c, role);
+    /* The software state is already "logged out"; a card error here
+     * cannot undo that, so it is only logged by card_logout. */
+    card_io_begin_locked(c);
+    card_logout(c, role);
+    card_io_end_locked(c);
+    return CKR_OK;
 }
 
-CK_RV C_SetPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pOldPin,
-               CK_ULONG ulOldLen, CK_UTF8CHAR_PTR pNewPin, CK_ULONG ulNewLen)
+CK_RV set_pin_locked(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pOldPin,
+                     CK_ULONG ulOldLen, CK_UTF8CHAR_PTR pNewPin,
+                     CK_ULONG ulNewLen)
 {
     uint8_t oldn[JPKI_PIN_MAX], newn[JPKI_PIN_MAX];
     uint8_t mac[MC_MAC_LEN];
     size_t oldlen = 0, newlen = 0;
     struct mc_session *s;
-    struct mc_card *c = NULL;
+    struct mc_card *c;
     enum jpki_role role;
     CK_RV rv;
     int err;
 
-    memset(oldn, 0, sizeof(oldn));
-    memset(newn, 0, sizeof(newn));
-    rv = mc_enter();
-    if (rv != CKR_OK)
-        goto out;
-    if (!pOldPin || !pNewPin) {
-        rv = CKR_ARGUMENTS_BAD;
-        goto out_leave;
-    }
     rv = session_lookup_locked(hSession, &s);
     if (rv != CKR_OK)
-        goto out_leave;
-    if (!(s->flags & CKF_RW_SESSION)) {
-        /* PKCS#11: C_SetPIN needs a read/write session. */
-        rv = CKR_SESSION_READ_ONLY;
-        goto out_leave;
-    }
+        return rv;
+    /* PKCS#11: C_SetPIN needs a read/write session. */
+    if (!(s->flags & CKF_RW_SESSION))
+        return CKR_SESSION_READ_ONLY;
     role = s->role;
+    memset(oldn, 0, sizeof(oldn));
+    memset(newn, 0, sizeof(newn));
     /* Both formats are checked before the card sees either PIN. */
     rv = normalize(role, pOldPin, ulOldLen, oldn, &oldlen);
     if (rv == CKR_OK)
         rv = normalize(role, pNewPin, ulNewLen, newn, &newlen);
     if (rv != CKR_OK)
-        goto out_leave;
-    rv = session_card_locked(hSession, &s, &c);
-    if (rv != CKR_OK)
-        goto out_leave;
-    mc_leave();
+        goto out_wipe;
 
     mc_pin_mac(role, oldn, oldlen, mac);
+    c = s->card;
+    card_io_begin_locked(c);
     err = card_set_pin(c, role, oldn, oldlen, mac, newn, newlen);
     OPENSSL_cleanse(mac, sizeof(mac));
+    card_io_end_locked(c);
     rv = mc_rv_from_err(err);
-
-    mc_mutex_lock(mc_g.lock);
-    card_unref_locked(c);
-out_leave:
-    mc_leave();
-out:
+out_wipe:
     OPENSSL_cleanse(oldn, sizeof(oldn));
     OPENSSL_cleanse(newn, sizeof(newn));
-    return mc_ret(rv, "C_SetPIN(session=%lu)", (unsigned long)hSession);
+    return rv;
 }
 
 CK_RV C_InitToken(CK_SLOT_ID slotID, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen,
                   CK_UTF8CHAR_PTR pLabel)
 {
     /* Only J-LIS issues the card. */
-    CK_RV rv = mc_initialized() ? CKR_FUNCTION_NOT_SUPPORTED
-                                : CKR_CRYPTOKI_NOT_INITIALIZED;
+    CK_RV rv = MC_UNLOCKED(CKR_FUNCTION_NOT_SUPPORTED);
 
     (void)pPin;
     (void)ulPinLen;
     (void)pLabel;
-    return mc_ret(rv, "C_InitToken(slot=%lu)", (unsigned long)slotID);
+    return mc_trace(rv, "C_InitToken(slot=%lu)", (unsigned long)slotID);
 }
 
 CK_RV C_InitPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pPin,
@@ -297,10 +221,9 @@ CK_RV C_InitPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pPin,
 {
     /* Resetting a PIN needs the municipal office, not a security officer
      * we could log in as. */
-    CK_RV rv = mc_initialized() ? CKR_FUNCTION_NOT_SUPPORTED
-                                : CKR_CRYPTOKI_NOT_INITIALIZED;
+    CK_RV rv = MC_UNLOCKED(CKR_FUNCTION_NOT_SUPPORTED);
 
     (void)pPin;
     (void)ulPinLen;
-    return mc_ret(rv, "C_InitPIN(session=%lu)", (unsigned long)hSession);
+    return mc_trace(rv, "C_InitPIN(session=%lu)", (unsigned long)hSession);
 }

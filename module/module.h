@@ -3,11 +3,21 @@
  *
  * Internals of the PKCS#11 module shared between its files.  Layer: the
  * top of the stack; the only place that knows CK_* types.  Calls go one
- * way: C_* (entry points in every file) -> module internals -> the card
- * manager (card.c), which alone talks to the card through the JPKI
- * application (apdu/jpki.h); slot.c and card.c use the transport hub
- * (apdu/transport.h) to see readers; login.c uses jpki_pin_normalize, a
- * pure function.  Nothing here builds an APDU or calls PC/SC.
+ * way, and between the files of module/ never in a circle (check-calls.py
+ * keeps it so):
+ *
+ *   entry.c    every C_*: one MC_SHELL line each, around a *_locked body
+ *   init.c     C_Initialize, C_Finalize
+ *   token.c, find.c, sign.c, login.c   the bodies that need sessions
+ *   session.c  sessions; slot.c  readers and slots
+ *   card.c     the card manager: alone owns struct mc_card and talks to
+ *              the card through the JPKI application (apdu/jpki.h)
+ *   object.c, rsa.c, config.c   objects, RSA checks, configuration
+ *   call.c, error.c   locks and call accounting; errors and the trace
+ *
+ * slot.c and card.c use the transport hub (apdu/transport.h) to see
+ * readers; login.c uses jpki_pin_normalize, a pure function.  Nothing
+ * here builds an APDU or calls PC/SC.
  *
  * Locking.  Two kinds of lock, always taken in this order:
  *
@@ -47,7 +57,7 @@
 #define MC_MAC_LEN 32u                   /* HMAC-SHA256 */
 #define MC_HANDLES_PER_CARD 16ul
 
-/* ---- Locks (init.c) ---- */
+/* ---- Locks (call.c) ---- */
 
 /* A mutex of the kind the application chose in C_Initialize: its own
  * callbacks or pthreads.  Returns CKR_OK, CKR_HOST_MEMORY or what the
@@ -56,6 +66,10 @@ CK_RV mc_mutex_new(void **out);
 void mc_mutex_free(void *m);
 void mc_mutex_lock(void *m);
 void mc_mutex_unlock(void *m);
+/* Check CK_C_INITIALIZE_ARGS and choose the kind of lock (PKCS#11 2.40
+ * 5.4); whether it is the application's. */
+CK_RV mc_locks_choose(const CK_C_INITIALIZE_ARGS *a);
+bool mc_locks_are_app(void);
 
 /* ---- Configuration (config.c) ---- */
 
@@ -82,6 +96,9 @@ void mc_config_free(struct mc_config *cfg);
 int mc_config_user_path(char *buf, size_t cap);
 /* True if @name passes the `readers =` filter. */
 bool mc_config_reader_ok(const struct mc_config *cfg, const char *name);
+/* Whether this module shows @role's token at all (the variant in
+ * mc_g). */
+bool mc_role_shown(enum jpki_role role);
 /* Install the log sink the configuration asks for (file or stderr) and
  * log the warnings collected while reading it; mc_log_close() undoes. */
 void mc_log_open(const struct mc_config *cfg);
@@ -100,9 +117,11 @@ bool mc_ossl_nomem(void);
 /* "CKR_PIN_INCORRECT" and so on; never NULL. */
 const char *mc_rv_name(CK_RV rv);
 /* Log one finished C_* call, "@fmt -> CKR_NAME", at the debug level, and
- * return @rv.  The arguments must never carry a PIN or personal data:
- * handles, slot ids, lengths and mechanism numbers only. */
-CK_RV mc_ret(CK_RV rv, const char *fmt, ...)
+ * return @rv.  Only a trace: the call's accounting ended in the shell
+ * (MC_LOCKED), so a C_* that does not trace holds nothing up.  The
+ * arguments must never carry a PIN or personal data: handles, slot ids,
+ * lengths and mechanism numbers only. */
+CK_RV mc_trace(CK_RV rv, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* ---- Objects (object.c) ---- */
@@ -158,59 +177,48 @@ const struct mc_attr *mc_object_attr(const struct mc_object *o,
 
 struct mc_reader;
 
-struct mc_pin_memo {
-    uint8_t mac[MC_PIN_MEMO_MAX][MC_MAC_LEN];
-    unsigned n;
-};
-
-/*
- * One card in one reader, from its insertion to its removal: the
- * card-session manager.  A card is known by the reader's events counter;
- * when that changes the card is dead and a new one is made lazily.
- */
-struct mc_card {
-    struct mc_reader *reader;   /* lives until C_Finalize */
-    uint32_t events;            /* the reader's counter when it was made */
-
-    /* Module lock. */
-    unsigned refs;              /* the reader's, sessions', running calls' */
-    bool dead;                  /* removed: every session of it is closed */
-    bool loaded;                /* the fields below are filled */
-    enum jpki_token_kind kind;
-    char serial[17];            /* 16 hex digits and NUL */
-    int tries[2];               /* PIN tries left, -1 unknown */
-    bool logged_in[2];          /* per token; shared by its sessions */
-    struct mc_object *objs[MC_OBJ_COUNT];
-    CK_OBJECT_HANDLE handle_base;
-
-    /* I/O lock. */
-    void *io;
-    struct transport *tp;
-    struct jpki *j;
-    bool pin_verified[2];       /* what we verified and did not reset */
-    bool may_hold[2];           /* the card may hold this PIN verified by
-                                 * us: a VERIFY went out and was not
-                                 * refused.  Only our own power-down
-                                 * clears it; a warm reset does not clear
-                                 * the PIN on every card */
-    int memo_tries[2];          /* tries left when the memo was last
-                                 * checked (for the debug log) */
-    bool tries_fresh[2];        /* tries read by card_load and no session
-                                 * opened since: card_session_opened()
-                                 * need not read them again */
-    EVP_PKEY_CTX *verify_ctx[2];/* each key's signature check, made at its
-                                 * first signature (card_sign) */
-    struct mc_pin_memo memo[2]; /* HMACs of PINs the card rejected */
-};
+/* One card in one reader, from its insertion to its removal: the
+ * card-session manager.  Its state is card.c's alone; the rest of the
+ * module asks through the functions below. */
+struct mc_card;
 
 /* The live card in @r, made if the reader holds one that is not known to
  * be unusable; NULL when there is none.  Module lock held.  The reader
  * holds the returned card's first reference; take your own. */
 struct mc_card *card_current_locked(struct mc_reader *r);
 void card_ref_locked(struct mc_card *c);
+/* What the card is and shows (module lock): removed; read once
+ * (card_load); the reader's events counter it was made at; the token
+ * kind and card serial (16 hex digits) card_load read; @role's PIN tries
+ * left (-1 unknown); whether @role's token is logged in. */
+bool card_dead_locked(const struct mc_card *c);
+bool card_loaded_locked(const struct mc_card *c);
+uint32_t card_events_locked(const struct mc_card *c);
+enum jpki_token_kind card_kind_locked(const struct mc_card *c);
+const char *card_serial_locked(const struct mc_card *c);
+int card_tries_locked(const struct mc_card *c, enum jpki_role role);
+bool card_logged_in_locked(const struct mc_card *c, enum jpki_role role);
+/* Log @role's token out in software (C_Logout, the last session
+ * closed); card_logout() then clears the card. */
+void card_set_logged_out_locked(struct mc_card *c, enum jpki_role role);
+/* The card's object with handle @h, or NULL; the object at @index of
+ * enum mc_obj_id, or NULL. */
+const struct mc_object *card_object_locked(const struct mc_card *c,
+                                           CK_OBJECT_HANDLE h);
+const struct mc_object *card_object_at_locked(const struct mc_card *c,
+                                              unsigned index);
+/* What card_kill_locked() calls to close the sessions of a card that
+ * died (session.c's sessions_close_card_locked, set by C_Initialize):
+ * card.c does not call up into the files that use it. */
+void card_on_kill(void (*close_sessions)(struct mc_card *c));
 /* Drop a reference; frees the card when it is dead and unused.  Module
  * lock held. */
 void card_unref_locked(struct mc_card *c);
+/* Around a card operation from a C_* body: take a reference to @c and
+ * drop the module lock (mc_unlock_for_io), then take the lock again and
+ * drop the reference. */
+void card_io_begin_locked(struct mc_card *c);
+void card_io_end_locked(struct mc_card *c);
 /* The card is gone (removed, or unusable): mark it dead, close its
  * sessions and detach it from its reader.  Module lock held. */
 void card_kill_locked(struct mc_card *c);
@@ -290,9 +298,10 @@ void slots_refresh_locked(void);
 /* The reader and role of @id, or CKR_SLOT_ID_INVALID.  Module lock held. */
 CK_RV slot_lookup_locked(CK_SLOT_ID id, struct mc_reader **r,
                          enum jpki_role *role);
+/* The same after a refresh (slots_refresh_locked). */
+CK_RV slot_find_locked(CK_SLOT_ID id, struct mc_reader **r,
+                       enum jpki_role *role);
 CK_SLOT_ID slot_id(const struct mc_reader *r, enum jpki_role role);
-/* Whether this module shows @role's token at all (the variants). */
-bool slot_role_shown(enum jpki_role role);
 /* Token present: a card the hub sees, not known to be unusable. */
 bool slot_token_present_locked(const struct mc_reader *r);
 /* Free the reader table (C_Finalize, after the cards). */
@@ -315,27 +324,21 @@ struct mc_find_op {
     size_t n, pos;
 };
 
-struct mc_sign_op {
+/* A signature or a verification: one shape for both (sign.c drives them
+ * with one core). */
+struct mc_op {
     bool active;
     CK_MECHANISM_TYPE mech;
     const EVP_MD *md;           /* NULL for CKM_RSA_PKCS */
     EVP_MD_CTX *mdctx;          /* multi-part hashing, made on first use */
-    bool multipart;             /* C_SignUpdate was called */
-    bool always_auth;           /* needs a CKU_CONTEXT_SPECIFIC login */
-    bool context_ok;            /* ... and had it */
+    bool multipart;             /* C_*Update was called */
     uint8_t buf[JPKI_SIGN_INPUT_MAX]; /* CKM_RSA_PKCS multi-part input */
     size_t len;
-};
-
-struct mc_verify_op {
-    bool active;
-    CK_MECHANISM_TYPE mech;
-    const EVP_MD *md;
-    EVP_MD_CTX *mdctx;
+    /* Signing only. */
+    bool always_auth;           /* needs a CKU_CONTEXT_SPECIFIC login */
+    bool context_ok;            /* ... and had it */
+    /* Verifying only. */
     EVP_PKEY *pkey;
-    bool multipart;
-    uint8_t buf[JPKI_SIGN_INPUT_MAX];
-    size_t len;
 };
 
 struct mc_session {
@@ -345,8 +348,8 @@ struct mc_session {
     struct mc_card *card;       /* holds a reference */
     CK_FLAGS flags;
     struct mc_find_op find;
-    struct mc_sign_op sign;
-    struct mc_verify_op verify;
+    struct mc_op sign;
+    struct mc_op verify;
 };
 
 /* The session @h after a refresh (a removed card's sessions are gone), or
@@ -362,8 +365,7 @@ unsigned sessions_count_rw_locked(const struct mc_card *c,
 /* Free every session (C_Finalize).  Module lock held. */
 void sessions_free_all_locked(void);
 /* End the operations of a session (C_SessionCancel and close). */
-void session_sign_end(struct mc_sign_op *op);
-void session_verify_end(struct mc_verify_op *op);
+void session_op_end(struct mc_op *op);
 void session_find_end(struct mc_find_op *op);
 
 /* ---- Objects as a session sees them (object.c) ---- */
@@ -378,7 +380,16 @@ CK_RV object_lookup_locked(const struct mc_session *s, CK_OBJECT_HANDLE h,
 const struct mc_object *object_find_any_locked(const struct mc_session *s,
                                                CK_OBJECT_HANDLE h);
 
-/* ---- Mechanisms (sign.c) ---- */
+/* ---- RSA checks in software (rsa.c) ---- */
+
+/* The public key of the DER SubjectPublicKeyInfo @spki, or NULL. */
+EVP_PKEY *mc_rsa_pkey_from_spki(const uint8_t *spki, size_t len);
+/* Check @sig over @tbs with @pkey: RSASSA-PSS over the SHA-256 hash @tbs
+ * (@pss; MGF1-SHA256, a 32-byte salt), else PKCS#1 v1.5 type 1.  Returns
+ * 1 valid, 0 invalid, -1 when the key cannot be used or OpenSSL ran out
+ * of memory. */
+int mc_rsa_verify_pkey(EVP_PKEY *pkey, bool pss, const uint8_t *tbs,
+                       size_t tbslen, const uint8_t *sig, size_t siglen);
 
 /* Check an RSA PKCS#1 v1.5 type-1 signature over @tbs (raw input: a
  * DigestInfo or what CKM_RSA_PKCS was given) with the public key @spki (a
@@ -404,6 +415,68 @@ EVP_PKEY_CTX *mc_rsa_verify_ctx_new(const uint8_t *spki, size_t spkilen);
 int mc_rsa_pkcs1_verify_ctx(EVP_PKEY_CTX *ctx, const uint8_t *tbs,
                             size_t tbslen, const uint8_t *sig, size_t siglen);
 
+/* ---- The bodies of the C_* calls (entry.c holds their shells) ---- */
+
+/* Each is called by its C_* (MC_SHELL in entry.c) with the module lock
+ * held, returns with it held, and has had its pointer arguments checked
+ * as the table says. */
+/* slot.c */
+CK_RV get_slot_list_locked(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList,
+                           CK_ULONG_PTR pulCount);
+CK_RV get_slot_info_locked(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo);
+CK_RV get_token_info_locked(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo);
+/* session.c */
+CK_RV open_session_locked(CK_SLOT_ID slotID, CK_FLAGS flags,
+                          CK_SESSION_HANDLE_PTR phSession);
+CK_RV close_session_locked(CK_SESSION_HANDLE hSession);
+CK_RV close_all_sessions_locked(CK_SLOT_ID slotID);
+CK_RV get_session_info_locked(CK_SESSION_HANDLE hSession,
+                              CK_SESSION_INFO_PTR pInfo);
+CK_RV session_cancel_locked(CK_SESSION_HANDLE hSession, CK_FLAGS flags);
+/* login.c */
+CK_RV login_locked(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType,
+                   CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen);
+CK_RV logout_locked(CK_SESSION_HANDLE hSession);
+CK_RV set_pin_locked(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pOldPin,
+                     CK_ULONG ulOldLen, CK_UTF8CHAR_PTR pNewPin,
+                     CK_ULONG ulNewLen);
+/* object.c */
+CK_RV get_attribute_value_locked(CK_SESSION_HANDLE hSession,
+                                 CK_OBJECT_HANDLE hObject,
+                                 CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount);
+CK_RV get_object_size_locked(CK_SESSION_HANDLE hSession,
+                             CK_OBJECT_HANDLE hObject, CK_ULONG_PTR pulSize);
+CK_RV find_objects_init_locked(CK_SESSION_HANDLE hSession,
+                               CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount);
+CK_RV find_objects_locked(CK_SESSION_HANDLE hSession,
+                          CK_OBJECT_HANDLE_PTR phObject,
+                          CK_ULONG ulMaxObjectCount,
+                          CK_ULONG_PTR pulObjectCount);
+CK_RV find_objects_final_locked(CK_SESSION_HANDLE hSession);
+/* sign.c */
+CK_RV get_mechanism_list_locked(CK_SLOT_ID slotID,
+                                CK_MECHANISM_TYPE_PTR pMechanismList,
+                                CK_ULONG_PTR pulCount);
+CK_RV get_mechanism_info_locked(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type,
+                                CK_MECHANISM_INFO_PTR pInfo);
+/* C_SignInit and C_VerifyInit (@verify), their *Update, and the one-shot
+ * (@final false) or final call of each. */
+CK_RV op_init_locked(CK_SESSION_HANDLE hSession, bool verify,
+                     CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey);
+CK_RV op_update_locked(CK_SESSION_HANDLE hSession, bool verify,
+                       const uint8_t *part, CK_ULONG len);
+CK_RV sign_locked(CK_SESSION_HANDLE hSession, bool final, const uint8_t *data,
+                  CK_ULONG len, CK_BYTE_PTR pSignature,
+                  CK_ULONG_PTR pulSignatureLen);
+CK_RV verify_locked(CK_SESSION_HANDLE hSession, bool final,
+                    const uint8_t *data, CK_ULONG len, const uint8_t *sig,
+                    CK_ULONG siglen);
+CK_RV generate_random_locked(CK_SESSION_HANDLE hSession,
+                             CK_BYTE_PTR pRandomData, CK_ULONG ulRandomLen);
+CK_RV seed_random_locked(CK_SESSION_HANDLE hSession);
+/* slot.c */
+CK_RV wait_for_slot_event_locked(CK_FLAGS flags, CK_SLOT_ID_PTR pSlot);
+
 /* ---- PINs (login.c) ---- */
 
 /* The HMAC-SHA256 of @pin under the process key, for the rejected-PIN
@@ -413,7 +486,7 @@ void mc_pin_mac(enum jpki_role role, const uint8_t *pin, size_t len,
 CK_RV mc_pin_key_init(void);
 void mc_pin_key_wipe(void);
 
-/* ---- The module (init.c) ---- */
+/* ---- The module (init.c; its state in call.c) ---- */
 
 struct mc_global {
     void *lock;                 /* the module lock */
@@ -440,14 +513,70 @@ extern struct mc_global mc_g;
 /* Whether the module is initialised in this process (not a forked child
  * that has not called C_Initialize again). */
 bool mc_initialized(void);
-/* Check initialisation and take the module lock: CKR_OK (lock held) or
- * CKR_CRYPTOKI_NOT_INITIALIZED (not held). */
+/*
+ * The shell of every C_* call that uses the module's state.  mc_enter()
+ * counts the call (C_Finalize waits until no call is inside), checks
+ * initialisation and takes the module lock: CKR_OK (lock held, counted)
+ * or CKR_CRYPTOKI_NOT_INITIALIZED (neither).  mc_leave() releases the lock
+ * and ends the count, and returns @rv.  A C_* is written as
+ *
+ *     static CK_RV get_thing_locked(...);        the logic alone
+ *
+ *     CK_RV C_GetThing(...)
+ *     {
+ *         CK_RV rv = MC_LOCKED(pArg != NULL, get_thing_locked(...));
+ *
+ *         return mc_trace(rv, "C_GetThing(...)", ...);
+ *     }
+ *
+ * MC_LOCKED(@args_ok, @body): CKR_CRYPTOKI_NOT_INITIALIZED first, then
+ * CKR_ARGUMENTS_BAD unless @args_ok, then what @body (called with the
+ * lock held, and returning with it held) says.  No hidden return: the
+ * expression is the call's CK_RV.
+ */
 CK_RV mc_enter(void);
-void mc_leave(void);
-/* The call that entered through mc_enter() on this thread has ended:
- * mc_ret() calls it last, so every C_* that enters must return through
- * mc_ret().  C_Finalize waits until no call is between the two. */
-void mc_call_end(void);
+CK_RV mc_leave(CK_RV rv);
+#define MC_LOCKED(args_ok, body)                                            \
+    (mc_enter() != CKR_OK ? CKR_CRYPTOKI_NOT_INITIALIZED                    \
+                          : mc_leave((args_ok) ? (body) : CKR_ARGUMENTS_BAD))
+/*
+ * MC_SHELL(@name, (@params), @args_ok, @body, @fmt, ...) defines the
+ * entry point @name: the shell above around @body, then the trace of
+ * @fmt and the arguments after it, which may use the call's result, rv.
+ * Every C_* that uses the module's state is one of these; the body, a
+ * *_locked function of the same file, is the call's logic alone.
+ */
+#define MC_SHELL(name, params, args_ok, body, ...)                          \
+    CK_RV name params                                                       \
+    {                                                                       \
+        CK_RV rv = MC_LOCKED(args_ok, body);                                \
+                                                                            \
+        return mc_trace(rv, __VA_ARGS__);                                   \
+    }
+/* For the calls that touch no state (not supported, C_GetInfo):
+ * CKR_CRYPTOKI_NOT_INITIALIZED, or @body. */
+#define MC_UNLOCKED(body)                                                   \
+    (mc_initialized() ? (body) : CKR_CRYPTOKI_NOT_INITIALIZED)
+/*
+ * Drop the module lock for card I/O, and take it again after: the one
+ * pair every such place uses (a thread holding the module lock never
+ * waits for a card, see "Locking" above).  Whatever was looked at under
+ * the lock may have changed when mc_relock_after_io() returns; the call
+ * stays counted in between, so C_Finalize waits for the card.
+ */
+void mc_unlock_for_io(void);
+void mc_relock_after_io(void);
+/* For init.c: a forked child's copy of the parent's state (initialised,
+ * another pid); forget the parent's calls; the module is initialised
+ * now; C_Finalize has begun (new calls are refused); calls and
+ * C_WaitForSlotEvent waiters still inside; the module is finalised. */
+bool mc_inherited(void);
+void mc_calls_reset(void);
+void mc_mark_initialized(void);
+void mc_finalize_begin(void);
+bool mc_calls_inside(void);
+bool mc_waiters_inside(void);
+void mc_mark_finalized(void);
 /* C_Finalize has begun: waiters must leave. */
 bool mc_finalizing(void);
 /* Threads inside C_WaitForSlotEvent, so that C_Finalize can wait for them

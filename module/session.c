@@ -24,17 +24,11 @@ void session_find_end(struct mc_find_op *op)
     memset(op, 0, sizeof(*op));
 }
 
-void session_sign_end(struct mc_sign_op *op)
-{
-    EVP_MD_CTX_free(op->mdctx);
-    /* The buffer may hold what is about to be signed: wipe it. */
-    OPENSSL_cleanse(op, sizeof(*op));
-}
-
-void session_verify_end(struct mc_verify_op *op)
+void session_op_end(struct mc_op *op)
 {
     EVP_MD_CTX_free(op->mdctx);
     EVP_PKEY_free(op->pkey);
+    /* The buffer may hold what is about to be signed: wipe it. */
     OPENSSL_cleanse(op, sizeof(*op));
 }
 
@@ -45,8 +39,8 @@ static void session_free_at_locked(size_t i)
 
     mc_g.sessions[i] = mc_g.sessions[--mc_g.nsessions];
     session_find_end(&s->find);
-    session_sign_end(&s->sign);
-    session_verify_end(&s->verify);
+    session_op_end(&s->sign);
+    session_op_end(&s->verify);
     card_unref_locked(s->card);
     free(s);
 }
@@ -143,31 +137,21 @@ static CK_RV session_add_locked(struct mc_session *s)
     return CKR_OK;
 }
 
-CK_RV C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication,
-                    CK_NOTIFY Notify, CK_SESSION_HANDLE_PTR phSession)
+CK_RV open_session_locked(CK_SLOT_ID slotID, CK_FLAGS flags,
+                          CK_SESSION_HANDLE_PTR phSession)
 {
-    struct mc_session *s = NULL;
+    struct mc_session *s;
     struct mc_reader *r;
     struct mc_card *c;
     enum jpki_role role;
     CK_RV rv;
 
-    rv = mc_enter();
+    rv = slot_find_locked(slotID, &r, &role);
     if (rv != CKR_OK)
-        goto out;
-    if (!phSession) {
-        rv = CKR_ARGUMENTS_BAD;
-        goto out_leave;
-    }
-    slots_refresh_locked();
-    rv = slot_lookup_locked(slotID, &r, &role);
-    if (rv != CKR_OK)
-        goto out_leave;
+        return rv;
     /* PKCS#11: CKF_SERIAL_SESSION must always be set (legacy flag). */
-    if (!(flags & CKF_SERIAL_SESSION)) {
-        rv = CKR_SESSION_PARALLEL_NOT_SUPPORTED;
-        goto out_leave;
-    }
+    if (!(flags & CKF_SERIAL_SESSION))
+        return CKR_SESSION_PARALLEL_NOT_SUPPORTED;
     /*
      * The token is write-protected, and PKCS#11 2.40 would have us refuse
      * read/write sessions.  We open them all the same, on purpose: OpenSC's
@@ -178,7 +162,7 @@ CK_RV C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication,
      */
     rv = slot_loaded_card_locked(r, &c);
     if (rv != CKR_OK)
-        goto out_leave;
+        return rv;
 
     s = calloc(1, sizeof(*s));
     if (!s) {
@@ -197,190 +181,132 @@ CK_RV C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication,
     }
     *phSession = s->handle;
     /* Another program may have spent tries since we last looked: the
-     * token flags must say so in this session.  Outside the module lock
-     * (card I/O); a failure leaves the last count. */
-    card_ref_locked(c);
-    mc_leave();
+     * token flags must say so in this session.  A failure leaves the
+     * last count. */
+    card_io_begin_locked(c);
     (void)card_session_opened(c, role);
-    mc_mutex_lock(mc_g.lock);
-    card_unref_locked(c);
-    goto out_leave;
+    card_io_end_locked(c);
+    return CKR_OK;
 
 out_unref:
     card_unref_locked(c);
-out_leave:
-    mc_leave();
-out:
-    (void)pApplication;
-    (void)Notify;   /* no callbacks: PKCS#11 allows a module never to call */
-    return mc_ret(rv, "C_OpenSession(slot=%lu, flags=0x%lx) session=%lu",
-                  (unsigned long)slotID, (unsigned long)flags,
-                  rv == CKR_OK ? (unsigned long)*phSession : 0ul);
+    return rv;
 }
 
-/* Close @s; if it was the last of its token, log the token out.  Module
- * lock held; returns the card to log out (with a reference the caller
- * drops after card_logout), or NULL. */
-static struct mc_card *session_close_locked(size_t at, enum jpki_role *role)
+/* Close session @at; if it was the last of its token, log the token out
+ * and leave no PIN verified on the card (card I/O, without the module
+ * lock).  Module lock held.  Returns whether the lock was dropped (the
+ * session table may have changed). */
+static bool session_close_locked(size_t at)
 {
     struct mc_session *s = mc_g.sessions[at];
     struct mc_card *c = s->card;
+    enum jpki_role role = s->role;
 
-    *role = s->role;
+    bool last;
+
     card_ref_locked(c);
     session_free_at_locked(at);
-    if (c->dead || sessions_count_locked(c, *role) > 0) {
-        card_unref_locked(c);
-        return NULL;
+    last = !card_dead_locked(c) && sessions_count_locked(c, role) == 0;
+    if (last) {
+        /* PKCS#11: closing the last session of a token logs it out. */
+        card_set_logged_out_locked(c, role);
+        mc_unlock_for_io();
+        card_logout(c, role);
+        mc_relock_after_io();
     }
-    /* PKCS#11: closing the last session of a token logs it out. */
-    c->logged_in[*role] = false;
-    return c;
+    card_unref_locked(c);
+    return last;
 }
 
-/* Leave no PIN verified for the tokens whose last session closed: outside
- * the module lock (card I/O). */
-static void logout_cards(struct mc_card **cards, const enum jpki_role *roles,
-                         size_t n)
+CK_RV close_session_locked(CK_SESSION_HANDLE hSession)
 {
-    for (size_t i = 0; i < n; i++)
-        card_logout(cards[i], roles[i]);
-    if (n == 0)
-        return;
-    mc_mutex_lock(mc_g.lock);
-    for (size_t i = 0; i < n; i++)
-        card_unref_locked(cards[i]);
-    mc_mutex_unlock(mc_g.lock);
-}
-
-CK_RV C_CloseSession(CK_SESSION_HANDLE hSession)
-{
-    struct mc_card *c = NULL;
     struct mc_session *s;
-    enum jpki_role role = JPKI_AUTH;
     size_t at = 0;
     CK_RV rv;
 
-    rv = mc_enter();
-    if (rv != CKR_OK)
-        goto out;
     rv = session_lookup_locked(hSession, &s);
     if (rv == CKR_OK && session_find_locked(hSession, &at))
-        c = session_close_locked(at, &role);
-    mc_leave();
-    if (c)
-        logout_cards(&c, &role, 1);
-out:
-    return mc_ret(rv, "C_CloseSession(session=%lu)", (unsigned long)hSession);
+        session_close_locked(at);
+    return rv;
 }
 
-CK_RV C_CloseAllSessions(CK_SLOT_ID slotID)
+CK_RV close_all_sessions_locked(CK_SLOT_ID slotID)
 {
-    struct mc_card *c = NULL;
     struct mc_reader *r;
-    enum jpki_role role, closed_role = JPKI_AUTH;
+    enum jpki_role role;
     CK_RV rv;
     size_t i = 0;
 
-    rv = mc_enter();
+    rv = slot_find_locked(slotID, &r, &role);
     if (rv != CKR_OK)
-        goto out;
-    slots_refresh_locked();
-    rv = slot_lookup_locked(slotID, &r, &role);
-    if (rv != CKR_OK)
-        goto out_leave;
-    /* All sessions of one token share one card, so at most one card comes
-     * back for logging out. */
+        return rv;
+    /* Closing moves the last session to @i.  The table may change while
+     * the card is logged out (the lock is dropped): then look again from
+     * the top. */
     while (i < mc_g.nsessions) {
         struct mc_session *s = mc_g.sessions[i];
-        struct mc_card *out;
 
         if (s->reader != r || s->role != role) {
             i++;
             continue;
         }
-        out = session_close_locked(i, &closed_role);
-        if (out) {
-            if (c)
-                card_unref_locked(c);
-            c = out;
-        }
+        if (session_close_locked(i))
+            i = 0;
     }
-out_leave:
-    mc_leave();
-    if (c)
-        logout_cards(&c, &closed_role, 1);
-out:
-    return mc_ret(rv, "C_CloseAllSessions(slot=%lu)", (unsigned long)slotID);
+    return CKR_OK;
 }
 
-CK_RV C_GetSessionInfo(CK_SESSION_HANDLE hSession, CK_SESSION_INFO_PTR pInfo)
+CK_RV get_session_info_locked(CK_SESSION_HANDLE hSession,
+                              CK_SESSION_INFO_PTR pInfo)
 {
     struct mc_session *s;
+    bool user;
     CK_RV rv;
 
-    rv = mc_enter();
-    if (rv != CKR_OK)
-        goto out;
-    if (!pInfo) {
-        rv = CKR_ARGUMENTS_BAD;
-        goto out_leave;
-    }
     rv = session_lookup_locked(hSession, &s);
     if (rv != CKR_OK)
-        goto out_leave;
+        return rv;
+    user = card_logged_in_locked(s->card, s->role);
     pInfo->slotID = slot_id(s->reader, s->role);
     if (s->flags & CKF_RW_SESSION)
-        pInfo->state = s->card->logged_in[s->role] ? CKS_RW_USER_FUNCTIONS
-                                                   : CKS_RW_PUBLIC_SESSION;
+        pInfo->state = user ? CKS_RW_USER_FUNCTIONS : CKS_RW_PUBLIC_SESSION;
     else
-        pInfo->state = s->card->logged_in[s->role] ? CKS_RO_USER_FUNCTIONS
-                                                   : CKS_RO_PUBLIC_SESSION;
+        pInfo->state = user ? CKS_RO_USER_FUNCTIONS : CKS_RO_PUBLIC_SESSION;
     pInfo->flags = s->flags;
     pInfo->ulDeviceError = 0;
-out_leave:
-    mc_leave();
-out:
-    return mc_ret(rv, "C_GetSessionInfo(session=%lu)", (unsigned long)hSession);
+    return CKR_OK;
 }
 
-CK_RV C_SessionCancel(CK_SESSION_HANDLE hSession, CK_FLAGS flags)
+CK_RV session_cancel_locked(CK_SESSION_HANDLE hSession, CK_FLAGS flags)
 {
     struct mc_session *s;
     CK_RV rv;
 
-    rv = mc_enter();
-    if (rv != CKR_OK)
-        goto out;
     rv = session_lookup_locked(hSession, &s);
     if (rv != CKR_OK)
-        goto out_leave;
+        return rv;
     /* Operations here never run in the background: cancelling one is
      * ending it.  Kinds we do not have are nothing to cancel. */
     if (flags & CKF_SIGN)
-        session_sign_end(&s->sign);
+        session_op_end(&s->sign);
     if (flags & CKF_VERIFY)
-        session_verify_end(&s->verify);
+        session_op_end(&s->verify);
     if (flags & CKF_FIND_OBJECTS)
         session_find_end(&s->find);
-out_leave:
-    mc_leave();
-out:
-    return mc_ret(rv, "C_SessionCancel(session=%lu, flags=0x%lx)",
-                  (unsigned long)hSession, (unsigned long)flags);
+    return CKR_OK;
 }
 
 CK_RV C_GetOperationState(CK_SESSION_HANDLE hSession,
                           CK_BYTE_PTR pOperationState,
                           CK_ULONG_PTR pulOperationStateLen)
 {
-    CK_RV rv = mc_initialized() ? CKR_FUNCTION_NOT_SUPPORTED
-                                : CKR_CRYPTOKI_NOT_INITIALIZED;
+    CK_RV rv = MC_UNLOCKED(CKR_FUNCTION_NOT_SUPPORTED);
 
     (void)pOperationState;
     (void)pulOperationStateLen;
-    return mc_ret(rv, "C_GetOperationState(session=%lu)",
-                  (unsigned long)hSession);
+    return mc_trace(rv, "C_GetOperationState(session=%lu)",
+                    (unsigned long)hSession);
 }
 
 CK_RV C_SetOperationState(CK_SESSION_HANDLE hSession,
@@ -389,13 +315,12 @@ CK_RV C_SetOperationState(CK_SESSION_HANDLE hSession,
                           CK_OBJECT_HANDLE hEncryptionKey,
                           CK_OBJECT_HANDLE hAuthenticationKey)
 {
-    CK_RV rv = mc_initialized() ? CKR_FUNCTION_NOT_SUPPORTED
-                                : CKR_CRYPTOKI_NOT_INITIALIZED;
+    CK_RV rv = MC_UNLOCKED(CKR_FUNCTION_NOT_SUPPORTED);
 
     (void)pOperationState;
     (void)ulOperationStateLen;
     (void)hEncryptionKey;
     (void)hAuthenticationKey;
-    return mc_ret(rv, "C_SetOperationState(session=%lu)",
-                  (unsigned long)hSession);
+    return mc_trace(rv, "C_SetOperationState(session=%lu)",
+                    (unsigned long)hSession);
 }

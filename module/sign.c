@@ -4,8 +4,9 @@
  * Mechanisms and what uses them: C_GetMechanismList/Info, C_Sign* (the
  * card signs), C_Verify* (in software, with the certificate's key),
  * C_GenerateRandom (GET CHALLENGE) and C_SeedRandom.  Layer: module/;
- * hashes with OpenSSL, builds the DER DigestInfo, and leaves the card to
- * card.c.
+ * hashes with OpenSSL, builds the DER DigestInfo, checks signatures with
+ * rsa.c, and leaves the card to card.c.  C_Sign* and C_Verify* share one
+ * operation core (struct mc_op).
  *
  * The card takes 1 to 245 bytes and adds PKCS#1 v1.5 type-1 padding
  * itself: CKM_RSA_PKCS and the hash-and-sign CKM_SHA*_RSA_PKCS.  Its P1 04
@@ -115,78 +116,54 @@ static CK_RV token_slot_locked(CK_SLOT_ID id, enum jpki_role *role)
     struct mc_reader *r;
     CK_RV rv;
 
-    slots_refresh_locked();
-    rv = slot_lookup_locked(id, &r, role);
+    rv = slot_find_locked(id, &r, role);
     if (rv == CKR_OK && !slot_token_present_locked(r))
         rv = CKR_TOKEN_NOT_PRESENT;
     return rv;
 }
 
-CK_RV C_GetMechanismList(CK_SLOT_ID slotID, CK_MECHANISM_TYPE_PTR pMechanismList,
-                         CK_ULONG_PTR pulCount)
+CK_RV get_mechanism_list_locked(CK_SLOT_ID slotID,
+                                CK_MECHANISM_TYPE_PTR pMechanismList,
+                                CK_ULONG_PTR pulCount)
 {
     enum jpki_role role = JPKI_AUTH;
-    CK_ULONG n = 0;
+    CK_ULONG n = 0, k = 0;
     CK_RV rv;
 
-    rv = mc_enter();
-    if (rv != CKR_OK)
-        goto out;
-    if (!pulCount) {
-        rv = CKR_ARGUMENTS_BAD;
-        goto out_leave;
-    }
     rv = token_slot_locked(slotID, &role);
     if (rv != CKR_OK)
-        goto out_leave;
+        return rv;
     for (size_t i = 0; i < N_MECHS; i++)
         n += mech_offered(&mc_mechs[i], role);
     if (pMechanismList && *pulCount < n) {
         rv = CKR_BUFFER_TOO_SMALL;
     } else if (pMechanismList) {
-        CK_ULONG k = 0;
-
         for (size_t i = 0; i < N_MECHS; i++)
             if (mech_offered(&mc_mechs[i], role))
                 pMechanismList[k++] = mc_mechs[i].type;
     }
     *pulCount = n;
-out_leave:
-    mc_leave();
-out:
-    return mc_ret(rv, "C_GetMechanismList(slot=%lu)", (unsigned long)slotID);
+    return rv;
 }
 
-CK_RV C_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type,
-                         CK_MECHANISM_INFO_PTR pInfo)
+CK_RV get_mechanism_info_locked(CK_SLOT_ID slotID,
+                                CK_MECHANISM_TYPE type,
+                                CK_MECHANISM_INFO_PTR pInfo)
 {
     enum jpki_role role = JPKI_AUTH;
     const struct mech *m;
     CK_RV rv;
 
-    rv = mc_enter();
-    if (rv != CKR_OK)
-        goto out;
-    if (!pInfo) {
-        rv = CKR_ARGUMENTS_BAD;
-        goto out_leave;
-    }
     rv = token_slot_locked(slotID, &role);
     if (rv != CKR_OK)
-        goto out_leave;
+        return rv;
     m = mech_find(type);
-    if (!m || !mech_offered(m, role)) {
-        rv = CKR_MECHANISM_INVALID;
-        goto out_leave;
-    }
+    if (!m || !mech_offered(m, role))
+        return CKR_MECHANISM_INVALID;
     pInfo->ulMinKeySize = MC_KEY_BITS;
     pInfo->ulMaxKeySize = MC_KEY_BITS;
     pInfo->flags = m->flags;
-out_leave:
-    mc_leave();
-out:
-    return mc_ret(rv, "C_GetMechanismInfo(slot=%lu, mech=0x%lx)",
-                  (unsigned long)slotID, (unsigned long)type);
+    return CKR_OK;
 }
 
 /* ---- Input to the RSA operation ---- */
@@ -259,377 +236,68 @@ static CK_RV rsa_update_start(const struct mech *m, EVP_MD_CTX **mdctx)
     return m->md ? rsa_update(m, mdctx, NULL, &zero, none, 0) : CKR_OK;
 }
 
-/* Set @ctx (verify_init done) up for RSASSA-PSS over a SHA-256 hash with
- * MGF1-SHA256 and a salt of exactly 32 bytes. */
-static int set_pss(EVP_PKEY_CTX *ctx)
+/* ---- The operation core: C_Sign* and C_Verify* ---- */
+
+/* The session @hSession and its signature (@verify false) or
+ * verification.  Module lock. */
+static CK_RV op_of_locked(CK_SESSION_HANDLE hSession, bool verify,
+                          struct mc_session **s, struct mc_op **op)
 {
-    return EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING) == 1
-           && EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) == 1
-           && EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, EVP_sha256()) == 1
-           && EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, JPKI_PSS_HASH_LEN) == 1;
+    CK_RV rv = session_lookup_locked(hSession, s);
+
+    if (rv == CKR_OK)
+        *op = verify ? &(*s)->verify : &(*s)->sign;
+    return rv;
 }
 
-/* @pss: RSASSA-PSS over the hash @tbs (set_pss()); else PKCS#1 v1.5. */
-static int verify_pkey(EVP_PKEY *pkey, bool pss, const uint8_t *tbs,
-                       size_t tbslen, const uint8_t *sig, size_t siglen)
+/* The same, when that operation must be active. */
+static CK_RV op_active_locked(CK_SESSION_HANDLE hSession, bool verify,
+                              struct mc_session **s, struct mc_op **op)
 {
-    EVP_PKEY_CTX *ctx;
-    int ok;
+    CK_RV rv = op_of_locked(hSession, verify, s, op);
 
-    ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
-    if (!ctx)
-        return -1;
-    /* No digest set for PKCS#1 v1.5: the provider decrypts, removes the
-     * type-1 padding and compares with @tbs, which is what CKM_RSA_PKCS
-     * means. */
-    if (EVP_PKEY_verify_init(ctx) != 1
-        || (pss ? !set_pss(ctx)
-                : EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) != 1)) {
-        EVP_PKEY_CTX_free(ctx);
-        return -1;
-    }
-    ok = EVP_PKEY_verify(ctx, sig, siglen, tbs, tbslen);
-    EVP_PKEY_CTX_free(ctx);
-    /* OpenSSL answers 0 for a bad signature and for a failed allocation
-     * alike: only the first is CKR_SIGNATURE_INVALID. */
-    if (ok != 1 && mc_ossl_nomem())
-        return -1;
-    return ok == 1 ? 1 : 0;
+    if (rv == CKR_OK && !(*op)->active)
+        rv = CKR_OPERATION_NOT_INITIALIZED;
+    return rv;
 }
 
-static EVP_PKEY *pkey_from_spki(const uint8_t *spki, size_t len)
+/* The key @hKey for a signature: the token's private key, which needs the
+ * token logged in.  Sets @op's CKA_ALWAYS_AUTHENTICATE.  Module lock. */
+static CK_RV sign_key_locked(const struct mc_session *s, CK_OBJECT_HANDLE hKey,
+                             struct mc_op *op)
 {
-    const unsigned char *p = spki;
-
-    return d2i_PUBKEY(NULL, &p, (long)len);
-}
-
-EVP_PKEY_CTX *mc_rsa_verify_ctx_new(const uint8_t *spki, size_t spkilen)
-{
-    EVP_PKEY *pkey = pkey_from_spki(spki, spkilen);
-    EVP_PKEY_CTX *ctx;
-
-    if (!pkey)
-        return NULL;
-    ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
-    EVP_PKEY_free(pkey);            /* the context holds its own reference */
-    if (!ctx)
-        return NULL;
-    if (EVP_PKEY_verify_init(ctx) != 1
-        || EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) != 1) {
-        EVP_PKEY_CTX_free(ctx);
-        return NULL;
-    }
-    return ctx;
-}
-
-int mc_rsa_pkcs1_verify_ctx(EVP_PKEY_CTX *ctx, const uint8_t *tbs,
-                            size_t tbslen, const uint8_t *sig, size_t siglen)
-{
-    int ok = EVP_PKEY_verify(ctx, sig, siglen, tbs, tbslen);
-
-    /* As verify_pkey(): a failed allocation is not a bad signature. */
-    if (ok != 1 && mc_ossl_nomem())
-        return -1;
-    return ok == 1 ? 1 : 0;
-}
-
-int mc_rsa_pkcs1_verify(const uint8_t *spki, size_t spkilen,
-                        const uint8_t *tbs, size_t tbslen,
-                        const uint8_t *sig, size_t siglen)
-{
-    EVP_PKEY *pkey = pkey_from_spki(spki, spkilen);
-    int ok;
-
-    if (!pkey)
-        return -1;
-    ok = verify_pkey(pkey, false, tbs, tbslen, sig, siglen);
-    EVP_PKEY_free(pkey);
-    return ok;
-}
-
-int mc_rsa_pss_verify(const uint8_t *spki, size_t spkilen,
-                      const uint8_t *hash, size_t hashlen,
-                      const uint8_t *sig, size_t siglen)
-{
-    EVP_PKEY *pkey;
-    int ok;
-
-    if (hashlen != JPKI_PSS_HASH_LEN)
-        return 0;
-    pkey = pkey_from_spki(spki, spkilen);
-    if (!pkey)
-        return -1;
-    ok = verify_pkey(pkey, true, hash, hashlen, sig, siglen);
-    EVP_PKEY_free(pkey);
-    return ok;
-}
-
-/* ---- Signing ---- */
-
-CK_RV C_SignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-                 CK_OBJECT_HANDLE hKey)
-{
-    const struct mc_object *o;
+    const struct mc_object *o = object_find_any_locked(s, hKey);
     const struct mc_attr *a;
-    const struct mech *m;
-    struct mc_session *s;
-    CK_RV rv;
 
-    rv = mc_enter();
-    if (rv != CKR_OK)
-        goto out;
-    rv = session_lookup_locked(hSession, &s);
-    if (rv != CKR_OK)
-        goto out_leave;
-    if (!pMechanism) {
-        /* PKCS#11 3.0 (5.12): a NULL mechanism ends the active signature
-         * operation, if any. */
-        session_sign_end(&s->sign);
-        goto out_leave;
-    }
-    if (s->sign.active) {
-        rv = CKR_OPERATION_ACTIVE;
-        goto out_leave;
-    }
-    m = mech_find(pMechanism->mechanism);
-    if (!m || !mech_offered(m, s->role)) {
-        rv = CKR_MECHANISM_INVALID;
-        goto out_leave;
-    }
-    rv = mech_params_ok(m, pMechanism);
-    if (rv != CKR_OK)
-        goto out_leave;
-    o = object_find_any_locked(s, hKey);
-    if (!o) {
-        rv = CKR_KEY_HANDLE_INVALID;
-        goto out_leave;
-    }
-    if (o->priv && !s->card->logged_in[s->role]) {
-        rv = CKR_USER_NOT_LOGGED_IN;
-        goto out_leave;
-    }
-    if (o->cls == CKO_PUBLIC_KEY) {
-        rv = CKR_KEY_FUNCTION_NOT_PERMITTED;
-        goto out_leave;
-    }
-    if (o->cls != CKO_PRIVATE_KEY) {
-        rv = CKR_KEY_HANDLE_INVALID;
-        goto out_leave;
-    }
-    memset(&s->sign, 0, sizeof(s->sign));
-    s->sign.mech = m->type;
-    s->sign.md = m->md ? m->md() : NULL;
+    if (!o)
+        return CKR_KEY_HANDLE_INVALID;
+    if (o->priv && !card_logged_in_locked(s->card, s->role))
+        return CKR_USER_NOT_LOGGED_IN;
+    if (o->cls == CKO_PUBLIC_KEY)
+        return CKR_KEY_FUNCTION_NOT_PERMITTED;
+    if (o->cls != CKO_PRIVATE_KEY)
+        return CKR_KEY_HANDLE_INVALID;
     a = mc_object_attr(o, CKA_ALWAYS_AUTHENTICATE);
-    s->sign.always_auth = a && a->len == 1 && *(const CK_BBOOL *)a->val;
-    s->sign.active = true;
-out_leave:
-    mc_leave();
-out:
-    return mc_ret(rv, "C_SignInit(session=%lu, mech=0x%lx, key=%lu)",
-                  (unsigned long)hSession,
-                  pMechanism ? (unsigned long)pMechanism->mechanism : 0ul,
-                  (unsigned long)hKey);
+    op->always_auth = a && a->len == 1 && *(const CK_BBOOL *)a->val;
+    return CKR_OK;
 }
 
-/*
- * C_Sign (@final false, @data the whole input) and C_SignFinal (@final
- * true).  A length query and CKR_BUFFER_TOO_SMALL touch no card and keep
- * the operation; every other outcome ends it (PKCS#11 2.40 5.11).
- */
-static CK_RV do_sign(CK_SESSION_HANDLE hSession, bool final,
-                     const uint8_t *data, CK_ULONG len, CK_BYTE_PTR pSignature,
-                     CK_ULONG_PTR pulSignatureLen)
-{
-    uint8_t in[JPKI_SIGN_INPUT_MAX], sig[MC_SIG_LEN];
-    size_t inlen = 0, siglen = 0;
-    struct mc_session *s;
-    struct mc_sign_op *op;
-    struct mc_card *c;
-    enum jpki_role role;
-    const struct mech *m;
-    CK_RV rv;
-    int err;
-
-    rv = mc_enter();
-    if (rv != CKR_OK)
-        return rv;
-    rv = session_lookup_locked(hSession, &s);
-    if (rv != CKR_OK)
-        goto out_leave;
-    op = &s->sign;
-    if (!op->active) {
-        rv = CKR_OPERATION_NOT_INITIALIZED;
-        goto out_leave;
-    }
-    if (!pulSignatureLen || (!final && !data && len)) {
-        rv = CKR_ARGUMENTS_BAD;
-        goto out_end;
-    }
-    if (!final && op->multipart) {
-        rv = CKR_OPERATION_ACTIVE;  /* C_Sign after C_SignUpdate */
-        goto out_end;
-    }
-    if (!pSignature) {
-        *pulSignatureLen = MC_SIG_LEN;
-        goto out_leave;
-    }
-    if (*pulSignatureLen < MC_SIG_LEN) {
-        *pulSignatureLen = MC_SIG_LEN;
-        rv = CKR_BUFFER_TOO_SMALL;
-        goto out_leave;
-    }
-    role = s->role;
-    if (!s->card->logged_in[role]
-        || (op->always_auth && !op->context_ok)) {
-        rv = CKR_USER_NOT_LOGGED_IN;
-        goto out_end;
-    }
-    m = mech_find(op->mech);
-    if (final && !op->multipart)
-        rv = rsa_update_start(m, &op->mdctx);
-    if (rv == CKR_OK)
-        rv = rsa_input(m, &op->mdctx, op->buf, op->len, final, data, len, in,
-                       &inlen);
-    if (rv != CKR_OK)
-        goto out_end;
-
-    /* The operation ends here whatever the card says: take what it needs
-     * and let go of the module lock for the card. */
-    session_sign_end(op);
-    c = s->card;
-    card_ref_locked(c);
-    mc_leave();
-
-    if (m->pss)
-        err = card_sign_pss(c, role, in, sig, &siglen);
-    else
-        err = card_sign(c, role, in, inlen, sig, &siglen);
-    OPENSSL_cleanse(in, sizeof(in));
-    if (err == MYNA_E_CARD_RESET)
-        err = MYNA_E_SECURITY;  /* a reset mid-way lost the login */
-    /* The card refused the PSS mode (6A86): not a broken card, a card
-     * without it; card.c logged what to do. */
-    rv = m->pss && err == MYNA_E_P1P2 ? CKR_FUNCTION_FAILED
-                                      : mc_rv_from_err(err);
-    if (rv == CKR_OK) {
-        memcpy(pSignature, sig, siglen);
-        *pulSignatureLen = siglen;
-    }
-
-    mc_mutex_lock(mc_g.lock);
-    card_unref_locked(c);
-    mc_leave();
-    return rv;
-
-out_end:
-    session_sign_end(op);
-out_leave:
-    mc_leave();
-    return rv;
-}
-
-CK_RV C_Sign(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
-             CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen)
-{
-    CK_RV rv = do_sign(hSession, false, pData, ulDataLen, pSignature,
-                       pulSignatureLen);
-
-    return mc_ret(rv, "C_Sign(session=%lu, len=%lu, out=%s)",
-                  (unsigned long)hSession, (unsigned long)ulDataLen,
-                  pSignature ? "buf" : "NULL");
-}
-
-CK_RV C_SignFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature,
-                  CK_ULONG_PTR pulSignatureLen)
-{
-    CK_RV rv = do_sign(hSession, true, NULL, 0, pSignature, pulSignatureLen);
-
-    return mc_ret(rv, "C_SignFinal(session=%lu, out=%s)",
-                  (unsigned long)hSession, pSignature ? "buf" : "NULL");
-}
-
-CK_RV C_SignUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart,
-                   CK_ULONG ulPartLen)
-{
-    struct mc_session *s;
-    struct mc_sign_op *op;
-    CK_RV rv;
-
-    rv = mc_enter();
-    if (rv != CKR_OK)
-        goto out;
-    rv = session_lookup_locked(hSession, &s);
-    if (rv != CKR_OK)
-        goto out_leave;
-    op = &s->sign;
-    if (!op->active) {
-        rv = CKR_OPERATION_NOT_INITIALIZED;
-        goto out_leave;
-    }
-    if (!pPart && ulPartLen)
-        rv = CKR_ARGUMENTS_BAD;
-    else
-        rv = rsa_update(mech_find(op->mech), &op->mdctx, op->buf, &op->len,
-                        pPart, ulPartLen);
-    if (rv == CKR_OK)
-        op->multipart = true;
-    else
-        session_sign_end(op);   /* an error ends the operation */
-out_leave:
-    mc_leave();
-out:
-    return mc_ret(rv, "C_SignUpdate(session=%lu, len=%lu)",
-                  (unsigned long)hSession, (unsigned long)ulPartLen);
-}
-
-/* ---- Verifying, in software ---- */
-
-CK_RV C_VerifyInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-                   CK_OBJECT_HANDLE hKey)
+/* The key @hKey for a verification: a public key the session sees, parsed
+ * into @op->pkey.  Module lock. */
+static CK_RV verify_key_locked(const struct mc_session *s,
+                               CK_OBJECT_HANDLE hKey, struct mc_op *op)
 {
     const struct mc_object *o;
     const struct mc_attr *a;
-    const struct mech *m;
-    struct mc_session *s;
     EVP_PKEY *pkey;
-    CK_RV rv;
 
-    rv = mc_enter();
-    if (rv != CKR_OK)
-        goto out;
-    rv = session_lookup_locked(hSession, &s);
-    if (rv != CKR_OK)
-        goto out_leave;
-    if (!pMechanism) {
-        /* PKCS#11 3.0 (5.13): a NULL mechanism ends the active
-         * verification, if any. */
-        session_verify_end(&s->verify);
-        goto out_leave;
-    }
-    if (s->verify.active) {
-        rv = CKR_OPERATION_ACTIVE;
-        goto out_leave;
-    }
-    m = mech_find(pMechanism->mechanism);
-    if (!m || !mech_offered(m, s->role)) {
-        rv = CKR_MECHANISM_INVALID;
-        goto out_leave;
-    }
-    rv = mech_params_ok(m, pMechanism);
-    if (rv != CKR_OK)
-        goto out_leave;
-    if (object_lookup_locked(s, hKey, &o) != CKR_OK) {
-        rv = CKR_KEY_HANDLE_INVALID;
-        goto out_leave;
-    }
-    if (o->cls != CKO_PUBLIC_KEY) {
-        rv = o->cls == CKO_PRIVATE_KEY ? CKR_KEY_FUNCTION_NOT_PERMITTED
-                                       : CKR_KEY_HANDLE_INVALID;
-        goto out_leave;
-    }
+    if (object_lookup_locked(s, hKey, &o) != CKR_OK)
+        return CKR_KEY_HANDLE_INVALID;
+    if (o->cls != CKO_PUBLIC_KEY)
+        return o->cls == CKO_PRIVATE_KEY ? CKR_KEY_FUNCTION_NOT_PERMITTED
+                                         : CKR_KEY_HANDLE_INVALID;
     a = mc_object_attr(o, CKA_PUBLIC_KEY_INFO);
-    pkey = a ? pkey_from_spki(a->val, a->len) : NULL;
+    pkey = a ? mc_rsa_pkey_from_spki(a->val, a->len) : NULL;
     if (pkey && EVP_PKEY_get_size(pkey) <= 0) {
         /* OpenSSL 3.0 may return a key it could not finish decoding for
          * want of memory, without an error: it verifies nothing, and
@@ -638,68 +306,212 @@ CK_RV C_VerifyInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
         EVP_PKEY_free(pkey);
         pkey = NULL;
     }
-    if (!pkey) {
-        rv = CKR_FUNCTION_FAILED;
-        goto out_leave;
-    }
-    memset(&s->verify, 0, sizeof(s->verify));
-    s->verify.mech = m->type;
-    s->verify.md = m->md ? m->md() : NULL;
-    s->verify.pkey = pkey;
-    s->verify.active = true;
-out_leave:
-    mc_leave();
-out:
-    return mc_ret(rv, "C_VerifyInit(session=%lu, mech=0x%lx, key=%lu)",
-                  (unsigned long)hSession,
-                  pMechanism ? (unsigned long)pMechanism->mechanism : 0ul,
-                  (unsigned long)hKey);
+    if (!pkey)
+        return CKR_FUNCTION_FAILED;
+    op->pkey = pkey;
+    return CKR_OK;
 }
 
-/* C_Verify and C_VerifyFinal; both always end the operation. */
-static CK_RV do_verify(CK_SESSION_HANDLE hSession, bool final,
-                       const uint8_t *data, CK_ULONG len,
-                       const uint8_t *sig, CK_ULONG siglen)
+/* C_SignInit and C_VerifyInit. */
+CK_RV op_init_locked(CK_SESSION_HANDLE hSession, bool verify,
+                     CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey)
 {
-    uint8_t in[JPKI_SIGN_INPUT_MAX];
-    size_t inlen = 0;
-    struct mc_session *s;
-    struct mc_verify_op *op;
     const struct mech *m;
+    struct mc_session *s;
+    struct mc_op *op;
     CK_RV rv;
 
-    rv = mc_enter();
+    rv = op_of_locked(hSession, verify, &s, &op);
     if (rv != CKR_OK)
         return rv;
-    rv = session_lookup_locked(hSession, &s);
+    if (!pMechanism) {
+        /* PKCS#11 3.0 (5.12, 5.13): a NULL mechanism ends the active
+         * operation, if any. */
+        session_op_end(op);
+        return CKR_OK;
+    }
+    if (op->active)
+        return CKR_OPERATION_ACTIVE;
+    m = mech_find(pMechanism->mechanism);
+    if (!m || !mech_offered(m, s->role))
+        return CKR_MECHANISM_INVALID;
+    rv = mech_params_ok(m, pMechanism);
     if (rv != CKR_OK)
-        goto out_leave;
-    op = &s->verify;
-    if (!op->active) {
-        rv = CKR_OPERATION_NOT_INITIALIZED;
-        goto out_leave;
-    }
-    if (!sig || (!final && !data && len)) {
+        return rv;
+    memset(op, 0, sizeof(*op));
+    rv = verify ? verify_key_locked(s, hKey, op) : sign_key_locked(s, hKey, op);
+    if (rv != CKR_OK)
+        return rv;
+    op->mech = m->type;
+    op->md = m->md ? m->md() : NULL;
+    op->active = true;
+    return CKR_OK;
+}
+
+
+/* C_SignUpdate and C_VerifyUpdate; an error ends the operation. */
+CK_RV op_update_locked(CK_SESSION_HANDLE hSession, bool verify,
+                       const uint8_t *part, CK_ULONG len)
+{
+    struct mc_session *s;
+    struct mc_op *op;
+    CK_RV rv;
+
+    rv = op_active_locked(hSession, verify, &s, &op);
+    if (rv != CKR_OK)
+        return rv;
+    if (!part && len)
         rv = CKR_ARGUMENTS_BAD;
-        goto out_end;
-    }
-    if (!final && op->multipart) {
-        rv = CKR_OPERATION_ACTIVE;
-        goto out_end;
-    }
-    m = mech_find(op->mech);
+    else
+        rv = rsa_update(mech_find(op->mech), &op->mdctx, op->buf, &op->len,
+                        part, len);
+    if (rv == CKR_OK)
+        op->multipart = true;
+    else
+        session_op_end(op);
+    return rv;
+}
+
+/* The active operation for a C_Sign/C_Verify (@final false) or C_*Final
+ * call: @args_ok, and no one-shot call after C_*Update, else the error,
+ * which ends the operation. */
+static CK_RV op_final_locked(CK_SESSION_HANDLE hSession, bool verify,
+                             bool final, bool args_ok, struct mc_session **s,
+                             struct mc_op **op)
+{
+    CK_RV rv = op_active_locked(hSession, verify, s, op);
+
+    if (rv != CKR_OK)
+        return rv;
+    if (!args_ok)
+        rv = CKR_ARGUMENTS_BAD;
+    else if (!final && (*op)->multipart)
+        rv = CKR_OPERATION_ACTIVE;      /* C_Sign after C_SignUpdate */
+    if (rv != CKR_OK)
+        session_op_end(*op);
+    return rv;
+}
+
+/* The input of the RSA operation, into @in (JPKI_SIGN_INPUT_MAX bytes):
+ * @data for a one-shot call, what the *Update calls gave for a final. */
+static CK_RV op_input(struct mc_op *op, const struct mech *m, bool final,
+                      const uint8_t *data, size_t len, uint8_t *in,
+                      size_t *inlen)
+{
+    CK_RV rv = CKR_OK;
+
     if (final && !op->multipart)
         rv = rsa_update_start(m, &op->mdctx);
     if (rv == CKR_OK)
         rv = rsa_input(m, &op->mdctx, op->buf, op->len, final, data, len, in,
-                       &inlen);
+                       inlen);
+    return rv;
+}
+
+/* ---- Signing ---- */
+
+/* Have the card sign @in; the card I/O is made without the module lock.
+ * Module lock held. */
+static CK_RV card_sign_locked(struct mc_card *c, enum jpki_role role,
+                              const struct mech *m, const uint8_t *in,
+                              size_t inlen, uint8_t *sig, size_t *siglen)
+{
+    int err;
+
+    card_io_begin_locked(c);
+    if (m->pss)
+        err = card_sign_pss(c, role, in, sig, siglen);
+    else
+        err = card_sign(c, role, in, inlen, sig, siglen);
+    card_io_end_locked(c);
+    if (err == MYNA_E_CARD_RESET)
+        err = MYNA_E_SECURITY;  /* a reset mid-way lost the login */
+    /* The card refused the PSS mode (6A86): not a broken card, a card
+     * without it; card.c logged what to do. */
+    return m->pss && err == MYNA_E_P1P2 ? CKR_FUNCTION_FAILED
+                                        : mc_rv_from_err(err);
+}
+
+/*
+ * C_Sign (@final false, @data the whole input) and C_SignFinal (@final
+ * true).  A length query and CKR_BUFFER_TOO_SMALL touch no card and keep
+ * the operation; every other outcome ends it (PKCS#11 2.40 5.11).
+ */
+CK_RV sign_locked(CK_SESSION_HANDLE hSession, bool final,
+                  const uint8_t *data, CK_ULONG len,
+                  CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen)
+{
+    uint8_t in[JPKI_SIGN_INPUT_MAX], sig[MC_SIG_LEN];
+    size_t inlen = 0, siglen = 0;
+    struct mc_session *s;
+    struct mc_op *op;
+    const struct mech *m;
+    CK_RV rv;
+
+    rv = op_final_locked(hSession, false, final,
+                         pulSignatureLen && (final || data || !len), &s, &op);
+    if (rv != CKR_OK)
+        return rv;
+    if (!pSignature) {
+        *pulSignatureLen = MC_SIG_LEN;
+        return CKR_OK;
+    }
+    if (*pulSignatureLen < MC_SIG_LEN) {
+        *pulSignatureLen = MC_SIG_LEN;
+        return CKR_BUFFER_TOO_SMALL;
+    }
+    if (!card_logged_in_locked(s->card, s->role)
+        || (op->always_auth && !op->context_ok)) {
+        rv = CKR_USER_NOT_LOGGED_IN;
+        goto out_end;
+    }
+    m = mech_find(op->mech);
+    rv = op_input(op, m, final, data, len, in, &inlen);
+    if (rv != CKR_OK)
+        goto out_end;
+
+    /* The operation ends here whatever the card says. */
+    session_op_end(op);
+    rv = card_sign_locked(s->card, s->role, m, in, inlen, sig, &siglen);
+    OPENSSL_cleanse(in, sizeof(in));
+    if (rv == CKR_OK) {
+        memcpy(pSignature, sig, siglen);
+        *pulSignatureLen = siglen;
+    }
+    return rv;
+
+out_end:
+    session_op_end(op);
+    return rv;
+}
+
+/* ---- Verifying, in software ---- */
+
+/* C_Verify and C_VerifyFinal; both always end the operation. */
+CK_RV verify_locked(CK_SESSION_HANDLE hSession, bool final,
+                    const uint8_t *data, CK_ULONG len,
+                    const uint8_t *sig, CK_ULONG siglen)
+{
+    uint8_t in[JPKI_SIGN_INPUT_MAX];
+    size_t inlen = 0;
+    struct mc_session *s;
+    struct mc_op *op;
+    const struct mech *m;
+    CK_RV rv;
+
+    rv = op_final_locked(hSession, true, final, sig && (final || data || !len),
+                         &s, &op);
+    if (rv != CKR_OK)
+        return rv;
+    m = mech_find(op->mech);
+    rv = op_input(op, m, final, data, len, in, &inlen);
     if (rv != CKR_OK)
         goto out_end;
     if (siglen != (CK_ULONG)EVP_PKEY_get_size(op->pkey)) {
         rv = CKR_SIGNATURE_LEN_RANGE;
         goto out_end;
     }
-    switch (verify_pkey(op->pkey, m->pss, in, inlen, sig, siglen)) {
+    switch (mc_rsa_verify_pkey(op->pkey, m->pss, in, inlen, sig, siglen)) {
     case 1:
         rv = CKR_OK;
         break;
@@ -711,116 +523,36 @@ static CK_RV do_verify(CK_SESSION_HANDLE hSession, bool final,
         break;
     }
 out_end:
-    session_verify_end(op);
-out_leave:
-    mc_leave();
+    session_op_end(op);
     return rv;
-}
-
-CK_RV C_Verify(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
-               CK_BYTE_PTR pSignature, CK_ULONG ulSignatureLen)
-{
-    CK_RV rv = do_verify(hSession, false, pData, ulDataLen, pSignature,
-                         ulSignatureLen);
-
-    return mc_ret(rv, "C_Verify(session=%lu, len=%lu)",
-                  (unsigned long)hSession, (unsigned long)ulDataLen);
-}
-
-CK_RV C_VerifyFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature,
-                    CK_ULONG ulSignatureLen)
-{
-    CK_RV rv = do_verify(hSession, true, NULL, 0, pSignature, ulSignatureLen);
-
-    return mc_ret(rv, "C_VerifyFinal(session=%lu)", (unsigned long)hSession);
-}
-
-CK_RV C_VerifyUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart,
-                     CK_ULONG ulPartLen)
-{
-    struct mc_session *s;
-    struct mc_verify_op *op;
-    CK_RV rv;
-
-    rv = mc_enter();
-    if (rv != CKR_OK)
-        goto out;
-    rv = session_lookup_locked(hSession, &s);
-    if (rv != CKR_OK)
-        goto out_leave;
-    op = &s->verify;
-    if (!op->active) {
-        rv = CKR_OPERATION_NOT_INITIALIZED;
-        goto out_leave;
-    }
-    if (!pPart && ulPartLen)
-        rv = CKR_ARGUMENTS_BAD;
-    else
-        rv = rsa_update(mech_find(op->mech), &op->mdctx, op->buf, &op->len,
-                        pPart, ulPartLen);
-    if (rv == CKR_OK)
-        op->multipart = true;
-    else
-        session_verify_end(op);
-out_leave:
-    mc_leave();
-out:
-    return mc_ret(rv, "C_VerifyUpdate(session=%lu, len=%lu)",
-                  (unsigned long)hSession, (unsigned long)ulPartLen);
 }
 
 /* ---- Random ---- */
 
-CK_RV C_GenerateRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pRandomData,
-                       CK_ULONG ulRandomLen)
+CK_RV generate_random_locked(CK_SESSION_HANDLE hSession,
+                             CK_BYTE_PTR pRandomData,
+                             CK_ULONG ulRandomLen)
 {
     struct mc_session *s;
     struct mc_card *c;
     CK_RV rv;
     int err;
 
-    rv = mc_enter();
-    if (rv != CKR_OK)
-        goto out;
-    if (!pRandomData && ulRandomLen) {
-        rv = CKR_ARGUMENTS_BAD;
-        goto out_leave;
-    }
     rv = session_lookup_locked(hSession, &s);
     if (rv != CKR_OK || ulRandomLen == 0)
-        goto out_leave;
+        return rv;
     c = s->card;
-    card_ref_locked(c);
-    mc_leave();
-
+    card_io_begin_locked(c);
     err = card_random(c, pRandomData, ulRandomLen);
-    rv = mc_rv_from_err(err);
-
-    mc_mutex_lock(mc_g.lock);
-    card_unref_locked(c);
-out_leave:
-    mc_leave();
-out:
-    return mc_ret(rv, "C_GenerateRandom(session=%lu, len=%lu)",
-                  (unsigned long)hSession, (unsigned long)ulRandomLen);
+    card_io_end_locked(c);
+    return mc_rv_from_err(err);
 }
 
-CK_RV C_SeedRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSeed,
-                   CK_ULONG ulSeedLen)
+CK_RV seed_random_locked(CK_SESSION_HANDLE hSession)
 {
     struct mc_session *s;
-    CK_RV rv;
+    CK_RV rv = session_lookup_locked(hSession, &s);
 
-    rv = mc_enter();
-    if (rv != CKR_OK)
-        goto out;
-    if (!pSeed && ulSeedLen)
-        rv = CKR_ARGUMENTS_BAD;
-    else
-        rv = session_lookup_locked(hSession, &s);
-    if (rv == CKR_OK)
-        rv = CKR_RANDOM_SEED_NOT_SUPPORTED;     /* the card's RNG takes none */
-    mc_leave();
-out:
-    return mc_ret(rv, "C_SeedRandom(session=%lu)", (unsigned long)hSession);
+    /* The card's RNG takes no seed. */
+    return rv == CKR_OK ? CKR_RANDOM_SEED_NOT_SUPPORTED : rv;
 }

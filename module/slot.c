@@ -3,9 +3,10 @@
  *
  * Slots and tokens: readers as the transport hub lists them, two slots per
  * reader (the user-authentication token and the digital-signature token)
- * or one in the single-token modules, and C_GetSlotList, C_GetSlotInfo,
- * C_GetTokenInfo and C_WaitForSlotEvent.  Layer: module/; it asks the hub
- * (apdu/transport.h) which cards are where, and card.c what is on them.
+ * or one in the single-token modules, and the bodies of C_GetSlotList,
+ * C_GetSlotInfo and C_WaitForSlotEvent (C_GetTokenInfo is token.c's).
+ * Layer: module/; it asks the hub (apdu/transport.h) which cards are
+ * where, and card.c what is on them.
  *
  * Slot ids are 2 * reader index + role, the index given in the order the
  * readers were first seen, so a reader keeps its slots for the life of the
@@ -23,42 +24,11 @@
 #include "myna-err.h"
 #include "log.h"
 
-#define LABEL_MYNA_AUTH "My Number Card (Authentication)"
-#define LABEL_MYNA_SIGN "My Number Card (Signature)"
-#define LABEL_JUKI_AUTH "Juki Card (Authentication)"
-#define LABEL_JUKI_SIGN "Juki Card (Signature)"
-#define LABEL_PHONE_AUTH "JPKI Smartphone (Authentication)"
-#define LABEL_PHONE_SIGN "JPKI Smartphone (Signature)"
-#define FITS_32(s) _Static_assert(sizeof(s) - 1 <= 32, s " is too long")
-FITS_32(LABEL_MYNA_AUTH);
-FITS_32(LABEL_MYNA_SIGN);
-FITS_32(LABEL_JUKI_AUTH);
-FITS_32(LABEL_JUKI_SIGN);
-FITS_32(LABEL_PHONE_AUTH);
-FITS_32(LABEL_PHONE_SIGN);
-
-/* Honest: the card is J-LIS's, the PKCS#11 view of it ours. */
-#define TOKEN_MANUFACTURER "J-LIS (via mynacard)"
-#define TOKEN_MODEL "JPKI"
 #define SLOT_MANUFACTURER "mynacard"
-
 
 CK_SLOT_ID slot_id(const struct mc_reader *r, enum jpki_role role)
 {
     return (CK_SLOT_ID)r->index * 2 + (CK_SLOT_ID)role;
-}
-
-bool slot_role_shown(enum jpki_role role)
-{
-    switch (mc_g.variant) {
-    case MYNACARD_VARIANT_AUTH_ONLY:
-        return role == JPKI_AUTH;
-    case MYNACARD_VARIANT_SIGN_ONLY:
-        return role == JPKI_SIGN;
-    case MYNACARD_VARIANT_BOTH:
-    default:
-        return true;
-    }
 }
 
 CK_RV slot_lookup_locked(CK_SLOT_ID id, struct mc_reader **r,
@@ -67,11 +37,18 @@ CK_RV slot_lookup_locked(CK_SLOT_ID id, struct mc_reader **r,
     CK_SLOT_ID index = id / 2;
     enum jpki_role ro = (id % 2) ? JPKI_SIGN : JPKI_AUTH;
 
-    if (index >= mc_g.nreaders || !slot_role_shown(ro))
+    if (index >= mc_g.nreaders || !mc_role_shown(ro))
         return CKR_SLOT_ID_INVALID;
     *r = mc_g.readers[index];
     *role = ro;
     return CKR_OK;
+}
+
+CK_RV slot_find_locked(CK_SLOT_ID id, struct mc_reader **r,
+                       enum jpki_role *role)
+{
+    slots_refresh_locked();
+    return slot_lookup_locked(id, r, role);
 }
 
 bool slot_token_present_locked(const struct mc_reader *r)
@@ -159,7 +136,8 @@ void slots_refresh_locked(void)
 
         /* A card that left, or was replaced by another (the counter moved
          * on): every session of it ends now. */
-        if (r->card && (!now_present || r->events != r->card->events))
+        if (r->card
+            && (!now_present || r->events != card_events_locked(r->card)))
             card_kill_locked(r->card);
         if (r->unusable && (!now_present || r->unusable_events != r->events))
             r->unusable = false;
@@ -187,20 +165,13 @@ void slots_free_locked(void)
 
 /* ---- C_GetSlotList, C_GetSlotInfo ---- */
 
-CK_RV C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList,
-                    CK_ULONG_PTR pulCount)
+CK_RV get_slot_list_locked(CK_BBOOL tokenPresent,
+                           CK_SLOT_ID_PTR pSlotList,
+                           CK_ULONG_PTR pulCount)
 {
     CK_SLOT_ID ids[MC_READERS_MAX * 2];
     CK_ULONG n = 0;
-    CK_RV rv;
 
-    rv = mc_enter();
-    if (rv != CKR_OK)
-        goto out;
-    if (!pulCount) {
-        rv = CKR_ARGUMENTS_BAD;
-        goto out_leave;
-    }
     /* PKCS#11 2.40 5.5: the set of slots is established by the length
      * query (NULL list); a reader that appears later joins the list only
      * at the next one.  Whether a token is present is always fresh. */
@@ -214,7 +185,7 @@ CK_RV C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList,
         if (!r->listed)
             continue;
         for (int role = JPKI_AUTH; role <= JPKI_SIGN; role++) {
-            if (!slot_role_shown((enum jpki_role)role))
+            if (!mc_role_shown((enum jpki_role)role))
                 continue;
             if (tokenPresent && !slot_token_present_locked(r))
                 continue;
@@ -222,41 +193,26 @@ CK_RV C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList,
         }
     }
 
-    if (!pSlotList) {
+    if (pSlotList && *pulCount < n) {
         *pulCount = n;
-    } else if (*pulCount < n) {
-        *pulCount = n;
-        rv = CKR_BUFFER_TOO_SMALL;
-    } else {
-        memcpy(pSlotList, ids, n * sizeof(ids[0]));
-        *pulCount = n;
+        return CKR_BUFFER_TOO_SMALL;
     }
-out_leave:
-    mc_leave();
-out:
-    return mc_ret(rv, "C_GetSlotList(present=%d, list=%s, count=%lu)",
-                  (int)tokenPresent, pSlotList ? "buf" : "NULL",
-                  pulCount ? (unsigned long)*pulCount : 0ul);
+    if (pSlotList)
+        memcpy(pSlotList, ids, n * sizeof(ids[0]));
+    *pulCount = n;
+    return CKR_OK;
 }
 
-CK_RV C_GetSlotInfo(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo)
+CK_RV get_slot_info_locked(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo)
 {
     struct mc_reader *r;
     enum jpki_role role;
     char desc[96];
     CK_RV rv;
 
-    rv = mc_enter();
+    rv = slot_find_locked(slotID, &r, &role);
     if (rv != CKR_OK)
-        goto out;
-    if (!pInfo) {
-        rv = CKR_ARGUMENTS_BAD;
-        goto out_leave;
-    }
-    slots_refresh_locked();
-    rv = slot_lookup_locked(slotID, &r, &role);
-    if (rv != CKR_OK)
-        goto out_leave;
+        return rv;
 
     /* The suffix must survive: two slots of one reader must differ. */
     snprintf(desc, sizeof(desc), "%.*s %s", 50, r->name,
@@ -271,82 +227,7 @@ CK_RV C_GetSlotInfo(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo)
     pInfo->hardwareVersion.minor = 0;
     pInfo->firmwareVersion.major = 0;
     pInfo->firmwareVersion.minor = 0;
-out_leave:
-    mc_leave();
-out:
-    return mc_ret(rv, "C_GetSlotInfo(slot=%lu)", (unsigned long)slotID);
-}
-
-/* ---- C_GetTokenInfo ---- */
-
-static const char *token_label(enum jpki_token_kind kind, enum jpki_role role)
-{
-    bool auth = role == JPKI_AUTH;
-
-    switch (kind) {
-    case JPKI_KIND_JUKI:
-        return auth ? LABEL_JUKI_AUTH : LABEL_JUKI_SIGN;
-    case JPKI_KIND_PHONE_ANDROID:
-    case JPKI_KIND_PHONE_IOS:
-        return auth ? LABEL_PHONE_AUTH : LABEL_PHONE_SIGN;
-    case JPKI_KIND_MYNUMBER:
-    case JPKI_KIND_UNKNOWN:
-    default:
-        return auth ? LABEL_MYNA_AUTH : LABEL_MYNA_SIGN;
-    }
-}
-
-static CK_FLAGS pin_flags(int tries, int max)
-{
-    if (tries < 0)
-        return 0;               /* unknown: claim nothing */
-    if (tries == 0)
-        return CKF_USER_PIN_LOCKED;
-    if (tries == 1)
-        return CKF_USER_PIN_FINAL_TRY | CKF_USER_PIN_COUNT_LOW;
-    if (tries < max)
-        return CKF_USER_PIN_COUNT_LOW;
-    return 0;
-}
-
-static void fill_token_info_locked(const struct mc_card *c,
-                                   enum jpki_role role, CK_TOKEN_INFO *ti)
-{
-    bool auth = role == JPKI_AUTH;
-
-    mc_pad(ti->label, sizeof(ti->label), token_label(c->kind, role));
-    mc_pad(ti->manufacturerID, sizeof(ti->manufacturerID), TOKEN_MANUFACTURER);
-    mc_pad(ti->model, sizeof(ti->model), TOKEN_MODEL);
-    /* One card, two tokens: the card's 14 first hex digits and the token,
-     * so that a pkcs11: URI's serial= names exactly one token, and a person
-     * sees that both come from the same card. */
-    char serial[17];
-
-    snprintf(serial, sizeof(serial), "%.14s-%c", c->serial, auth ? 'A' : 'S');
-    mc_pad(ti->serialNumber, sizeof(ti->serialNumber), serial);
-    /* CKF_USER_PIN_INITIALIZED: without it NSS never logs in.  CKF_RNG:
-     * GET CHALLENGE needs no PIN, and NSS asks for random bytes at start. */
-    ti->flags = CKF_TOKEN_INITIALIZED | CKF_USER_PIN_INITIALIZED
-                | CKF_LOGIN_REQUIRED | CKF_WRITE_PROTECTED | CKF_RNG
-                | pin_flags(c->tries[role],
-                            auth ? JPKI_AUTH_TRIES : JPKI_SIGN_TRIES);
-    ti->ulMaxSessionCount = CK_EFFECTIVELY_INFINITE;
-    ti->ulSessionCount = sessions_count_locked(c, role);
-    /* Read/write sessions open (see C_OpenSession), though nothing can
-     * be written through them. */
-    ti->ulMaxRwSessionCount = CK_EFFECTIVELY_INFINITE;
-    ti->ulRwSessionCount = sessions_count_rw_locked(c, role);
-    ti->ulMinPinLen = auth ? JPKI_AUTH_PIN_LEN : JPKI_SIGN_PIN_MIN;
-    ti->ulMaxPinLen = auth ? JPKI_AUTH_PIN_LEN : JPKI_SIGN_PIN_MAX;
-    ti->ulTotalPublicMemory = CK_UNAVAILABLE_INFORMATION;
-    ti->ulFreePublicMemory = CK_UNAVAILABLE_INFORMATION;
-    ti->ulTotalPrivateMemory = CK_UNAVAILABLE_INFORMATION;
-    ti->ulFreePrivateMemory = CK_UNAVAILABLE_INFORMATION;
-    ti->hardwareVersion.major = 0;
-    ti->hardwareVersion.minor = 0;
-    ti->firmwareVersion.major = 0;
-    ti->firmwareVersion.minor = 0;
-    mc_pad(ti->utcTime, sizeof(ti->utcTime), "");   /* no clock */
+    return CKR_OK;
 }
 
 CK_RV slot_loaded_card_locked(struct mc_reader *r, struct mc_card **out)
@@ -362,13 +243,14 @@ CK_RV slot_loaded_card_locked(struct mc_reader *r, struct mc_card **out)
     if (!c)
         return CKR_HOST_MEMORY;
     card_ref_locked(c);
-    if (!c->loaded) {
+    if (!card_loaded_locked(c)) {
         /* A new card: read it once, without the module lock, so that a
          * slow card never blocks C_GetSlotInfo in other threads. */
-        mc_leave();
+        mc_unlock_for_io();
         err = card_load(c);
-        mc_mutex_lock(mc_g.lock);
-        if (err == MYNA_E_NO_CARD || err == MYNA_E_NO_READER || c->dead) {
+        mc_relock_after_io();
+        if (err == MYNA_E_NO_CARD || err == MYNA_E_NO_READER
+            || card_dead_locked(c)) {
             card_unref_locked(c);
             return CKR_TOKEN_NOT_PRESENT;
         }
@@ -386,35 +268,6 @@ CK_RV slot_loaded_card_locked(struct mc_reader *r, struct mc_card **out)
     return CKR_OK;
 }
 
-CK_RV C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
-{
-    struct mc_reader *r;
-    struct mc_card *c;
-    enum jpki_role role;
-    CK_RV rv;
-
-    rv = mc_enter();
-    if (rv != CKR_OK)
-        goto out;
-    if (!pInfo) {
-        rv = CKR_ARGUMENTS_BAD;
-        goto out_leave;
-    }
-    slots_refresh_locked();
-    rv = slot_lookup_locked(slotID, &r, &role);
-    if (rv != CKR_OK)
-        goto out_leave;
-    rv = slot_loaded_card_locked(r, &c);
-    if (rv != CKR_OK)
-        goto out_leave;
-    fill_token_info_locked(c, role, pInfo);
-    card_unref_locked(c);
-out_leave:
-    mc_leave();
-out:
-    return mc_ret(rv, "C_GetTokenInfo(slot=%lu)", (unsigned long)slotID);
-}
-
 /* ---- C_WaitForSlotEvent ---- */
 
 /* The first slot with an event not yet reported.  Module lock held. */
@@ -427,7 +280,7 @@ static bool take_event_locked(CK_SLOT_ID *slot)
             if (!r->ev_pending[role])
                 continue;
             r->ev_pending[role] = false;
-            if (!slot_role_shown((enum jpki_role)role))
+            if (!mc_role_shown((enum jpki_role)role))
                 continue;
             *slot = slot_id(r, (enum jpki_role)role);
             return true;
@@ -443,23 +296,16 @@ static void nap_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
-CK_RV C_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR pSlot,
-                         CK_VOID_PTR pReserved)
+/* Wait for the next slot event.  Module lock held, dropped while the hub
+ * is asked. */
+CK_RV wait_for_slot_event_locked(CK_FLAGS flags, CK_SLOT_ID_PTR pSlot)
 {
     CK_RV rv;
     int err;
 
-    rv = mc_enter();
-    if (rv != CKR_OK)
-        return mc_ret(rv, "C_WaitForSlotEvent");
-    if (!pSlot || pReserved) {
-        mc_leave();
-        return mc_ret(CKR_ARGUMENTS_BAD, "C_WaitForSlotEvent");
-    }
     /* Counted while the module lock is held: C_Finalize takes it after it
      * stopped waiting for waiters, so it either sees us or we see it. */
     mc_waiter_enter();
-
     for (;;) {
         if (mc_finalizing()) {
             rv = CKR_CRYPTOKI_NOT_INITIALIZED;
@@ -474,22 +320,16 @@ CK_RV C_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR pSlot,
             rv = CKR_NO_EVENT;
             break;
         }
-        mc_leave();
+        mc_unlock_for_io();
         /* Bounded, so that a change between our list and the wait is seen
          * within a second whatever the hub does with it. */
         err = tp_hub_wait(mc_g.hub, 1000);
-        if (mc_finalizing()) {
-            /* C_Finalize woke us: leave without touching anything. */
-            mc_waiter_leave();
-            return mc_ret(CKR_CRYPTOKI_NOT_INITIALIZED, "C_WaitForSlotEvent");
-        }
-        if (err < 0 && err != MYNA_E_TIMEOUT)
+        if (!mc_finalizing() && err < 0 && err != MYNA_E_TIMEOUT)
             nap_ms(err == MYNA_E_CANCELLED ? 10 : 250); /* no busy loop */
-        mc_mutex_lock(mc_g.lock);
+        /* C_Finalize waits for this call before it takes the lock or
+         * frees it: taking it again is safe even when it woke us. */
+        mc_relock_after_io();
     }
     mc_waiter_leave();
-    mc_leave();
-    return mc_ret(rv, "C_WaitForSlotEvent(flags=0x%lx) slot=%lu",
-                  (unsigned long)flags,
-                  rv == CKR_OK ? (unsigned long)*pSlot : 0ul);
+    return rv;
 }
