@@ -4,9 +4,10 @@
  * The entry points: the PKCS#11 2.40 function list and the 3.0 interfaces
  * (C_GetFunctionList, C_GetInterfaceList, C_GetInterface: the only symbols
  * the shipped modules export, see mynacard.map), C_GetInfo, and the
- * functions this card cannot do, which say so.  Layer: module/; the other
- * C_* live beside what they use (slot.c, session.c, login.c, object.c,
- * sign.c, init.c).
+ * functions this card cannot do, which say so, and the shell (MC_SHELL) of
+ * every other C_* around its *_locked body, which lives beside what it
+ * uses (slot.c, session.c, login.c, object.c, sign.c, ...).  Layer:
+ * module/.
  */
 #include <stdio.h>
 #include <string.h>

@@ -518,16 +518,8 @@ bool mc_initialized(void);
  * counts the call (C_Finalize waits until no call is inside), checks
  * initialisation and takes the module lock: CKR_OK (lock held, counted)
  * or CKR_CRYPTOKI_NOT_INITIALIZED (neither).  mc_leave() releases the lock
- * and ends the count, and returns @rv.  A C_* is written as
- *
- *     static CK_RV get_thing_locked(...);        the logic alone
- *
- *     CK_RV C_GetThing(...)
- *     {
- *         CK_RV rv = MC_LOCKED(pArg != NULL, get_thing_locked(...));
- *
- *         return mc_trace(rv, "C_GetThing(...)", ...);
- *     }
+ * and ends the count, and returns @rv.  Every such C_* is an MC_SHELL
+ * entry in entry.c around a *_locked body in the file of its area.
  *
  * MC_LOCKED(@args_ok, @body): CKR_CRYPTOKI_NOT_INITIALIZED first, then
  * CKR_ARGUMENTS_BAD unless @args_ok, then what @body (called with the
@@ -543,8 +535,9 @@ CK_RV mc_leave(CK_RV rv);
  * MC_SHELL(@name, (@params), @args_ok, @body, @fmt, ...) defines the
  * entry point @name: the shell above around @body, then the trace of
  * @fmt and the arguments after it, which may use the call's result, rv.
- * Every C_* that uses the module's state is one of these; the body, a
- * *_locked function of the same file, is the call's logic alone.
+ * Every C_* that uses the module's state is one of these, in entry.c;
+ * the body, a *_locked function declared below ("The bodies of the C_*
+ * calls") and defined in the file of its area, is the call's logic alone.
  */
 #define MC_SHELL(name, params, args_ok, body, ...)                          \
     CK_RV name params                                                       \
@@ -553,8 +546,9 @@ CK_RV mc_leave(CK_RV rv);
                                                                             \
         return mc_trace(rv, __VA_ARGS__);                                   \
     }
-/* For the calls that touch no state (not supported, C_GetInfo):
- * CKR_CRYPTOKI_NOT_INITIALIZED, or @body. */
+/* For the calls that touch no state (not supported, C_GetInfo): an
+ * expression, CKR_CRYPTOKI_NOT_INITIALIZED or @body; the C_* around it is
+ * written by hand and ends in mc_trace(), as C_GetInfo in entry.c. */
 #define MC_UNLOCKED(body)                                                   \
     (mc_initialized() ? (body) : CKR_CRYPTOKI_NOT_INITIALIZED)
 /*
