@@ -84,9 +84,9 @@ static void check_card(struct tp_hub *hub, const struct tool_readers *rs)
     if (err == 0)
         err = tcard_begin(&c);
     if (err == MYNA_E_NOT_JPKI) {
-        report("card", LV_FAIL, D_("insert a My Number Card: this card has no "
-               "JPKI application"), D_("the card in %s is not a My Number Card"),
-               rs->r[idx].name);
+        report("card", LV_FAIL, D_("insert a My Number Card: this card has "
+               "no JPKI application"),
+               D_("the card in %s is not a My Number Card"), rs->r[idx].name);
         goto out_close;
     }
     if (err < 0) {
@@ -97,11 +97,13 @@ static void check_card(struct tp_hub *hub, const struct tool_readers *rs)
         goto out_close;
     }
     if (jpki_read_token_info(c.j, &ti) == 0 && ti.kind == JPKI_KIND_JUKI)
-        report("card", LV_WARN, D_("get a My Number Card at your municipal "
-               "office: the 住基カード's certificates are no longer issued"),
+        report("card", LV_WARN, D_("get a My Number Card at your "
+               "municipal office: the 住基カード's certificates are no "
+               "longer issued"),
                D_("this is a 住基カード (Juki card), not a My Number Card"));
     else
-        report("card", LV_OK, NULL, D_("a JPKI card is in %s"), rs->r[idx].name);
+        report("card", LV_OK, NULL, D_("a JPKI card is in %s"),
+               rs->r[idx].name);
 
     for (int role = 0; role < 2; role++) {
         /* pin_role_name's words, English under --json. */
@@ -258,15 +260,16 @@ static void check_registrations(void)
     size_t n, profiles, capped;
 
     reg_check_p11kit(&r);
-    check_reg("p11-kit", D_("p11-kit (GnuTLS, OpenSSL, OpenSSH)"), &r, "p11-kit",
-              true);
+    check_reg("p11-kit", D_("p11-kit (GnuTLS, OpenSSL, OpenSSH)"), &r,
+              "p11-kit", true);
     n = reg_check_firefox(ff, 8);
     if (n == 0)
         report("firefox", LV_NOTE, NULL, D_("no Firefox profile found"));
     for (size_t i = 0; i < n; i++)
         check_reg("firefox", D_("Firefox profile"), &ff[i], "firefox", true);
     reg_check_nss(&r);
-    check_reg("nss", D_("shared NSS database (Chromium)"), &r, "chromium", false);
+    check_reg("nss", D_("shared NSS database (Chromium)"), &r, "chromium",
+              false);
     reg_check_libreoffice(&r);
     check_reg("libreoffice", "LibreOffice", &r, "libreoffice", false);
 
@@ -301,7 +304,8 @@ int cmd_doctor(int argc, char **argv)
         tp_hub_free(hub);
     } else if (err < 0) {
         report("pcscd", LV_FAIL, D_("restart pcscd (sudo systemctl restart "
-               "pcscd)"), D_("cannot list the readers: %s"), tool_strerror(err));
+               "pcscd)"), D_("cannot list the readers: %s"),
+               tool_strerror(err));
         tp_hub_free(hub);
     } else {
         report("pcscd", LV_OK, NULL, D_("pcscd is running"));
