@@ -5,10 +5,11 @@
  * next one, pcscd, the readers, the card, the tries left, the
  * authentication certificate's validity, the installed modules and their
  * registrations, and says for each problem how to fix it; it also states
- * the TLS 1.3 limit and whether Firefox is capped at TLS 1.2.  Spends no
- * PIN try and reads nothing personal.  Exit status 0 when nothing needs
- * fixing (notes allowed), 1 otherwise.  Layer: tool/; calls card.c,
- * cert.c and setup.c.
+ * the TLS 1.3 limit and whether Firefox is capped at TLS 1.2; and what
+ * Mynaportal needs (setup mynaportal).  Spends no PIN try and reads
+ * nothing personal.  Exit status 0 when nothing needs fixing (notes
+ * allowed), 1 otherwise.  Layer: tool/; calls card.c, cert.c, setup.c and
+ * mynaportal.c.
  */
 #include "config.h"
 
@@ -24,13 +25,11 @@
 #include "myna-err.h"
 #include "tool.h"
 
-enum level { LV_OK, LV_NOTE, LV_WARN, LV_FAIL };
-
 static unsigned problems;
 
-static void report(const char *check, enum level lv, const char *fix,
+static void report(const char *check, enum doctor_level lv, const char *fix,
                    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static void report(const char *check, enum level lv, const char *fix,
+static void report(const char *check, enum doctor_level lv, const char *fix,
                    const char *fmt, ...)
 {
     static const char *const tag[] = { "[ ok ]", "[note]", "[warn]", "[FAIL]" };
@@ -216,6 +215,18 @@ static void check_reg(const char *check, const char *what,
     }
 }
 
+/* Mynaportal and e-Tax: the host manifests, the host program and the
+ * extension (mynaportal.c). */
+static void check_mynaportal(void)
+{
+    static struct mp_finding f[16];
+    size_t n = mp_check(f, 16);
+
+    for (size_t i = 0; i < n; i++)
+        report("mynaportal", f[i].level, f[i].fix[0] ? f[i].fix : NULL, "%s",
+               f[i].message);
+}
+
 /* The pss setting, as the module reads it: MYNACARD_CONF alone, else the
  * user's file over the system's. */
 static void check_pss(void)
@@ -272,6 +283,7 @@ static void check_registrations(void)
               false);
     reg_check_libreoffice(&r);
     check_reg("libreoffice", "LibreOffice", &r, "libreoffice", false);
+    check_mynaportal();
 
     /* Not a fault of the installation, but the usual reason a login fails
      * with everything else right. */

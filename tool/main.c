@@ -2,8 +2,8 @@
  * Copyright (C) 2026 The mynacard authors
  *
  * mynacard-tool's entry point: the command table and option parsing.
- * Layer: tool/; calls the commands (status.c, pin.c, export.c, setup.c,
- * doctor.c, pss.c) and nothing of the card itself.  Under --json every command
+ * Layer: tool/; calls the commands (status.c, pin.c, export.c, setup.c
+ * with mynaportal.c, doctor.c, pss.c) and nothing of the card itself.  Under --json every command
  * prints one JSON object with "command" and "exit" members, whatever
  * happens; messages for people go to stderr in both modes.
  */
@@ -27,7 +27,9 @@ enum {
     O_REMOVE = 1u << 5,
     O_READER = 1u << 6,
     O_OUTPUT = 1u << 7,
-    O_ENABLE = 1u << 8
+    O_ENABLE = 1u << 8,
+    O_SYSTEM = 1u << 9,
+    O_UNSIGNED = 1u << 10
 };
 
 static const struct command {
@@ -39,7 +41,7 @@ static const struct command {
     { "verify-pin", cmd_verify_pin, O_STDIN | O_YES | O_READER },
     { "change-pin", cmd_change_pin, O_STDIN | O_YES | O_READER },
     { "export", cmd_export, O_FORMAT | O_OUTPUT | O_STDIN | O_YES | O_READER },
-    { "setup", cmd_setup, O_REMOVE },
+    { "setup", cmd_setup, O_REMOVE | O_SYSTEM | O_UNSIGNED },
     { "doctor", cmd_doctor, O_READER },
     { "check-pss", cmd_check_pss, O_ENABLE | O_STDIN | O_YES | O_READER },
 };
@@ -52,6 +54,9 @@ static const char usage_text[] = N_(
 "  change-pin auth|sign           change a PIN\n"
 "  export auth|sign|auth-ca|sign-ca [--pem|--der] [-o FILE]\n"
 "  setup firefox|chromium|nss|libreoffice|p11-kit [--remove]\n"
+"  setup mynaportal [--remove] [--system] [--allow-unsigned]\n"
+"                                 Mynaportal and e-Tax: the native messaging\n"
+"                                 host and the browser extension\n"
 "  doctor                         find what stops the card from working\n"
 "  check-pss [--enable|--disable] can the card log in to TLS 1.3 sites?\n"
 "                                 --enable turns it on after a check\n"
@@ -76,6 +81,8 @@ int main(int argc, char **argv)
         { "pem", no_argument, NULL, 'p' },
         { "der", no_argument, NULL, 'd' },
         { "remove", no_argument, NULL, 'r' },
+        { "system", no_argument, NULL, 'Y' },
+        { "allow-unsigned", no_argument, NULL, 'U' },
         { "enable", no_argument, NULL, 'E' },
         { "disable", no_argument, NULL, 'D' },
         { "reader", required_argument, NULL, 'R' },
@@ -99,6 +106,8 @@ int main(int argc, char **argv)
         case 'p': tool_opt.der = false; given |= O_FORMAT; break;
         case 'd': tool_opt.der = true; given |= O_FORMAT; break;
         case 'r': tool_opt.remove = true; given |= O_REMOVE; break;
+        case 'Y': tool_opt.system = true; given |= O_SYSTEM; break;
+        case 'U': tool_opt.allow_unsigned = true; given |= O_UNSIGNED; break;
         case 'E': tool_opt.enable = true; given |= O_ENABLE; break;
         case 'D': tool_opt.disable = true; given |= O_ENABLE; break;
         case 'R': tool_opt.reader = optarg; given |= O_READER; break;

@@ -3,7 +3,9 @@
  *
  * mynacard-tool setup firefox|nss|libreoffice|p11-kit [--remove]: register
  * the right module where each program looks for it, or undo that; and the
- * checks of those registrations that doctor runs.  Layer: tool/; touches
+ * checks of those registrations that doctor runs.  (setup mynaportal is
+ * mynaportal.c's; the file helpers and Firefox's profiles are shared with
+ * it through tool.h.)  Layer: tool/; touches
  * only files in the holder's home (and, as root, /etc/pkcs11/modules), and
  * runs NSS's modutil and certutil (libnss3-tools) for NSS databases rather
  * than editing them.
@@ -57,7 +59,7 @@
 
 /* ---- Paths ---- */
 
-static const char *home(void)
+const char *tool_home(void)
 {
     const char *h = getenv("HOME");
     struct passwd *pw;
@@ -75,7 +77,7 @@ void tool_config_home(char *buf, size_t cap)
     if (x && *x == '/')
         sfmt(buf, cap, "%s", x);
     else
-        sfmt(buf, cap, "%s/.config", home());
+        sfmt(buf, cap, "%s/.config", tool_home());
 }
 
 const char *tool_module_dir(void)
@@ -147,7 +149,7 @@ static bool is_dir(const char *path)
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-static int mkdir_p(const char *path, mode_t mode)
+int tool_mkdir_p(const char *path, mode_t mode)
 {
     char tmp[PATH_MAX];
     size_t n = strlen(path);
@@ -169,7 +171,7 @@ static int mkdir_p(const char *path, mode_t mode)
 }
 
 /* Read a whole (small) file; NULL when missing or too big. */
-static char *slurp(const char *path, size_t *len)
+char *tool_slurp(const char *path, size_t *len)
 {
     FILE *fp = fopen(path, "re");
     char *buf = NULL;
@@ -207,9 +209,11 @@ fail:
     return NULL;
 }
 
-/* Write @data to @path through a temporary file and rename(). */
-static int write_file(const char *path, const char *data, size_t len,
-                      mode_t mode)
+/* Write @data to @path through a temporary file and rename(), with
+ * exactly @mode: the umask does not narrow it, since a file for all users
+ * (setup mynaportal --system) must stay readable by them. */
+int tool_write_file(const char *path, const char *data, size_t len,
+                    mode_t mode)
 {
     char tmp[PATH_MAX];
     FILE *fp;
@@ -220,7 +224,7 @@ static int write_file(const char *path, const char *data, size_t len,
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
     if (fd < 0)
         return -1;
-    fp = fdopen(fd, "w");
+    fp = fchmod(fd, mode) == 0 ? fdopen(fd, "w") : NULL;
     if (!fp) {
         close(fd);
         unlink(tmp);
@@ -331,7 +335,7 @@ static size_t nssdb_mods(const char *dir, struct nss_mod *out, size_t cap)
     size_t n = 0;
 
     sfmt(path, sizeof(path), "%s/pkcs11.txt", dir);
-    text = slurp(path, NULL);
+    text = tool_slurp(path, NULL);
     if (!text)
         return 0;
     memset(&cur, 0, sizeof(cur));
@@ -364,7 +368,7 @@ static int nssdb_create(const char *dir)
     sfmt(cert9, sizeof(cert9), "%s/cert9.db", dir);
     if (exists(cert9))
         return 0;
-    if (mkdir_p(dir, 0700) < 0) {
+    if (tool_mkdir_p(dir, 0700) < 0) {
         complain(_("cannot create %s: %s"), dir, strerror(errno));
         return -1;
     }
@@ -439,16 +443,16 @@ static int nssdb_add(const char *dir, const char *lib, bool *already)
 /* ---- Firefox profiles ---- */
 
 /* The profile directories listed in ~/.mozilla/firefox/profiles.ini. */
-static size_t firefox_profiles(char out[][PATH_MAX], size_t cap)
+size_t tool_firefox_profiles(char out[][PATH_MAX], size_t cap)
 {
     char base[PATH_MAX], ini[PATH_MAX + 16], *text, *line, *save = NULL;
     char path[PATH_MAX] = "";
     bool in_profile = false, relative = true;
     size_t n = 0;
 
-    sfmt(base, sizeof(base), "%s/.mozilla/firefox", home());
+    sfmt(base, sizeof(base), "%s/.mozilla/firefox", tool_home());
     sfmt(ini, sizeof(ini), "%s/profiles.ini", base);
-    text = slurp(ini, NULL);
+    text = tool_slurp(ini, NULL);
     if (!text)
         return 0;
     for (line = strtok_r(text, "\r\n", &save); ; line = strtok_r(NULL, "\r\n", &save)) {
@@ -484,7 +488,7 @@ static bool pid_alive(pid_t pid)
 /* Firefox holds a profile with a `lock` symlink to "ADDRESS:+PID" and an
  * fcntl lock on `.parentlock`; either, with a live process, means it
  * runs.  Sets *@pid when known. */
-static bool profile_in_use(const char *dir, pid_t *pid)
+bool tool_profile_in_use(const char *dir, pid_t *pid)
 {
     char path[PATH_MAX + 16], target[256];
     struct flock fl;
@@ -527,7 +531,7 @@ static bool profile_in_use(const char *dir, pid_t *pid)
 static int setup_firefox(const char *lib)
 {
     static char prof[PROFILES_MAX][PATH_MAX];
-    size_t n = firefox_profiles(prof, PROFILES_MAX);
+    size_t n = tool_firefox_profiles(prof, PROFILES_MAX);
     int rc = TOOL_OK;
     pid_t pid;
 
@@ -537,12 +541,12 @@ static int setup_firefox(const char *lib)
             return TOOL_OK;
         }
         complain(_("no Firefox profile in %s/.mozilla/firefox: start Firefox "
-                 "once, close it, and run this again"), home());
+                 "once, close it, and run this again"), tool_home());
         return TOOL_EFAIL;
     }
     /* All or nothing: check every profile before touching any. */
     for (size_t i = 0; i < n; i++) {
-        if (profile_in_use(prof[i], &pid)) {
+        if (tool_profile_in_use(prof[i], &pid)) {
             complain(_("Firefox is running (process %ld, profile %s): please "
                      "close it and run this again; nothing was changed"),
                      (long)pid, prof[i]);
@@ -587,7 +591,7 @@ static int setup_nss(const char *lib)
     char dir[PATH_MAX];
     bool already = false, removed = false;
 
-    sfmt(dir, sizeof(dir), "%s/.pki/nssdb", home());
+    sfmt(dir, sizeof(dir), "%s/.pki/nssdb", tool_home());
     jo_str("database", dir);
     if (tool_opt.remove) {
         if (nssdb_remove(dir, &removed) < 0)
@@ -799,7 +803,7 @@ static int xcu_set_certdir(const char *xcu, const char *value)
     size_t len = 0, olen;
     int r;
 
-    text = slurp(xcu, &len);
+    text = tool_slurp(xcu, &len);
     if (!text) {
         if (!value)
             return 0;
@@ -833,7 +837,7 @@ static int xcu_set_certdir(const char *xcu, const char *value)
     } else {
         sfmt(out, olen, "%s", text);
     }
-    r = write_file(xcu, out, strlen(out), 0600);
+    r = tool_write_file(xcu, out, strlen(out), 0600);
     if (r < 0)
         complain(_("cannot write %s: %s"), xcu, strerror(errno));
     free(text);
@@ -862,7 +866,7 @@ static int setup_libreoffice(const char *lib)
         jo_str("refused", "libreoffice-running");
         return TOOL_EBUSY;
     }
-    text = slurp(xcu, NULL);
+    text = tool_slurp(xcu, NULL);
     if (text) {
         xcu_find_certdir(text, prev, sizeof(prev), NULL, NULL);
         free(text);
@@ -874,7 +878,7 @@ static int setup_libreoffice(const char *lib)
             return TOOL_EFAIL;
         if (!strcmp(prev, db)) {
             /* Give back the folder the holder had chosen before. */
-            saved = slurp(prevfile, NULL);
+            saved = tool_slurp(prevfile, NULL);
             if (saved)
                 saved[strcspn(saved, "\n")] = '\0';
             if (xcu_set_certdir(xcu, saved && *saved ? saved : NULL) < 0) {
@@ -896,12 +900,12 @@ static int setup_libreoffice(const char *lib)
             char line[PATH_MAX + 2];
             int n = sfmt(line, sizeof(line), "%s\n", prev);
 
-            if (write_file(prevfile, line, (size_t)n, 0600) < 0) {
+            if (tool_write_file(prevfile, line, (size_t)n, 0600) < 0) {
                 complain(_("cannot write %s: %s"), prevfile, strerror(errno));
                 return TOOL_EFAIL;
             }
         }
-        if (mkdir_p(user, 0700) < 0 || xcu_set_certdir(xcu, db) < 0)
+        if (tool_mkdir_p(user, 0700) < 0 || xcu_set_certdir(xcu, db) < 0)
             return TOOL_EFAIL;
         already = false;
     }
@@ -930,7 +934,7 @@ static int setup_p11kit(const char *lib)
     p11kit_user_dir(udir, sizeof(udir));
     sfmt(ufile, sizeof(ufile), "%s/%s", udir, P11KIT_FILE);
     jo_str("file", ufile);
-    text = slurp(ufile, NULL);
+    text = tool_slurp(ufile, NULL);
     ours = text && strstr(text, P11KIT_MARK);
     free(text);
     if (tool_opt.remove) {
@@ -956,7 +960,7 @@ static int setup_p11kit(const char *lib)
                  "it is"), ufile);
         return TOOL_EFAIL;
     }
-    if (mkdir_p(udir, 0755) < 0) {
+    if (tool_mkdir_p(udir, 0755) < 0) {
         complain(_("cannot create %s: %s"), udir, strerror(errno));
         return TOOL_EFAIL;
     }
@@ -970,7 +974,7 @@ static int setup_p11kit(const char *lib)
                  "disable-in: firefox firefox-esr firefox-bin thunderbird "
                  "thunderbird-bin\n", lib);
     if (n < 0 || (size_t)n >= sizeof(body) ||
-        write_file(ufile, body, (size_t)n, 0644) < 0) {
+        tool_write_file(ufile, body, (size_t)n, 0644) < 0) {
         complain(_("cannot write %s: %s"), ufile, strerror(errno));
         return TOOL_EFAIL;
     }
@@ -985,14 +989,25 @@ int cmd_setup(int argc, char **argv)
 
     if (argc != 1) {
         complain(_("usage: mynacard-tool setup "
-                 "firefox|chromium|nss|libreoffice|p11-kit [--remove]"));
+                 "firefox|chromium|nss|libreoffice|p11-kit|mynaportal "
+                 "[--remove]"));
         return TOOL_EUSAGE;
     }
     t = argv[0];
     if (strcmp(t, "firefox") && strcmp(t, "chromium") && strcmp(t, "nss") &&
-        strcmp(t, "libreoffice") && strcmp(t, "p11-kit")) {
-        complain(_("unknown target \"%s\": firefox, chromium, nss, libreoffice "
-                 "or p11-kit"), t);
+        strcmp(t, "libreoffice") && strcmp(t, "p11-kit") &&
+        strcmp(t, "mynaportal")) {
+        complain(_("unknown target \"%s\": firefox, chromium, nss, libreoffice, "
+                 "p11-kit or mynaportal"), t);
+        return TOOL_EUSAGE;
+    }
+    if (!strcmp(t, "mynaportal")) {
+        jo_str("target", t);
+        return setup_mynaportal();
+    }
+    if (tool_opt.system || tool_opt.allow_unsigned) {
+        complain(_("--system and --allow-unsigned apply to setup mynaportal "
+                 "only"));
         return TOOL_EUSAGE;
     }
     tool_module_for(t, lib, sizeof(lib));
@@ -1057,7 +1072,7 @@ static enum reg_state nssdb_state(const char *dir, const char *want,
 size_t reg_check_firefox(struct reg_report *out, size_t cap)
 {
     static char prof[PROFILES_MAX][PATH_MAX];
-    size_t n = firefox_profiles(prof, PROFILES_MAX);
+    size_t n = tool_firefox_profiles(prof, PROFILES_MAX);
 
     for (size_t i = 0; i < n && i < cap; i++) {
         sfmt(out[i].where, sizeof(out[i].where), "%s", prof[i]);
@@ -1071,7 +1086,7 @@ void reg_check_nss(struct reg_report *out)
 {
     char cert9[PATH_MAX + 16];
 
-    sfmt(out->where, sizeof(out->where), "%s/.pki/nssdb", home());
+    sfmt(out->where, sizeof(out->where), "%s/.pki/nssdb", tool_home());
     sfmt(cert9, sizeof(cert9), "%s/cert9.db", out->where);
     out->detail[0] = '\0';
     if (!exists(cert9)) {
@@ -1101,7 +1116,7 @@ void reg_check_libreoffice(struct reg_report *out)
         sfmt(dir, sizeof(dir), "%s", strncmp(env, "sql:", 4) ? env : env + 4);
     } else {
         sfmt(xcu, sizeof(xcu), "%s/user/registrymodifications.xcu", inst);
-        text = slurp(xcu, NULL);
+        text = tool_slurp(xcu, NULL);
         if (text) {
             xcu_find_certdir(text, dir, sizeof(dir), NULL, NULL);
             free(text);
@@ -1133,7 +1148,7 @@ void reg_check_p11kit(struct reg_report *out)
     }
     p11kit_user_dir(udir, sizeof(udir));
     sfmt(f, sizeof(f), "%s/%s", udir, P11KIT_FILE);
-    text = slurp(f, NULL);
+    text = tool_slurp(f, NULL);
     if (!text) {
         out->state = REG_MISSING;
         return;
@@ -1160,7 +1175,7 @@ void reg_check_p11kit(struct reg_report *out)
 void reg_check_tls(size_t *profiles, size_t *capped)
 {
     static char prof[PROFILES_MAX][PATH_MAX];
-    size_t n = firefox_profiles(prof, PROFILES_MAX);
+    size_t n = tool_firefox_profiles(prof, PROFILES_MAX);
 
     *profiles = n;
     *capped = 0;
@@ -1172,7 +1187,7 @@ void reg_check_tls(size_t *profiles, size_t *capped)
             char path[PATH_MAX + 16], *text;
 
             sfmt(path, sizeof(path), "%s/%s", prof[i], files[k]);
-            text = slurp(path, NULL);
+            text = tool_slurp(path, NULL);
             if (text) {
                 cap = strstr(text, "\"security.tls.version.max\", 3)") != NULL;
                 free(text);

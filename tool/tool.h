@@ -7,8 +7,9 @@
  * PKCS#11.  One file per concern: main.c (commands and options), out.c
  * (human and JSON output), card.c (the reader and the card), cert.c
  * (X.509 facts), pin.c (PIN entry, verify-pin, change-pin), status.c,
- * export.c, setup.c (registering the modules), doctor.c, pss.c
- * (check-pss: RSA-PSS for TLS 1.3).
+ * export.c, setup.c (registering the modules), mynaportal.c (setup
+ * mynaportal: the native messaging host and the browser extension),
+ * doctor.c, pss.c (check-pss: RSA-PSS for TLS 1.3).
  *
  * PINs are kept only in fixed buffers on the stack of the command that
  * reads them, wiped with OPENSSL_cleanse on every path, never printed or
@@ -17,10 +18,12 @@
 #ifndef MYNA_TOOL_H
 #define MYNA_TOOL_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include <libintl.h>
@@ -77,6 +80,8 @@ struct tool_opts {
     bool personal;        /* status --personal */
     bool der;             /* export --der */
     bool remove;          /* setup --remove */
+    bool system;          /* setup mynaportal --system: for all users */
+    bool allow_unsigned;  /* setup mynaportal --allow-unsigned (Firefox) */
     bool enable;          /* check-pss --enable */
     bool disable;         /* check-pss --disable */
     const char *reader;   /* --reader SUBSTRING */
@@ -280,6 +285,24 @@ int tool_pss_verify(const uint8_t *der, size_t len, const uint8_t *hash,
 
 /* ---- Setup and registrations (setup.c) ---- */
 
+/* $HOME, else the password database's home directory. */
+const char *tool_home(void);
+/* mkdir -p with @mode for the directories it makes.  Returns 0 or -1. */
+int tool_mkdir_p(const char *path, mode_t mode);
+/* A whole small file (at most 16 MiB), NUL-terminated, to free(); NULL
+ * when missing, unreadable or too big.  *@len its length when not NULL. */
+char *tool_slurp(const char *path, size_t *len);
+/* Write @path atomically (a temporary file renamed over it) with exactly
+ * @mode.  Returns 0 or -1 (errno set). */
+int tool_write_file(const char *path, const char *data, size_t len,
+                    mode_t mode);
+/* The Firefox profiles of ~/.mozilla/firefox/profiles.ini that exist, up
+ * to @cap, each PATH_MAX bytes.  Returns how many. */
+size_t tool_firefox_profiles(char out[][PATH_MAX], size_t cap);
+/* Whether Firefox holds profile @dir (its lock, with a live process);
+ * *@pid the process when known. */
+bool tool_profile_in_use(const char *dir, pid_t *pid);
+
 /* $XDG_CONFIG_HOME when absolute, else ~/.config, into @buf. */
 void tool_config_home(char *buf, size_t cap);
 /* The module directory: $MYNACARD_MODULE_DIR, else the install one. */
@@ -308,5 +331,23 @@ void reg_check_p11kit(struct reg_report *out);
 /* Firefox profiles capped at TLS 1.2 (security.tls.version.max = 3):
  * sets *@profiles and *@capped. */
 void reg_check_tls(size_t *profiles, size_t *capped);
+
+/* ---- Mynaportal: the native messaging host and the extension
+ * (mynaportal.c) ---- */
+
+/* setup mynaportal [--remove] [--system] [--allow-unsigned]. */
+int setup_mynaportal(void);
+
+/* What doctor says about one piece: the level of a finding (doctor.c
+ * counts LV_WARN and LV_FAIL as problems), its message and its fix. */
+enum doctor_level { LV_OK, LV_NOTE, LV_WARN, LV_FAIL };
+struct mp_finding {
+    enum doctor_level level;
+    char message[1024];
+    char fix[256];      /* "" for none */
+};
+/* The host manifests, the host program, the extension's files and the
+ * Firefox profiles' copies of it: up to @cap findings.  Returns how many. */
+size_t mp_check(struct mp_finding *out, size_t cap);
 
 #endif

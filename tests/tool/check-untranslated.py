@@ -24,9 +24,10 @@ CALLS = {
     'show_cert': {1}, 'read_and_show': {3}, 'check_reg': {1},
     'printf': None, 'fprintf': 'from1', 'fputs': {0}, 'puts': {0},
     'dprintf': 'from1',
+    'add': 'from4',             # mynaportal.c's doctor findings: fix, fmt, ...
 }
 # sfmt/snprintf into a buffer whose name says it is a message.
-MSG_BUFFER = re.compile(r'^\s*&?\s*(\w+->)?(fix|detail|prompt|msg|why|text)\b')
+MSG_BUFFER = re.compile(r'^\s*&?\s*(\w+->)?(fix|detail|prompt|msg|why|text|error|message)\b')
 WRAPPERS = ('_', 'N_', 'D_', 'DN_', 'ngettext')
 ALLOWED = {
     # the configuration file's own comment, written to disk (a prefix)
@@ -38,6 +39,8 @@ ALLOWED = {
     ('doctor.c', 'sign'),
     # a command to run, the same in every language
     ('doctor.c', 'mynacard-tool setup %s'),
+    # an extension's ID
+    ('mynaportal.c', 'iblcbagoigccfdmjdapagpgincgbbcki'),
     # program names, the same in every language
     ('doctor.c', 'LibreOffice'),
     ('setup.c', 'LibreOffice: %s\\n'),
@@ -151,8 +154,8 @@ def main():
                 sel = CALLS[fn]
                 if sel is None:
                     idx = range(len(args))
-                elif sel == 'from1':
-                    idx = range(1, len(args))
+                elif isinstance(sel, str):
+                    idx = range(int(sel[4:]), len(args))
                 else:
                     idx = [k for k in sel if k < len(args)]
             elif fn in ('sfmt', 'snprintf') and args and MSG_BUFFER.match(args[0]):
