@@ -10,7 +10,8 @@
 # --json prints the same bytes under both.  Situations: no pcscd, a reader
 # without a card, status on a fresh card (with --sign --personal), a
 # wrong PIN (one try spent, said in Japanese), a PIN of the wrong format
-# (nothing sent), doctor, setup nss, check-pss, --help.
+# (nothing sent), doctor, setup nss, setup mynaportal's refusals,
+# check-pss, --help.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/tool-lib.sh"
 
@@ -208,6 +209,17 @@ if command -v modutil >/dev/null && command -v certutil >/dev/null; then
 else
     sys_ok "setup nss # SKIP modutil/certutil (libnss3-tools) missing" true
 fi
+
+# ---- setup mynaportal: refusals before anything is written ----
+ja mp-unsigned-ja setup mynaportal --system --allow-unsigned
+en mp-unsigned-en setup mynaportal --system --allow-unsigned
+sys_ok "setup mynaportal --system --allow-unsigned, ja: exit 2, said in Japanese" \
+    eval 'rc_is mp-unsigned-ja 2 && err_has mp-unsigned-ja "--allow-unsigned は自分の Firefox プロファイルを変更します" && no_english mp-unsigned-ja'
+sys_ok "  en: unchanged" \
+    eval 'rc_is mp-unsigned-en 2 && err_has mp-unsigned-en "--allow-unsigned changes your own Firefox profiles"'
+MYNACARD_MPA=relative/mynacard-mpa ja mp-rel-ja setup mynaportal
+sys_ok "setup mynaportal with a relative host program, ja: exit 1, 絶対パスではありません" \
+    eval 'rc_is mp-rel-ja 1 && err_has mp-rel-ja "ホストプログラム relative/mynacard-mpa は絶対パスではありません"'
 
 # ---- check-pss: the introduction and the verdict in Japanese ----
 ja_in pss-ja "$AUTH" check-pss --stdin
