@@ -21,6 +21,7 @@
 
 #include "apdu.h"
 #include "der.h"
+#include "jpki-internal.h"
 #include "log.h"
 #include "myna-err.h"
 #include "transport.h"
@@ -57,6 +58,8 @@ const uint8_t JPKI_AID[10] = {
 enum ap_state {
     AP_NONE = 0,   /* nothing selected: after a reset we asked for */
     AP_JPKI,       /* the JPKI AP is selected */
+    AP_OTHER,      /* another application, other_aid, is selected
+                    * (cardinfo.c, through jpki-internal.h) */
     AP_UNKNOWN     /* we cannot know: forgotten, or a SELECT failed */
 };
 
@@ -70,6 +73,9 @@ struct jpki {
      * would then spend one of its tries.  So jpki_begin() drops it, and
      * every transaction selects its EF once. */
     uint32_t ef;
+    /* The other application selected when ap is AP_OTHER. */
+    uint8_t other_aid[JPKI_OTHER_AID_MAX];
+    size_t other_aid_len;
     enum jpki_ext_mode ext_mode;
     /* What JPKI_EXT_AUTO learned: this card refuses extended READ
      * BINARY.  Kept across resets: it is the same card. */
@@ -128,6 +134,11 @@ int jpki_begin(struct jpki *j)
     if (!j)
         return MYNA_E_ARGS;
     j->ef = EF_NONE;
+    /* Another application (cardinfo.c) is trusted selected only inside
+     * the transaction that selected it, as an EF is: its PIN file must
+     * not turn out to be another application's. */
+    if (j->ap == AP_OTHER)
+        j->ap = AP_UNKNOWN;
     err = tp_begin(j->t);
     if (err == MYNA_E_CARD_RESET || err == MYNA_E_NO_CARD) {
         myna_log(MYNA_LOG_DEBUG, "jpki: begin: %s, selection forgotten",
@@ -852,4 +863,113 @@ int jpki_get_challenge(struct jpki *j, uint8_t *out, size_t len)
         done += n;
     }
     return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* For the card's other applications (jpki-internal.h, cardinfo.c).    */
+
+static bool other_ap_cached(const struct jpki *j, const uint8_t *aid,
+                            size_t aidlen)
+{
+    return j->ap == AP_OTHER && j->other_aid_len == aidlen &&
+           memcmp(j->other_aid, aid, aidlen) == 0;
+}
+
+int jpki_select_other_ap(struct jpki *j, const uint8_t *aid, size_t aidlen)
+{
+    struct apdu a = {
+        .cla = 0x00, .ins = 0xA4, .p1 = 0x04, .p2 = 0x0C,
+        .data = aid, .lc = aidlen,
+    };
+    uint16_t sw;
+    int err;
+
+    if (!j || !aid || aidlen < 5 || aidlen > JPKI_OTHER_AID_MAX)
+        return MYNA_E_ARGS;
+    /* The JPKI AP has its own state (AP_JPKI); through here the cache
+     * would call it "other" and select_ef() would select it again. */
+    if (aidlen == sizeof(JPKI_AID) && memcmp(aid, JPKI_AID, aidlen) == 0)
+        return MYNA_E_ARGS;
+    if (other_ap_cached(j, aid, aidlen))
+        return 0;
+    /* Whatever the answer, the JPKI AP is no longer known to be selected:
+     * a failed SELECT may have left the card anywhere. */
+    j->ap = AP_UNKNOWN;
+    j->ef = EF_NONE;
+    j->other_aid_len = 0;
+    err = xfer(j, &a, NULL, 0, NULL, &sw);
+    if (err < 0)
+        return err;
+    myna_log(MYNA_LOG_DEBUG, "jpki: SELECT AP %02X..%02X: SW %04X", aid[0],
+             aid[aidlen - 1], sw);
+    if (sw == SW_OK) {
+        memcpy(j->other_aid, aid, aidlen);
+        j->other_aid_len = aidlen;
+        j->ap = AP_OTHER;
+        return 0;
+    }
+    return select_sw_to_err(sw);
+}
+
+int jpki_select_other_ef(struct jpki *j, const uint8_t *aid, size_t aidlen,
+                         uint16_t fid)
+{
+    bool cached;
+    uint16_t sw;
+    int err;
+
+    if (!j || !aid)
+        return MYNA_E_ARGS;
+    cached = other_ap_cached(j, aid, aidlen);
+    err = jpki_select_other_ap(j, aid, aidlen);
+    if (err < 0)
+        return err;
+    /* The EF of another application is never cached: select_ef_sw() sets
+     * j->ef, which means a JPKI EF, so it is dropped again below. */
+    err = select_ef_sw(j, fid, &sw);
+    j->ef = EF_NONE;
+    if (err < 0)
+        return err;
+    if (sw == SW_FILE_NOT_FOUND && cached) {
+        myna_log(MYNA_LOG_DEBUG,
+                 "jpki: EF %04X not found; selecting its AP again", fid);
+        j->ap = AP_UNKNOWN;
+        err = jpki_select_other_ap(j, aid, aidlen);
+        if (err < 0)
+            return err;
+        err = select_ef_sw(j, fid, &sw);
+        j->ef = EF_NONE;
+        if (err < 0)
+            return err;
+    }
+    return select_sw_to_err(sw);
+}
+
+int jpki_transmit(struct jpki *j, const struct apdu *a, uint8_t *resp,
+                  size_t cap, size_t *resplen, uint16_t *sw)
+{
+    if (!j || !a || !sw)
+        return MYNA_E_ARGS;
+    return xfer(j, a, resp, cap, resplen, sw);
+}
+
+int jpki_read_binary_short(struct jpki *j, size_t offset, size_t le,
+                           uint8_t *out, size_t *outlen, uint16_t *sw)
+{
+    if (!j || !out || !outlen || !sw || le > APDU_SHORT_LE_MAX)
+        return MYNA_E_ARGS;
+    return read_binary(j, offset, le, false, out, outlen, sw);
+}
+
+int jpki_read_rest(struct jpki *j, uint8_t *buf, size_t got, size_t total)
+{
+    if (!j || !buf || got > total)
+        return MYNA_E_ARGS;
+    return read_rest(j, buf, got, total);
+}
+
+void jpki_set_personal(struct jpki *j, bool personal)
+{
+    if (j)
+        j->reading_personal = personal;
 }

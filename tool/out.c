@@ -3,23 +3,29 @@
  *
  * Output of mynacard-tool: text for people on stdout by default, or one
  * JSON object under --json, and complaints on stderr in both cases.
- * Layer: tool/; calls stdio only.  The JSON writer keeps a small stack of
- * "first member yet?" flags so that commands emit members in order
- * without caring about commas.  Everything that came from a card is
- * untrusted: it is escaped here, never by the caller.
+ * Layer: tool/; calls stdio and Jansson (the project's one JSON code
+ * path, shared with mynacard-mpa).  The jo_* calls build one Jansson
+ * document as the command runs (a stack of the open objects and arrays)
+ * and jo_done() dumps it.  Everything that came from a card is untrusted:
+ * invalid UTF-8 is replaced here, and Jansson escapes the rest, never the
+ * caller.
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
+#include <openssl/crypto.h>
 
 #include "tool.h"
 
 #define JO_DEPTH_MAX 16
 
-static bool jo_first[JO_DEPTH_MAX];
-static char jo_closer[JO_DEPTH_MAX];  /* what ends each open level */
-static unsigned jo_depth;
-static bool jo_started;
+static json_t *jo_root;                 /* the document */
+static json_t *jo_stack[JO_DEPTH_MAX];  /* the open levels (borrowed) */
+static unsigned jo_depth;               /* may exceed JO_DEPTH_MAX: the
+                                         * levels beyond are not kept */
 static bool say_stderr;     /* export: stdout carries the certificate */
 
 void say_to_stderr(bool on)
@@ -124,83 +130,114 @@ static size_t utf8_seq(const unsigned char *p, size_t n)
     return len;
 }
 
-void json_write_string(FILE *fp, const char *s, size_t len)
+/* A Jansson string of @s (@len bytes, untrusted), each byte that is not
+ * part of valid UTF-8 replaced by U+FFFD (Jansson takes only valid UTF-8);
+ * NUL bytes are kept (Jansson writes them as \u0000).  NULL when out of
+ * memory.  The copy is wiped: it may be personal data. */
+static json_t *jo_string(const char *s, size_t len)
 {
+    static const char fffd[] = "\xef\xbf\xbd";
     const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0, k;
+    size_t i = 0, o = 0, k, cap;
+    char *buf;
+    json_t *v;
 
-    fputc('"', fp);
+    if (len > (SIZE_MAX - 1) / 3)
+        return NULL;
+    cap = 3 * len + 1;
+    buf = malloc(cap);
+    if (!buf)
+        return NULL;
     while (i < len) {
-        unsigned char ch = p[i];
-
-        switch (ch) {
-        case '"':
-            fputs("\\\"", fp);
-            i++;
-            continue;
-        case '\\':
-            fputs("\\\\", fp);
-            i++;
-            continue;
-        case '\n':
-            fputs("\\n", fp);
-            i++;
-            continue;
-        case '\r':
-            fputs("\\r", fp);
-            i++;
-            continue;
-        case '\t':
-            fputs("\\t", fp);
-            i++;
-            continue;
-        default:
-            break;
-        }
-        if (ch < 0x20 || ch == 0x7f) {
-            fprintf(fp, "\\u%04x", ch);
-            i++;
-            continue;
-        }
         k = utf8_seq(p + i, len - i);
         if (k == 0) {
-            fputs("\\ufffd", fp);  /* one replacement per bad byte */
+            memcpy(buf + o, fffd, 3);
+            o += 3;
             i++;
             continue;
         }
-        fwrite(p + i, 1, k, fp);
+        memcpy(buf + o, p + i, k);
+        o += k;
         i += k;
     }
-    fputc('"', fp);
+    v = json_stringn_nocheck(buf, o);
+    OPENSSL_clear_free(buf, cap);
+    return v;
 }
 
-/* Comma, then the key if inside an object. */
-static void jo_member(const char *key)
+/* Every string of @v wiped before it is freed: the documents may carry
+ * the holder's name and address (status --personal). */
+static void jo_wipe(json_t *v)
 {
-    if (!jo_started) {
-        jo_started = true;
-        jo_depth = 0;
-    }
-    if (jo_depth > 0) {
-        if (!jo_first[jo_depth - 1])
-            fputc(',', stdout);
-        jo_first[jo_depth - 1] = false;
-    }
-    if (key) {
-        json_write_string(stdout, key, strlen(key));
-        fputc(':', stdout);
+    const char *key;
+    json_t *item;
+    size_t i;
+
+    if (json_is_string(v)) {
+        OPENSSL_cleanse((char *)json_string_value(v), json_string_length(v));
+    } else if (json_is_object(v)) {
+        json_object_foreach(v, key, item)
+            jo_wipe(item);
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, i, item)
+            jo_wipe(item);
     }
 }
 
-static void jo_open(const char *key, char ch)
+void json_write_string(FILE *fp, const char *s, size_t len)
 {
+    json_t *v = jo_string(s, len);
+
+    if (v)
+        json_dumpf(v, fp, JSON_ENCODE_ANY | JSON_COMPACT);
+    jo_wipe(v);
+    json_decref(v);
+}
+
+/* Put @v (a new reference, taken) under @key in the open object, or at
+ * the end of the open array, or as the document. */
+static void jo_add(const char *key, json_t *v)
+{
+    json_t *top;
+
+    if (!v)
+        return;
+    if (jo_depth == 0) {
+        if (!jo_root) {
+            jo_root = v;
+            return;
+        }
+        json_decref(v);   /* a second document: never done by a command */
+        return;
+    }
+    if (jo_depth > JO_DEPTH_MAX) {
+        json_decref(v);
+        return;
+    }
+    top = jo_stack[jo_depth - 1];
+    if (!top)
+        json_decref(v);
+    else if (json_is_object(top))
+        json_object_set_new(top, key ? key : "", v);
+    else
+        json_array_append_new(top, v);
+}
+
+static void jo_open(const char *key, bool object)
+{
+    json_t *v;
+
     if (!tool_opt.json)
         return;
-    jo_member(key);
-    fputc(ch, stdout);
-    if (jo_depth < JO_DEPTH_MAX) {
-        jo_first[jo_depth] = true;
-        jo_closer[jo_depth] = ch == '{' ? '}' : ']';
+    v = object ? json_object() : json_array();
+    if (v && jo_depth < JO_DEPTH_MAX && (jo_depth > 0 || !jo_root)) {
+        jo_stack[jo_depth] = v;   /* borrowed: the parent holds it */
+        jo_add(key, v);
+    } else if (jo_depth < JO_DEPTH_MAX) {
+        jo_stack[jo_depth] = NULL;   /* what goes in it is dropped */
+        json_decref(v);
+    } else {
+        json_decref(v);
     }
     jo_depth++;
 }
@@ -210,39 +247,32 @@ static void jo_close(void)
     if (!tool_opt.json || jo_depth == 0)
         return;
     jo_depth--;
-    fputc(jo_depth < JO_DEPTH_MAX ? jo_closer[jo_depth] : '}', stdout);
 }
 
-void jo_obj_begin(const char *key) { jo_open(key, '{'); }
+void jo_obj_begin(const char *key) { jo_open(key, true); }
 void jo_obj_end(void) { jo_close(); }
-void jo_arr_begin(const char *key) { jo_open(key, '['); }
+void jo_arr_begin(const char *key) { jo_open(key, false); }
 void jo_arr_end(void) { jo_close(); }
 
 void jo_str(const char *key, const char *val)
 {
     if (!tool_opt.json)
         return;
-    jo_member(key);
-    if (val)
-        json_write_string(stdout, val, strlen(val));
-    else
-        fputs("null", stdout);
+    jo_add(key, val ? jo_string(val, strlen(val)) : json_null());
 }
 
 void jo_int(const char *key, long long val)
 {
     if (!tool_opt.json)
         return;
-    jo_member(key);
-    printf("%lld", val);
+    jo_add(key, json_integer((json_int_t)val));
 }
 
 void jo_bool(const char *key, bool val)
 {
     if (!tool_opt.json)
         return;
-    jo_member(key);
-    fputs(val ? "true" : "false", stdout);
+    jo_add(key, json_boolean(val));
 }
 
 void jo_unwind(void)
@@ -255,10 +285,14 @@ void jo_done(void)
 {
     if (!tool_opt.json)
         return;
-    /* An early exit may leave levels open: close them, so that even a
-     * failing command prints a document a parser accepts. */
-    while (jo_depth > 0)
-        jo_close();
+    /* An early exit may leave levels open: the document is whole all the
+     * same, since each level was put in its parent when it opened. */
+    jo_depth = 0;
+    if (jo_root)
+        json_dumpf(jo_root, stdout, JSON_COMPACT | JSON_ENCODE_ANY);
+    jo_wipe(jo_root);
+    json_decref(jo_root);
+    jo_root = NULL;
     fputc('\n', stdout);
     fflush(stdout);
 }

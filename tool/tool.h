@@ -100,10 +100,11 @@ int cmd_check_pss(int argc, char **argv);
 
 /* ---- Output (out.c) ----
  * Human text goes through say() (to stdout, nothing under --json);
- * JSON through the jo_* calls (nothing without --json), which keep the
- * commas and nesting.  Strings from the card are untrusted: JSON strings
- * are escaped and made valid UTF-8; human text has control characters
- * replaced, so a certificate cannot drive the terminal. */
+ * JSON through the jo_* calls (nothing without --json), which build one
+ * Jansson document, dumped compact by jo_done().  Strings from the card
+ * are untrusted: invalid UTF-8 is replaced by U+FFFD and Jansson escapes
+ * the rest; human text has control characters replaced, so a certificate
+ * cannot drive the terminal. */
 void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Errors and hints for people: stderr, also under --json. */
 void complain(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -124,9 +125,10 @@ void jo_unwind(void);
 /* Finish the document (newline); call once, at the end of a command. */
 void jo_done(void);
 
-/* Write @s (@len bytes) as a JSON string with its quotes to @fp:
- * ", \ and control characters escaped, invalid UTF-8 replaced by U+FFFD.
- * Pure; exported for the unit tests. */
+/* Write @s (@len bytes) as a JSON string with its quotes to @fp, through
+ * Jansson: ", \ and C0 controls escaped (\u00XX in Jansson's uppercase
+ * hex, \b \f \n \r \t by name), invalid UTF-8 replaced by U+FFFD, one
+ * per bad byte.  Exported for the unit tests. */
 void json_write_string(FILE *fp, const char *s, size_t len);
 /* snprintf for paths and messages whose truncation is acceptable (a path
  * longer than PATH_MAX fails later, where it is used). */

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later
  * Copyright (C) 2026 The mynacard authors
  *
- * The virtual card's APDU state machine: the four applications, the JPKI
- * files, VERIFY and its try counters, CHANGE REFERENCE DATA, COMPUTE
+ * The virtual card's APDU state machine: the five applications, the JPKI
+ * files, the manufacture-number record, the card-info AP's PIN and data,
+ * VERIFY and its try counters, CHANGE REFERENCE DATA, COMPUTE
  * DIGITAL SIGNATURE through SoftHSM, GET CHALLENGE, response chaining with
  * GET RESPONSE, and the faults, latencies, counters and APDU log of struct
  * emu_options.  It follows doc/jpki-card.md; where real cards differ or
@@ -39,15 +40,21 @@ static const uint8_t emu_atr_contactless[] = {
 
 static const uint8_t aid_jpki[] = { 0xD3, 0x92, 0xF0, 0x00, 0x26,
                                     0x01, 0x00, 0x00, 0x00, 0x01 };
-/* The three other applications: empty shells that can be selected. */
-static const uint8_t aid_other[3][10] = {
-    { 0xD3, 0x92, 0x10, 0x00, 0x31, 0x00, 0x01, 0x01, 0x04, 0x08 },
+/* The manufacture-number AP: record 1 of short EF 1. */
+static const uint8_t aid_mfg[] = { 0xD3, 0x92, 0x10, 0x00, 0x31,
+                                   0x00, 0x01, 0x01, 0x01, 0x00 };
+/* The card-info input support AP: EF 0011 its PIN, EF 0002 the facts. */
+static const uint8_t aid_cardinfo[] = { 0xD3, 0x92, 0x10, 0x00, 0x31,
+                                        0x00, 0x01, 0x01, 0x04, 0x08 };
+/* The two other applications: empty shells that can be selected. */
+static const uint8_t aid_other[2][10] = {
     { 0xD3, 0x92, 0x10, 0x00, 0x31, 0x00, 0x01, 0x01, 0x04, 0x02 },
     { 0xD3, 0x92, 0x10, 0x00, 0x31, 0x00, 0x01, 0x01, 0x04, 0x01 },
 };
 
-enum app { APP_NONE, APP_JPKI, APP_OTHER };
-enum ef_kind { EF_FREE, EF_SIGN_CERT, EF_KEY, EF_PIN };
+enum app { APP_NONE, APP_JPKI, APP_MFG, APP_CARDINFO, APP_OTHER };
+/* EF_TEXT: the card-info AP's EF 0002, readable after its PIN. */
+enum ef_kind { EF_FREE, EF_SIGN_CERT, EF_KEY, EF_PIN, EF_TEXT };
 
 struct ef {
     uint16_t fid;
@@ -61,6 +68,9 @@ struct ef {
 #define EF_COUNT 10
 #define ROLE_AUTH 0
 #define ROLE_SIGN 1
+#define ROLE_TEXT 2   /* the card-info AP's PIN */
+#define ROLE_COUNT 3
+#define CI_COUNT 2    /* the card-info AP's files */
 /* Room for the largest answer: an extended READ BINARY of 65536 bytes. */
 #define WORK_CAP (APDU_EXT_LE_MAX + 2u)
 /* COMPUTE DIGITAL SIGNATURE: PKCS#1 v1.5 type 1 leaves 256 - 11 bytes. */
@@ -77,6 +87,9 @@ struct emu_card {
     /* Persistent: what DIR/card.state holds. */
     struct emu_state st;
     struct ef files[EF_COUNT];
+    struct ef ci_files[CI_COUNT];
+    uint8_t *mfg_rec;       /* NULL: a card made before the AP existed */
+    size_t mfg_rec_len;
 
     struct emu_hsm *hsm;
     CK_FUNCTION_LIST *fn;
@@ -86,7 +99,7 @@ struct emu_card {
     /* Volatile: lost on reset. */
     enum app app;
     struct ef *cur;
-    bool verified[2];
+    bool verified[ROLE_COUNT];
     bool powered_off;       /* a power-down came; the next power-up... */
     bool fresh_power;       /* ...makes the next APDU 6F00 (powerup_6f00) */
     uint8_t *pending;       /* chained answer still to be fetched */
@@ -141,17 +154,29 @@ static void sleep_us(unsigned long long us)
 
 static int *tries_of(struct emu_card *c, int role)
 {
+    if (role == ROLE_TEXT)
+        return &c->st.text_tries;
     return role == ROLE_AUTH ? &c->st.auth_tries : &c->st.sign_tries;
 }
 
 static int tries_max(int role)
 {
+    if (role == ROLE_TEXT)
+        return EMU_TEXT_TRIES_MAX;
     return role == ROLE_AUTH ? EMU_AUTH_TRIES_MAX : EMU_SIGN_TRIES_MAX;
 }
 
 static char *pin_of(struct emu_card *c, int role)
 {
+    if (role == ROLE_TEXT)
+        return c->st.text_pin;
     return role == ROLE_AUTH ? c->st.auth_pin : c->st.sign_pin;
+}
+
+static void forget_pins_locked(struct emu_card *c)
+{
+    c->verified[ROLE_AUTH] = c->verified[ROLE_SIGN] = false;
+    c->verified[ROLE_TEXT] = false;
 }
 
 static void drop_pending_locked(struct emu_card *c)
@@ -167,7 +192,7 @@ static void power_off_locked(struct emu_card *c)
 {
     c->app = APP_NONE;
     c->cur = NULL;
-    c->verified[0] = c->verified[1] = false;
+    forget_pins_locked(c);
     c->powered_off = true;
     c->fresh_power = false;
     drop_pending_locked(c);
@@ -190,7 +215,7 @@ static void reset_locked(struct emu_card *c)
     c->app = APP_NONE;
     c->cur = NULL;
     if (!c->opt.warm_reset_keeps_pin)
-        c->verified[0] = c->verified[1] = false;
+        forget_pins_locked(c);
     drop_pending_locked(c);
 }
 
@@ -260,6 +285,42 @@ static struct ef *find_fid(struct emu_card *c, uint16_t fid)
     return NULL;
 }
 
+static struct ef *find_ci_fid(struct emu_card *c, uint16_t fid)
+{
+    size_t i;
+
+    for (i = 0; i < CI_COUNT; i++)
+        if (c->ci_files[i].fid == fid && (c->ci_files[i].kind == EF_PIN ||
+                                          c->ci_files[i].data))
+            return &c->ci_files[i];
+    return NULL;
+}
+
+/* SELECT of the card-info or manufacture-number AP. */
+static bool select_small_ap(struct emu_card *c, const struct apdu *a)
+{
+    enum app app;
+
+    if (a->lc == sizeof(aid_cardinfo) &&
+        memcmp(a->data, aid_cardinfo, sizeof(aid_cardinfo)) == 0)
+        app = APP_CARDINFO;
+    else if (a->lc == sizeof(aid_mfg) &&
+             memcmp(a->data, aid_mfg, sizeof(aid_mfg)) == 0)
+        app = APP_MFG;
+    else
+        return false;
+    /* Leaving the JPKI AP always drops its security state (see below);
+     * the card-info PIN belongs to its application the same way, and
+     * selecting it again drops it as the JPKI AP's switch says. */
+    c->verified[ROLE_AUTH] = c->verified[ROLE_SIGN] = false;
+    if (app != APP_CARDINFO || c->app != APP_CARDINFO ||
+        c->opt.reselect_clears_pin)
+        c->verified[ROLE_TEXT] = false;
+    c->app = app;
+    c->cur = NULL;
+    return true;
+}
+
 static void do_select_ef(struct emu_card *c, const struct apdu *a,
                          struct answer *ans)
 {
@@ -273,12 +334,15 @@ static void do_select_ef(struct emu_card *c, const struct apdu *a,
         ans->sw = 0x6700;
         return;
     }
-    /* The other applications are empty shells: they have no files. */
-    if (c->app != APP_JPKI) {
-        ans->sw = 0x6A82;
-        return;
-    }
-    ef = find_fid(c, (uint16_t)((a->data[0] << 8) | a->data[1]));
+    /* The JPKI AP's files, the card-info AP's two; the other
+     * applications are empty shells, and the manufacture number's record
+     * is read by its short EF identifier. */
+    if (c->app == APP_JPKI)
+        ef = find_fid(c, (uint16_t)((a->data[0] << 8) | a->data[1]));
+    else if (c->app == APP_CARDINFO)
+        ef = find_ci_fid(c, (uint16_t)((a->data[0] << 8) | a->data[1]));
+    else
+        ef = NULL;
     if (!ef) {
         ans->sw = 0x6A82;
         return;
@@ -310,17 +374,22 @@ static void do_select(struct emu_card *c, const struct apdu *a,
              * (OpenSC assumes it does): a switch. */
             if (c->opt.reselect_clears_pin)
                 c->verified[0] = c->verified[1] = false;
+            c->verified[ROLE_TEXT] = false;
             c->app = APP_JPKI;
             c->cur = NULL;
             ans->sw = 0x9000;
             return;
         }
-        for (i = 0; i < 3; i++) {
+        if (select_small_ap(c, a)) {
+            ans->sw = 0x9000;
+            return;
+        }
+        for (i = 0; i < 2; i++) {
             if (a->lc == sizeof(aid_other[i]) &&
                 memcmp(a->data, aid_other[i], sizeof(aid_other[i])) == 0) {
                 /* Leaving the JPKI AP always drops its security state:
                  * the verified PINs belong to the application. */
-                c->verified[0] = c->verified[1] = false;
+                forget_pins_locked(c);
                 c->app = APP_OTHER;
                 c->cur = NULL;
                 ans->sw = 0x9000;
@@ -397,6 +466,10 @@ static void do_read_binary(struct emu_card *c, const struct apdu *a,
         return;
     }
     if (ef->kind == EF_SIGN_CERT && !c->verified[ROLE_SIGN]) {
+        ans->sw = 0x6982;
+        return;
+    }
+    if (ef->kind == EF_TEXT && !c->verified[ROLE_TEXT]) {
         ans->sw = 0x6982;
         return;
     }
@@ -592,6 +665,37 @@ static void do_sign(struct emu_card *c, const struct apdu *a,
     ans->sw = 0x9000;
 }
 
+/* READ RECORD in the manufacture-number AP: record 1 of short EF 1, P2
+ * 0C (SFI 1, P1 a record number).  Le shorter than the record: 6Cxx with
+ * its length, as ISO 7816-4 says. */
+static void do_read_record(struct emu_card *c, const struct apdu *a,
+                           struct answer *ans)
+{
+    if (a->lc != 0 || a->le == 0) {
+        ans->sw = 0x6700;
+        return;
+    }
+    if ((a->p2 & 0x07) != 0x04) {
+        ans->sw = 0x6A86;  /* only "record number in P1" */
+        return;
+    }
+    if (a->p2 >> 3 != 1 || !c->mfg_rec) {
+        ans->sw = 0x6A82;
+        return;
+    }
+    if (a->p1 != 0x01) {
+        ans->sw = 0x6A83;  /* record not found */
+        return;
+    }
+    if (a->le < c->mfg_rec_len) {
+        ans->sw = (uint16_t)(0x6C00 | c->mfg_rec_len);
+        return;
+    }
+    memcpy(ans->data, c->mfg_rec, c->mfg_rec_len);
+    ans->len = c->mfg_rec_len;
+    ans->sw = 0x9000;
+}
+
 static void do_get_challenge(struct emu_card *c, const struct apdu *a,
                              struct answer *ans)
 {
@@ -674,6 +778,12 @@ static void process_locked(struct emu_card *c, const uint8_t *cmd, size_t len,
     }
     /* Any other command gives up the rest of a chained answer. */
     drop_pending_locked(c);
+    /* READ RECORD exists only in the manufacture-number AP; elsewhere
+     * the card answers as it always did. */
+    if (a.ins == 0xB2 && !proprietary && c->app == APP_MFG) {
+        do_read_record(c, &a, ans);
+        return;
+    }
     switch (a.ins) {
     case 0xA4:
     case 0xB0:
@@ -1011,7 +1121,7 @@ int emu_card_tries(const struct emu_card *cc, int role)
     int n;
 
     pthread_mutex_lock(&c->lock);
-    n = role == ROLE_AUTH ? c->st.auth_tries : c->st.sign_tries;
+    n = (role >= ROLE_AUTH && role <= ROLE_TEXT) ? *tries_of(c, role) : -1;
     pthread_mutex_unlock(&c->lock);
     return n;
 }
@@ -1060,6 +1170,56 @@ void emu_card_callbacks(struct emu_card *c, struct tp_card_cb *cb)
 
 /* ---- Open and close ---- */
 
+/* An optional file of DIR: a card made before the two small applications
+ * existed has neither; their applications are then selectable and
+ * empty. */
+static int load_optional(struct emu_card *c, const char *name,
+                         uint8_t **data, size_t *len)
+{
+    char *path = emu_path(c->dir, name);
+
+    *data = NULL;
+    *len = 0;
+    if (!path)
+        return -1;
+    if (emu_read_file(path, data, len) < 0) {
+        if (errno != ENOENT) {
+            fprintf(stderr, "mynacard-emu: cannot read %s: %s\n", path,
+                    strerror(errno));
+            free(path);
+            return -1;
+        }
+        *data = NULL;
+        *len = 0;
+    }
+    free(path);
+    return 0;
+}
+
+static int load_small_aps(struct emu_card *c)
+{
+    struct ef *pin = &c->ci_files[0], *text = &c->ci_files[1];
+
+    pin->fid = 0x0011;
+    pin->kind = EF_PIN;
+    pin->role = ROLE_TEXT;
+    text->fid = 0x0002;
+    text->kind = EF_TEXT;
+    text->file = EMU_CARDINFO_FILE;
+    if (load_optional(c, EMU_CARDINFO_FILE, &text->data, &text->len) < 0)
+        return -1;
+    if (load_optional(c, EMU_MFG_RECORD_FILE, &c->mfg_rec,
+                      &c->mfg_rec_len) < 0)
+        return -1;
+    /* READ RECORD answers with a short Le: a record of at most 255. */
+    if (c->mfg_rec && (c->mfg_rec_len == 0 || c->mfg_rec_len > 255)) {
+        fprintf(stderr, "mynacard-emu: %s: 1 to 255 bytes\n",
+                EMU_MFG_RECORD_FILE);
+        return -1;
+    }
+    return 0;
+}
+
 static int load_files(struct emu_card *c)
 {
     size_t i;
@@ -1085,7 +1245,7 @@ static int load_files(struct emu_card *c)
         }
         free(path);
     }
-    return 0;
+    return load_small_aps(c);
 }
 
 static int open_hsm(struct emu_card *c)
@@ -1193,6 +1353,11 @@ void emu_card_close(struct emu_card *c)
     drop_pending_locked(c);
     for (i = 0; i < EF_COUNT; i++)
         free(c->files[i].data);
+    for (i = 0; i < CI_COUNT; i++) {
+        if (c->ci_files[i].data)
+            OPENSSL_clear_free(c->ci_files[i].data, c->ci_files[i].len);
+    }
+    free(c->mfg_rec);
     emu_state_wipe(&c->st);
     if (c->log)
         fclose(c->log);

@@ -5,7 +5,9 @@
  * pairs (generated inside SoftHSM, never extracted), a test CA per
  * certificate (OpenSSL keys saved as PEM so that users can issue more),
  * the authentication and signature certificates in the style of the real
- * JPKI ones, the card's files (ef-XXXX.bin) and DIR/card.state.  Calls
+ * JPKI ones, the card's files (ef-XXXX.bin), the records of the
+ * manufacture-number and card-info applications (mfg-record1.bin,
+ * cardinfo-0002.bin) and DIR/card.state.  Calls
  * SoftHSM through emu-hsm.c, OpenSSL 3 and libc; nothing of apdu/.
  */
 #include "config.h"
@@ -44,8 +46,10 @@ void emu_init_params_default(struct emu_init_params *p)
     memset(p, 0, sizeof(*p));
     p->auth_pin = "1234";
     p->sign_pin = "ABC123";
-    /* Fake data: an obviously made-up holder at the J-LIS head office. */
-    p->name = "テスト 太郎";
+    /* Fake data: an obviously made-up holder at the J-LIS head office.
+     * The name as the card-info AP holds it: family and given name
+     * separated by U+3000 (the certificate carries the same bytes). */
+    p->name = "テスト" "\xe3\x80\x80" "太郎";
     p->name_alt = NULL;
     p->address = "東京都千代田区一番町25番地";
     p->address_alt = NULL;
@@ -56,6 +60,8 @@ void emu_init_params_default(struct emu_init_params *p)
     p->not_before_days = 0;
     p->valid_days = 5 * 365 + 1;
     p->serial = 0;
+    p->text_pin = EMU_TEXT_PIN_DEFAULT;
+    p->mfg_number = "AB12345678901";
 }
 
 static void ossl_err(const char *what)
@@ -381,6 +387,33 @@ err:
     return -1;
 }
 
+/*
+ * The holder's four facts as EF 0002 of the card-info input support AP
+ * holds them, from the same parameters as the signature certificate's
+ * subjectAltName below: one source, so that the two always agree.  Name
+ * and address are the same bytes.  The date of birth drops the
+ * certificate's era digit (EYYYYMMDD becomes YYYYMMDD).  Sex: 1 and 2 are
+ * the same codes; the certificate's 3 (other) becomes 9, ISO 5218's "not
+ * applicable", the only other value DF25 takes (the emulator's choice: no
+ * source pairs the two codes).
+ */
+struct cardinfo_facts {
+    const char *name, *address, *birth, *sex;
+    size_t birth_len;
+};
+
+static void cardinfo_facts(const struct emu_init_params *p,
+                           struct cardinfo_facts *f)
+{
+    size_t blen = strlen(p->birth);
+
+    f->name = p->name;
+    f->address = p->address;
+    f->birth = blen == 9 ? p->birth + 1 : p->birth;
+    f->birth_len = blen == 9 ? 8 : blen;
+    f->sex = strcmp(p->sex, "3") == 0 ? "9" : p->sex;
+}
+
 static int add_jpki_san(X509 *x, const struct emu_init_params *p)
 {
     GENERAL_NAMES *gens = sk_GENERAL_NAME_new_null();
@@ -510,6 +543,82 @@ static int write_cert_ef(const char *dir, const char *name, X509 *x)
     return rc;
 }
 
+/* One TLV with a two-byte tag and the shortest BER length (at most
+ * 0xFFFF) at @buf + *@n; @cap is checked.  Returns 0 or -1. */
+static int put_tlv(uint8_t *buf, size_t cap, size_t *n, uint16_t tag,
+                   const void *v, size_t len)
+{
+    size_t need = 2 + (len < 0x80 ? 1 : len <= 0xFF ? 2 : 3) + len;
+
+    if (len > 0xFFFF || need > cap - *n)
+        return -1;
+    buf[(*n)++] = (uint8_t)(tag >> 8);
+    buf[(*n)++] = (uint8_t)tag;
+    if (len >= 0x100) {
+        buf[(*n)++] = 0x82;
+        buf[(*n)++] = (uint8_t)(len >> 8);
+    } else if (len >= 0x80) {
+        buf[(*n)++] = 0x81;
+    }
+    buf[(*n)++] = (uint8_t)len;
+    memcpy(buf + *n, v, len);
+    *n += len;
+    return 0;
+}
+
+/* EF 0002 of the card-info AP: FF 20 holding a first TLV that readers
+ * skip (DF21 here; what the real one holds is not known), then DF22 name,
+ * DF23 address, DF24 birth date and DF25 sex (doc/jpki-card.md). */
+static int write_cardinfo_ef(const char *dir, const struct emu_init_params *p)
+{
+    static const uint8_t first[4] = { 0x00, 0x00, 0x00, 0x00 };
+    struct cardinfo_facts f;
+    uint8_t *inner = NULL, *file = NULL;
+    size_t cap, n = 0, m = 0;
+    int rc = -1;
+
+    cardinfo_facts(p, &f);
+    cap = 5 * 5 + sizeof(first) + strlen(f.name) + strlen(f.address) +
+          f.birth_len + strlen(f.sex);
+    inner = malloc(cap);
+    file = malloc(cap + 5);
+    if (!inner || !file)
+        goto out;
+    if (put_tlv(inner, cap, &n, 0xDF21, first, sizeof(first)) < 0 ||
+        put_tlv(inner, cap, &n, 0xDF22, f.name, strlen(f.name)) < 0 ||
+        put_tlv(inner, cap, &n, 0xDF23, f.address, strlen(f.address)) < 0 ||
+        put_tlv(inner, cap, &n, 0xDF24, f.birth, f.birth_len) < 0 ||
+        put_tlv(inner, cap, &n, 0xDF25, f.sex, strlen(f.sex)) < 0 ||
+        put_tlv(file, cap + 5, &m, 0xFF20, inner, n) < 0) {
+        fprintf(stderr, "mynacard-emu: the card-info data are too long\n");
+        goto out;
+    }
+    /* 0600: the holder's facts, even if fake. */
+    rc = write_in_dir(dir, EMU_CARDINFO_FILE, file, m, 0600);
+out:
+    if (file)
+        OPENSSL_clear_free(file, cap + 5);
+    if (inner)
+        OPENSSL_clear_free(inner, cap);
+    return rc;
+}
+
+/* Record 1 of the manufacture-number AP's short EF 1: one BER TLV whose
+ * value is ASCII, the number its characters 2 to 14.  A character before
+ * and one after it, so that a reader taking other characters sees the
+ * difference (the real record's tag and surroundings are not known). */
+static int write_mfg_record(const char *dir, const char *number)
+{
+    uint8_t rec[2 + 1 + EMU_MFG_NUMBER_LEN + 1];
+
+    rec[0] = 0x80;
+    rec[1] = (uint8_t)(sizeof(rec) - 2);
+    rec[2] = '<';
+    memcpy(rec + 3, number, EMU_MFG_NUMBER_LEN);
+    rec[sizeof(rec) - 1] = '>';
+    return write_in_dir(dir, EMU_MFG_RECORD_FILE, rec, sizeof(rec), 0644);
+}
+
 static int write_pem(const char *dir, const char *name, X509 *x,
                      EVP_PKEY *key)
 {
@@ -588,6 +697,19 @@ static int write_token_info(const char *dir, const char *label)
 
 /* ---- The whole card ---- */
 
+static bool mfg_number_ok(const char *s)
+{
+    size_t i;
+
+    if (strlen(s) != EMU_MFG_NUMBER_LEN)
+        return false;
+    for (i = 0; i < EMU_MFG_NUMBER_LEN; i++) {
+        if (s[i] < 0x20 || s[i] > 0x7E)
+            return false;
+    }
+    return true;
+}
+
 static int check_params(const struct emu_init_params *p)
 {
     if (!emu_pin_format_ok(0, (const uint8_t *)p->auth_pin,
@@ -600,6 +722,17 @@ static int check_params(const struct emu_init_params *p)
                            strlen(p->sign_pin))) {
         fprintf(stderr, "mynacard-emu: the signature password must be 6 to "
                 "16 of A-Z and 0-9\n");
+        return -1;
+    }
+    if (!emu_pin_format_ok(2, (const uint8_t *)p->text_pin,
+                           strlen(p->text_pin))) {
+        fprintf(stderr, "mynacard-emu: the card-info PIN must be 4 "
+                "digits\n");
+        return -1;
+    }
+    if (!mfg_number_ok(p->mfg_number)) {
+        fprintf(stderr, "mynacard-emu: the manufacture number must be %d "
+                "printable ASCII characters\n", EMU_MFG_NUMBER_LEN);
         return -1;
     }
     if (strlen(p->token_label) > 32) {
@@ -632,6 +765,8 @@ static void fill_params(struct emu_init_params *p,
     DEF(sex);
     DEF(city);
     DEF(token_label);
+    DEF(text_pin);
+    DEF(mfg_number);
 #undef DEF
     if (p->valid_days == 0)
         p->valid_days = d.valid_days;
@@ -732,6 +867,9 @@ static int write_files(const char *dir, struct card_certs *c,
         write_token_info(dir, p->token_label) < 0 ||
         write_in_dir(dir, "ef-0008.bin", ef0008, sizeof(ef0008), 0644) < 0)
         return -1;
+    if (write_cardinfo_ef(dir, p) < 0 ||
+        write_mfg_record(dir, p->mfg_number) < 0)
+        return -1;
     if (write_pem(dir, "ca-auth.crt.pem", c->auth_ca, NULL) < 0 ||
         write_pem(dir, "ca-auth.key.pem", NULL, c->auth_ca_key) < 0 ||
         write_pem(dir, "ca-sign.crt.pem", c->sign_ca, NULL) < 0 ||
@@ -782,6 +920,8 @@ int emu_card_init(const char *dir_arg, const struct emu_init_params *in)
     snprintf(st.sign_pin, sizeof(st.sign_pin), "%s", p.sign_pin);
     st.auth_tries = EMU_AUTH_TRIES_MAX;
     st.sign_tries = EMU_SIGN_TRIES_MAX;
+    snprintf(st.text_pin, sizeof(st.text_pin), "%s", p.text_pin);
+    st.text_tries = EMU_TEXT_TRIES_MAX;
     if (random_hex(st.hsm_user_pin, EMU_HSM_PIN_LEN / 2) < 0 ||
         random_hex(st.hsm_so_pin, EMU_HSM_PIN_LEN / 2) < 0)
         goto out;

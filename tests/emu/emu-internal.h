@@ -20,6 +20,11 @@
 #define EMU_PIN_MAX 16
 #define EMU_AUTH_TRIES_MAX 3
 #define EMU_SIGN_TRIES_MAX 5
+/* The card-info input support AP's 4-digit PIN (EF 0011). */
+#define EMU_TEXT_TRIES_MAX 3
+#define EMU_TEXT_PIN_DEFAULT "1234"
+/* The manufacture number: characters 2 to 14 of its record's value. */
+#define EMU_MFG_NUMBER_LEN 13
 /* The internal SoftHSM PINs: hex of 16 random bytes. */
 #define EMU_HSM_PIN_LEN 32
 /* The label of the SoftHSM token inside the card directory. */
@@ -30,6 +35,12 @@
 
 #define EMU_STATE_FILE "card.state"
 #define EMU_CONF_FILE "softhsm2.conf"
+/* The two small applications beside JPKI (doc/jpki-card.md): the
+ * manufacture-number AP's record 1 of short EF 1, and the card-info input
+ * support AP's EF 0002 (test data, made by emu_card_init from the same
+ * parameters as the signature certificate). */
+#define EMU_MFG_RECORD_FILE "mfg-record1.bin"
+#define EMU_CARDINFO_FILE "cardinfo-0002.bin"
 
 /* What DIR/card.state holds.  The PINs are kept in clear: this is a test
  * card with fake data, and the file is 0600. */
@@ -38,6 +49,10 @@ struct emu_state {
     char sign_pin[EMU_PIN_MAX + 1];
     int auth_tries;
     int sign_tries;
+    /* The card-info AP's PIN; cards made before it existed get the
+     * default and a full counter when they are loaded. */
+    char text_pin[EMU_PIN_MAX + 1];
+    int text_tries;
     char hsm_user_pin[EMU_HSM_PIN_LEN + 1];
     char hsm_so_pin[EMU_HSM_PIN_LEN + 1];
 };
@@ -72,7 +87,8 @@ int emu_write_conf(const char *dir);
 char *emu_path(const char *dir, const char *name);
 
 /* The 4-digit authentication PIN, or the 6 to 16 character signature
- * password of A-Z and 0-9 (@role 0 auth, 1 sign). */
+ * password of A-Z and 0-9, or the card-info AP's 4-digit PIN (@role 0
+ * auth, 1 sign, 2 card info). */
 bool emu_pin_format_ok(int role, const uint8_t *pin, size_t len);
 
 /*

@@ -67,15 +67,23 @@ static const char usage_text[] =
 "\n"
 "init DIR: make a new card in DIR (created if missing; must not hold a\n"
 "card yet): the keys, the two certificates and their test CAs, the token\n"
-"information file and DIR/card.state (PINs and their try counters).\n"
+"information file, the manufacture-number record, the card-info AP's\n"
+"EF 0002 (the same name, address, birth date and sex as the signature\n"
+"certificate) and DIR/card.state (PINs and their try counters).\n"
 "  --auth-pin P         user-authentication PIN, 4 digits (default 1234)\n"
 "  --sign-pin P         signature password, 6-16 of A-Z 0-9 (default ABC123)\n"
-"  --name N             holder's name, UTF-8 (signature certificate)\n"
+"  --text-pin P         card-info AP's PIN, 4 digits (default 1234; its own\n"
+"                       counter of 3)\n"
+"  --manufacture-number N  13 printable ASCII characters (default\n"
+"                       AB12345678901)\n"
+"  --name N             holder's name, UTF-8, family and given name\n"
+"                       separated by U+3000 (signature certificate and\n"
+"                       card-info AP)\n"
 "  --name-alt N         substitute characters of the name\n"
 "  --address A          holder's address\n"
 "  --address-alt A      substitute characters of the address\n"
 "  --birth EYYYYMMDD    date of birth: era digit, then the date\n"
-"  --sex 1|2|3          1 male, 2 female, 3 other\n"
+"  --sex 1|2|3          1 male, 2 female, 3 other (9 in the card-info AP)\n"
 "  --city C             city in the signature certificate's subject\n"
 "  --token-label L      token name in file 0006 (default JPKIAPICCTOKEN2)\n"
 "  --not-before-days N  validity start, days from now (0 or negative)\n"
@@ -252,7 +260,8 @@ enum {
     OPT_CORRUPT_SW, OPT_CORRUPT_COUNT, OPT_CORRUPT_INS, OPT_LOG, OPT_READY,
     OPT_STATS, OPT_PROFILE, OPT_ATR, OPT_WARM_KEEPS, OPT_POWERUP_6F00,
     OPT_EMPTY_VERIFY_9000, OPT_SIGN_LEN_6985, OPT_SELECT_MF_9000,
-    OPT_SIGN_PSS, OPT_NO_SIGN_PSS, OPT_SIGN_PSS_BAD, OPT_SHORT_ONLY
+    OPT_SIGN_PSS, OPT_NO_SIGN_PSS, OPT_SIGN_PSS_BAD, OPT_SHORT_ONLY,
+    OPT_TEXT_PIN, OPT_MFG_NUMBER
 };
 
 static const struct option init_opts[] = {
@@ -269,6 +278,8 @@ static const struct option init_opts[] = {
     {"not-before-days", required_argument, NULL, OPT_NOT_BEFORE},
     {"valid-days", required_argument, NULL, OPT_VALID_DAYS},
     {"serial", required_argument, NULL, OPT_SERIAL},
+    {"text-pin", required_argument, NULL, OPT_TEXT_PIN},
+    {"manufacture-number", required_argument, NULL, OPT_MFG_NUMBER},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -296,6 +307,8 @@ static int cmd_init(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "h", init_opts, NULL)) != -1) {
         switch (c) {
         case OPT_AUTH_PIN: p.auth_pin = optarg; break;
+        case OPT_TEXT_PIN: p.text_pin = optarg; break;
+        case OPT_MFG_NUMBER: p.mfg_number = optarg; break;
         case OPT_SIGN_PIN: p.sign_pin = optarg; break;
         case OPT_NAME: p.name = optarg; break;
         case OPT_NAME_ALT: p.name_alt = optarg; break;

@@ -35,7 +35,7 @@ bool emu_pin_format_ok(int role, const uint8_t *pin, size_t len)
 {
     size_t i;
 
-    if (role == 0) {
+    if (role == 0 || role == 2) {
         if (len != 4)
             return false;
         for (i = 0; i < len; i++)
@@ -246,9 +246,12 @@ int emu_state_save(const char *dir, const struct emu_state *st)
                  "auth_tries=%d\n"
                  "sign_tries=%d\n"
                  "softhsm_user_pin=%s\n"
-                 "softhsm_so_pin=%s\n",
+                 "softhsm_so_pin=%s\n"
+                 "text_pin=%s\n"
+                 "text_tries=%d\n",
                  st->auth_pin, st->sign_pin, st->auth_tries, st->sign_tries,
-                 st->hsm_user_pin, st->hsm_so_pin);
+                 st->hsm_user_pin, st->hsm_so_pin, st->text_pin,
+                 st->text_tries);
     if (n < 0 || (size_t)n >= sizeof(buf)) {
         fprintf(stderr, "mynacard-emu: card state too long\n");
         goto out_wipe;
@@ -327,6 +330,10 @@ static int parse_line(char *line, struct emu_state *st, unsigned *seen)
     }
     if (strcmp(k, "softhsm_so_pin") == 0)
         return copy_value(st->hsm_so_pin, sizeof(st->hsm_so_pin), v);
+    if (strcmp(k, "text_pin") == 0)
+        return copy_value(st->text_pin, sizeof(st->text_pin), v);
+    if (strcmp(k, "text_tries") == 0)
+        return parse_tries(v, EMU_TEXT_TRIES_MAX, &st->text_tries);
     return 0;
 }
 
@@ -339,6 +346,9 @@ int emu_state_load(const char *dir, struct emu_state *st)
     int rc = -1;
 
     memset(st, 0, sizeof(*st));
+    /* Optional keys: a card made before the card-info AP existed. */
+    snprintf(st->text_pin, sizeof(st->text_pin), "%s", EMU_TEXT_PIN_DEFAULT);
+    st->text_tries = EMU_TEXT_TRIES_MAX;
     path = emu_path(dir, EMU_STATE_FILE);
     if (!path)
         return -1;

@@ -2,7 +2,8 @@
  * Copyright (C) 2026 The mynacard authors
  *
  * The virtual My Number Card (libmynacard-emu): a JPKI card whose keys live
- * in a SoftHSM2 token in the card's directory.  It answers command APDUs
+ * in a SoftHSM2 token in the card's directory, with the manufacture-number
+ * and card-info input support applications beside it.  It answers command APDUs
  * as doc/jpki-card.md says real cards do, in one of several profiles, keeps
  * its PIN counters in the directory between runs, and injects faults on
  * demand.  Used in process by the tests (through the callback transport)
@@ -22,7 +23,9 @@ struct tp_card_cb;
 struct emu_init_params {
     const char *auth_pin;    /* default "1234" */
     const char *sign_pin;    /* default "ABC123" */
-    const char *name;        /* holder's name, UTF-8; default a test name */
+    const char *name;        /* holder's name, UTF-8, family and given name
+                              * separated by U+3000 (as EF 0002 of the
+                              * card-info AP holds it); default a test name */
     const char *name_alt;    /* substitute characters of the name; may be NULL */
     const char *address;     /* default a test address */
     const char *address_alt; /* may be NULL */
@@ -35,6 +38,10 @@ struct emu_init_params {
                               * negative not_before + short validity makes
                               * an expired card */
     unsigned serial;         /* 0: random; makes certificates differ per card */
+    const char *text_pin;    /* the card-info AP's PIN, 4 digits; default
+                              * "1234" */
+    const char *mfg_number;  /* the manufacture number, 13 printable ASCII
+                              * characters; default "AB12345678901" */
 };
 
 void emu_init_params_default(struct emu_init_params *p);
@@ -141,7 +148,8 @@ const uint8_t *emu_card_atr(const struct emu_card *c, size_t *len);
 enum emu_profile emu_card_profile(const struct emu_card *c);
 
 /* Tries left, for tests (what is persisted in DIR/card.state). */
-int emu_card_tries(const struct emu_card *c, int role /* 0 auth, 1 sign */);
+int emu_card_tries(const struct emu_card *c,
+                   int role /* 0 auth, 1 sign, 2 card info */);
 
 /* How many APDUs the card has answered, and bytes each way (benchmarks). */
 void emu_card_counters(const struct emu_card *c, unsigned long *apdus,

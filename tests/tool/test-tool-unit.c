@@ -135,21 +135,26 @@ struct json_case {
     const char *want;
 };
 
+#define FFFD "\xef\xbf\xbd"
+
 static const struct json_case json_cases[] = {
     { "plain", 0, "\"plain\"" },
     { "", 0, "\"\"" },
     { "a\"b\\c", 0, "\"a\\\"b\\\\c\"" },
     { "line\nnext\ttab\r", 0, "\"line\\nnext\\ttab\\r\"" },
-    { "\x01\x1f\x7f", 0, "\"\\u0001\\u001f\\u007f\"" },
-    { "\x1b[31mred", 0, "\"\\u001b[31mred\"" },
+    /* Jansson's escapes: uppercase hex; DEL is no JSON control character
+     * and stays as it is. */
+    { "\x01\x1f\x7f", 0, "\"\\u0001\\u001F\x7f\"" },
+    { "\x1b[31mred", 0, "\"\\u001B[31mred\"" },
     { "\xe5\xb1\xb1\xe7\x94\xb0", 0, "\"\xe5\xb1\xb1\xe7\x94\xb0\"" },   /* 山田 */
     { "\xf0\x9f\x98\x80", 0, "\"\xf0\x9f\x98\x80\"" },                 /* U+1F600 */
-    { "a\xff" "b", 0, "\"a\\ufffdb\"" },
-    { "\xc0\x80", 0, "\"\\ufffd\\ufffd\"" },               /* overlong NUL */
-    { "\xe0\x80\x80", 0, "\"\\ufffd\\ufffd\\ufffd\"" },    /* overlong */
-    { "\xed\xa0\x80", 0, "\"\\ufffd\\ufffd\\ufffd\"" },    /* surrogate */
-    { "\xf4\x90\x80\x80", 0, "\"\\ufffd\\ufffd\\ufffd\\ufffd\"" }, /* > U+10FFFF */
-    { "\xe5\xb1", 0, "\"\\ufffd\\ufffd\"" },               /* cut short */
+    /* U+FFFD as Jansson writes it: the UTF-8 bytes EF BF BD. */
+    { "a\xff" "b", 0, "\"a" FFFD "b\"" },
+    { "\xc0\x80", 0, "\"" FFFD FFFD "\"" },               /* overlong NUL */
+    { "\xe0\x80\x80", 0, "\"" FFFD FFFD FFFD "\"" },    /* overlong */
+    { "\xed\xa0\x80", 0, "\"" FFFD FFFD FFFD "\"" },    /* surrogate */
+    { "\xf4\x90\x80\x80", 0, "\"" FFFD FFFD FFFD FFFD "\"" }, /* > U+10FFFF */
+    { "\xe5\xb1", 0, "\"" FFFD FFFD "\"" },               /* cut short */
     { "a\0b", 3, "\"a\\u0000b\"" },
 };
 

@@ -12,6 +12,7 @@
 #include "emu.h"
 
 #include "apdu.h"
+#include "cardinfo.h"
 #include "myna-err.h"
 #include "transport.h"
 
@@ -41,6 +42,7 @@
 #define AID_INPUT "D39210003100010104 08"
 #define AID_FACE "D3921000310001010402"
 #define AID_JUKI "D3921000310001010401"
+#define AID_MFG "D3921000310001010100"
 #define RESP_CAP (65536u + 512u)
 
 static char base_dir[PATH_MAX];    /* the card made once */
@@ -371,6 +373,10 @@ static void make_custom(void)
     p.auth_pin = "9876";
     p.sign_pin = "PASSWORD1";
     p.city = "Sapporo-shi";
+    p.sex = "3";
+    p.birth = "419900101";
+    p.text_pin = "5678";
+    p.mfg_number = "ZZ 0000000042";
     ck_assert_int_eq(emu_card_init(custom_dir, &p), 0);
 }
 
@@ -1528,6 +1534,14 @@ START_TEST(test_init_refusals)
     p.sign_pin = "ABC123";
     p.token_label = "A LABEL THAT IS FAR TOO LONG FOR THIRTY-TWO";
     ck_assert_int_eq(emu_card_init(test_dir, &p), -1);
+    p.token_label = "JPKIAPICCTOKEN2";
+    p.text_pin = "12a4";
+    ck_assert_int_eq(emu_card_init(test_dir, &p), -1);
+    p.text_pin = "1234";
+    p.mfg_number = "AB1234567890";      /* 12 characters */
+    ck_assert_int_eq(emu_card_init(test_dir, &p), -1);
+    p.mfg_number = "AB123456789\x01" "1";
+    ck_assert_int_eq(emu_card_init(test_dir, &p), -1);
     ck_assert_int_eq(emu_card_open("/nonexistent/card", NULL, &card), -1);
     ck_assert_ptr_null(card);
 }
@@ -1778,6 +1792,221 @@ START_TEST(test_profile_switches_and_env)
 }
 END_TEST
 
+/* ---- The manufacture-number and card-info applications ---- */
+
+static void select_aid(struct emu_card *c, const char *aid_hex)
+{
+    char cmd[64];
+
+    snprintf(cmd, sizeof(cmd), "00A4040C0A%s", aid_hex);
+    ck_assert_uint_eq(xfer(c, cmd, NULL, NULL), 0x9000);
+}
+
+/* VERIFY of the card-info PIN (EF 0011 selected first); "" asks for the
+ * tries. */
+static uint16_t verify_text(struct emu_card *c, const char *pin)
+{
+    uint8_t cmd[16] = { 0x00, 0x20, 0x00, 0x80 };
+    size_t n = strlen(pin);
+
+    ck_assert_uint_eq(select_ef(c, 0x0011), 0x9000);
+    if (n == 0)
+        return xfer_bytes(c, cmd, 4, NULL, NULL);
+    cmd[4] = (uint8_t)n;
+    memcpy(cmd + 5, pin, n);
+    return xfer_bytes(c, cmd, 5 + n, NULL, NULL);
+}
+
+/* The manufacture number's record, in every profile: exactly the READ
+ * RECORD the Mynaportal programs send, the number as characters 2 to 14
+ * of the value, and ISO's answers to the wrong ones. */
+START_TEST(test_mfg_record)
+{
+    static const enum emu_profile profiles[] = {
+        EMU_PROFILE_CLASSIC, EMU_PROFILE_STRICT, EMU_PROFILE_CONTACTLESS
+    };
+    struct emu_card *c = open_profile(profiles[_i]);
+    char num[MYNA_MFG_NUMBER_LEN + 1];
+    uint8_t rec[300];
+    size_t n;
+
+    /* Not in the JPKI AP: as before, an unknown instruction. */
+    select_jpki(c);
+    ck_assert_uint_eq(xfer(c, "00B2010C00", NULL, NULL), 0x6D00);
+    select_aid(c, AID_MFG);
+    ck_assert_uint_eq(xfer(c, "00B2010C00", rec, &n), 0x9000);
+    ck_assert_uint_eq(n, 17);
+    ck_assert_mem_eq(rec, "\x80\x0f<AB12345678901>", 17);
+    ck_assert_int_eq(myna_parse_mfg_record(rec, n, num), 0);
+    ck_assert_str_eq(num, "AB12345678901");
+    /* Le too short: 6C with the record's length. */
+    ck_assert_uint_eq(xfer(c, "00B2010C05", NULL, NULL), 0x6C11);
+    ck_assert_uint_eq(xfer(c, "00B2020C00", NULL, NULL), 0x6A83);
+    ck_assert_uint_eq(xfer(c, "00B2011400", NULL, NULL), 0x6A82);
+    ck_assert_uint_eq(xfer(c, "00B2010D00", NULL, NULL), 0x6A86);
+    /* SFI 0, the current EF: there is none. */
+    ck_assert_uint_eq(xfer(c, "00B2010400", NULL, NULL), 0x6A82);
+    ck_assert_uint_eq(xfer(c, "00B2010C", NULL, NULL), 0x6700);
+    /* It has no file to select, and an unknown AID is still 6A82. */
+    ck_assert_uint_eq(select_ef(c, 0x0002), 0x6A82);
+    ck_assert_uint_eq(xfer(c, "00A4040C0AD3921000310001010101", NULL, NULL),
+                      0x6A82);
+}
+END_TEST
+
+/* The card-info PIN in every profile: EF 0002 is 6982 before it, its
+ * own counter of 3, reset by a correct PIN, blocked at 0 (6984, then 63C0
+ * to the query), persisted, and independent of the JPKI PINs. */
+START_TEST(test_cardinfo_pin)
+{
+    static const enum emu_profile profiles[] = {
+        EMU_PROFILE_CLASSIC, EMU_PROFILE_STRICT, EMU_PROFILE_CONTACTLESS
+    };
+    struct emu_options o = { .profile = profiles[_i] };
+    struct emu_card *c = open_copy(&o);
+    char path[PATH_MAX + 32];
+    uint8_t buf[300];
+    size_t n;
+    char *state;
+
+    select_aid(c, AID_INPUT);
+    ck_assert_uint_eq(select_ef(c, 0x0002), 0x9000);
+    ck_assert_uint_eq(read_at(c, 0, 0, buf, &n), 0x6982);
+    ck_assert_uint_eq(n, 0);
+    /* The JPKI files are not here. */
+    ck_assert_uint_eq(select_ef(c, 0x000A), 0x6A82);
+    ck_assert_uint_eq(verify_text(c, ""), 0x63C3);
+    ck_assert_uint_eq(verify_text(c, "0000"), 0x63C2);
+    ck_assert_uint_eq(verify_text(c, "1111"), 0x63C1);
+    snprintf(path, sizeof(path), "%s/card.state", test_dir);
+    state = slurp(path, NULL);
+    ck_assert_ptr_nonnull(strstr(state, "text_tries=1\n"));
+    free(state);
+    ck_assert_uint_eq(verify_text(c, "1234"), 0x9000);
+    ck_assert_int_eq(emu_card_tries(c, 2), 3);
+    ck_assert_uint_eq(select_ef(c, 0x0002), 0x9000);
+    ck_assert_uint_eq(read_at(c, 0, 0, buf, &n), 0x9000);
+    ck_assert_uint_eq(buf[0], 0xFF);
+    ck_assert_uint_eq(buf[1], 0x20);
+    /* Leaving the application drops the verification. */
+    select_jpki(c);
+    select_aid(c, AID_INPUT);
+    ck_assert_uint_eq(select_ef(c, 0x0002), 0x9000);
+    ck_assert_uint_eq(read_at(c, 0, 0, buf, &n), 0x6982);
+
+    ck_assert_uint_eq(verify_text(c, "9999"), 0x63C2);
+    ck_assert_uint_eq(verify_text(c, "9999"), 0x63C1);
+    ck_assert_uint_eq(verify_text(c, "9999"), 0x63C0);
+    ck_assert_uint_eq(verify_text(c, "1234"), 0x6984);
+    ck_assert_uint_eq(verify_text(c, ""), 0x63C0);
+    ck_assert_int_eq(emu_card_tries(c, 2), 0);
+    ck_assert_int_eq(emu_card_tries(c, 0), 3);
+    ck_assert_int_eq(emu_card_tries(c, 1), 5);
+    reopen(&o);
+    c = card;
+    ck_assert_int_eq(emu_card_tries(c, 2), 0);
+    select_aid(c, AID_INPUT);
+    ck_assert_uint_eq(verify_text(c, "1234"), 0x6984);
+    ck_assert_uint_eq(select_ef(c, 0x0002), 0x9000);
+    ck_assert_uint_eq(read_at(c, 0, 0, buf, &n), 0x6982);
+    /* The JPKI PINs still work. */
+    select_jpki(c);
+    ck_assert_uint_eq(verify(c, 0, "1234"), 0x9000);
+}
+END_TEST
+
+/* EF 0002 of the card @c, read after @pin, parsed. */
+static void read_cardinfo(struct emu_card *c, const char *pin,
+                          struct cardinfo *ci)
+{
+    static uint8_t buf[4096];
+    size_t len;
+
+    select_aid(c, AID_INPUT);
+    ck_assert_uint_eq(verify_text(c, pin), 0x9000);
+    len = read_file(c, 0x0002, buf, sizeof(buf));
+    ck_assert_uint_gt(len, 4);
+    ck_assert_uint_eq(buf[0], 0xFF);
+    ck_assert_uint_eq(buf[1], 0x20);
+    ck_assert_int_eq(cardinfo_parse(buf, len, ci), 0);
+}
+
+/* The four facts equal the signature certificate's: the same name and
+ * address bytes, the birth date without the era digit, sex 1 and 2 as
+ * they are and 3 as 9. */
+static void check_facts_match(struct emu_card *c, const char *sign_pin,
+                              const char *text_pin, const char *want_sex)
+{
+    struct cardinfo ci;
+    X509 *x;
+    char *name, *addr, *birth, *sex;
+
+    select_jpki(c);
+    ck_assert_uint_eq(verify(c, 1, sign_pin), 0x9000);
+    x = read_cert(c, 0x0001);
+    name = san_value(x, 1);
+    sex = san_value(x, 3);
+    birth = san_value(x, 4);
+    addr = san_value(x, 5);
+    ck_assert_ptr_nonnull(name);
+    ck_assert_ptr_nonnull(sex);
+    ck_assert_ptr_nonnull(birth);
+    ck_assert_ptr_nonnull(addr);
+
+    read_cardinfo(c, text_pin, &ci);
+    ck_assert_str_eq(ci.name, name);
+    ck_assert_uint_eq(ci.name_len, strlen(name));
+    ck_assert_str_eq(ci.address, addr);
+    ck_assert_uint_eq(strlen(birth), 9);
+    ck_assert_str_eq(ci.birth, birth + 1);
+    ck_assert_str_eq(ci.sex, want_sex);
+    ck_assert_str_eq(sex, strcmp(want_sex, "9") == 0 ? "3" : want_sex);
+    cardinfo_clear(&ci);
+    free(addr);
+    free(birth);
+    free(sex);
+    free(name);
+    X509_free(x);
+}
+
+START_TEST(test_cardinfo_matches_certificate)
+{
+    struct emu_init_params d;
+    struct emu_card *c = open_copy(NULL);
+    struct cardinfo ci;
+
+    check_facts_match(c, "ABC123", "1234", "1");
+    /* The default name: family and given name separated by U+3000. */
+    emu_init_params_default(&d);
+    read_cardinfo(c, "1234", &ci);
+    ck_assert_str_eq(ci.name, "テスト\xe3\x80\x80太郎");
+    ck_assert_str_eq(ci.name, d.name);
+    ck_assert_str_eq(ci.birth, "19850401");
+    cardinfo_clear(&ci);
+}
+END_TEST
+
+/* A card made with its own PIN, number and sex 3. */
+START_TEST(test_custom_small_aps)
+{
+    uint8_t rec[300];
+    size_t n;
+    char num[MYNA_MFG_NUMBER_LEN + 1];
+    struct emu_card *c;
+
+    copy_card(custom_dir, test_dir);
+    ck_assert_int_eq(emu_card_open(test_dir, NULL, &card), 0);
+    c = card;
+    select_aid(c, AID_MFG);
+    ck_assert_uint_eq(xfer(c, "00B2010C00", rec, &n), 0x9000);
+    ck_assert_int_eq(myna_parse_mfg_record(rec, n, num), 0);
+    ck_assert_str_eq(num, "ZZ 0000000042");
+    select_aid(c, AID_INPUT);
+    ck_assert_uint_eq(verify_text(c, "1234"), 0x63C2);
+    check_facts_match(c, "PASSWORD1", "5678", "9");
+}
+END_TEST
+
 /* ---- Suite ---- */
 
 static TCase *tcase(Suite *s, const char *name, void (*fixture)(void))
@@ -1841,6 +2070,11 @@ static Suite *emu_suite(void)
     tcase_add_test(tc, test_auth_certificate);
     tcase_add_test(tc, test_sign_certificate);
     tcase_add_test(tc, test_init_refusals);
+    tcase_add_test(tc, test_cardinfo_matches_certificate);
+
+    tc = tcase(s, "small-aps", make_base);
+    tcase_add_loop_test(tc, test_mfg_record, 0, 3);
+    tcase_add_loop_test(tc, test_cardinfo_pin, 0, 3);
 
     tc = tcase(s, "profiles", make_base);
     tcase_add_loop_test(tc, test_profile_pin_lifetime, 0, 3);
@@ -1853,6 +2087,7 @@ static Suite *emu_suite(void)
     tc = tcase(s, "custom", make_base);
     tcase_add_unchecked_fixture(tc, make_custom, NULL);
     tcase_add_test(tc, test_custom_card);
+    tcase_add_test(tc, test_custom_small_aps);
     return s;
 }
 
