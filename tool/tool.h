@@ -9,7 +9,8 @@
  * (X.509 facts), pin.c (PIN entry, verify-pin, change-pin), status.c,
  * export.c, setup.c (registering the modules), mynaportal.c (setup
  * mynaportal: the native messaging host and the browser extension),
- * doctor.c, pss.c (check-pss: RSA-PSS for TLS 1.3).
+ * doctor.c, pss.c (check-pss: RSA-PSS for TLS 1.3), i18n.c (messages
+ * in the user's language: gettext, po/).
  *
  * PINs are kept only in fixed buffers on the stack of the command that
  * reads them, wiped with OPENSSL_cleanse on every path, never printed or
