@@ -9,7 +9,8 @@
 # English sentence is left in it; the English run is today's English; and
 # --json prints the same bytes under both.  Situations: no pcscd, a reader
 # without a card, status on a fresh card (with --sign --personal), a
-# wrong PIN (one try spent, said in Japanese), a PIN of the wrong format
+# wrong PIN (one try spent, said in Japanese), the PIN prompts typed into
+# a terminal (tmux), a PIN of the wrong format
 # (nothing sent), doctor, setup nss, setup mynaportal's refusals,
 # check-pss, --help.
 . "$(dirname "$0")/../lib.sh"
@@ -139,10 +140,10 @@ n=$(verify_count)
 ja_in bad-ja 0000 verify-pin auth --stdin
 sys_ok "a wrong PIN, ja: exit 5, one VERIFY, one try spent" \
     eval 'rc_is bad-ja 5 && [ "$(verify_count)" = $((n + 1)) ] && tries auth 2'
-sys_ok "  「利用者証明用暗証番号が違います」, 残り 2 回になりました" \
+sys_ok "  「利用者証明用暗証番号が違います」, 現在の残り 2 回" \
     eval 'err_has bad-ja "利用者証明用暗証番号が違います" &&
           has bad-ja "利用者証明用暗証番号: 残り 3 回 (全 3 回)" &&
-          has bad-ja "利用者証明用暗証番号: 残り 2 回になりました (全 3 回)" && no_english bad-ja'
+          has bad-ja "利用者証明用暗証番号: 現在の残り 2 回 (全 3 回)" && no_english bad-ja'
 ja_in good-ja "$AUTH" verify-pin auth --stdin
 sys_ok "the right PIN, ja: exit 0, 「利用者証明用暗証番号は正しいです。」, 3 tries again" \
     eval 'rc_is good-ja 0 && has good-ja "利用者証明用暗証番号は正しいです。" && tries auth 3 && no_english good-ja'
@@ -158,6 +159,39 @@ en_in good-json-en "$AUTH" verify-pin auth --stdin
 sys_ok "a wrong PIN: --json the same bytes under both (3 tries before, 2 after)" \
     eval 'same_json bad-json-ja bad-json-en && jq_is bad-json-ja "(d[\"tries_before\"], d[\"tries_after\"], d[\"result\"])" "(3, 2, '"'"'incorrect'"'"')"'
 sys_ok "  and 3 tries again after the right one" tries auth 3
+
+# ---- the prompts on a terminal: verify-pin and change-pin, typed ----
+if command -v tmux >/dev/null; then
+    n=$(verify_count)
+    tm_run "LC_ALL=ja_JP.UTF-8 '$MYNACARD_TOOL' verify-pin auth"
+    sys_ok "verify-pin on a terminal, ja: the prompt is 「利用者証明用暗証番号:」" \
+        tm_wait_line '^利用者証明用暗証番号:$'
+    tm_type "$AUTH"
+    rc=$(tm_exit)
+    tm_save tty-ja
+    sys_ok "  the right PIN typed: exit 0, one VERIFY, said in Japanese, the PIN not shown" \
+        eval '[ "$rc" = 0 ] && [ "$(verify_count)" = $((n + 1)) ] &&
+              grep -qx "利用者証明用暗証番号は正しいです。" "$SYS_WORK/tty-ja.screen" &&
+              ! grep -qF "$AUTH" "$SYS_WORK/tty-ja.screen"'
+    tm_stop
+    tm_run "LC_ALL=ja_JP.UTF-8 '$MYNACARD_TOOL' change-pin sign"
+    sys_ok "change-pin on a terminal, ja: 「現在の署名用パスワード:」" \
+        tm_wait_line '^現在の署名用パスワード:$'
+    tm_type "$SIGN"
+    sys_ok "  then 「新しい署名用パスワード:」" tm_wait_line '^新しい署名用パスワード:$'
+    tm_type NEWPASS1
+    sys_ok "  then 「新しい署名用パスワード (確認のためもう一度):」" \
+        tm_wait_line '^新しい署名用パスワード \(確認のためもう一度\):$'
+    tm_type NEWPASS2
+    rc=$(tm_exit)
+    tm_save tty-chg-ja
+    sys_ok "  two different new passwords: exit 8, nothing sent, said in Japanese" \
+        eval '[ "$rc" = 8 ] && [ "$(verify_count)" = $((n + 1)) ] &&
+              grep -qF "2 回入力した新しい署名用パスワードが一致しません" "$SYS_WORK/tty-chg-ja.screen"'
+    tm_stop
+else
+    sys_ok "the prompts on a terminal # SKIP tmux is missing" true
+fi
 
 # ---- a PIN of the wrong format: nothing sent ----
 n=$(verify_count)
