@@ -12,7 +12,7 @@
 # wrong PIN (one try spent, said in Japanese), the PIN prompts typed into
 # a terminal (tmux), a PIN of the wrong format
 # (nothing sent), doctor, setup nss, setup mynaportal's refusals,
-# check-pss, --help.
+# check-pss, --help, an expired card and a blocked PIN.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/tool-lib.sh"
 
@@ -262,5 +262,41 @@ sys_ok "check-pss, ja: the introduction in Japanese, no try spent" \
 ja_in pss-json-ja "$AUTH" check-pss --stdin --json
 en_in pss-json-en "$AUTH" check-pss --stdin --json
 sys_ok "check-pss: --json the same bytes under both" same_json pss-json-ja pss-json-en
+
+# ---- an expired card, then its authentication PIN blocked ----
+CARD_EXP="$SYS_WORK/card-expired"
+sys_card_init "$CARD_EXP" --auth-pin $AUTH --not-before-days -400 --valid-days 30
+sys_stop_emu
+sys_start_emu "$CARD_EXP"
+CARD=$CARD_EXP    # tries (tool-lib.sh) reads this card now
+ja exp-ja status
+en exp-en status
+sys_ok "an expired card, ja: 警告, renew it at 市区町村の窓口" \
+    eval 'has exp-ja "  警告: この電子証明書は " && has exp-ja "に有効期限が切れました。もう使えません" &&
+          has exp-ja "市区町村の窓口で更新してください。" && no_english exp-ja'
+sys_ok "  en: unchanged" has exp-en "  WARNING: this certificate EXPIRED on "
+ja exp-json-ja status --json
+en exp-json-en status --json
+sys_ok "  --json the same bytes under both (expiry expired)" \
+    eval 'same_json exp-json-ja exp-json-en && jq_is exp-json-ja "d[\"expiry\"]" expired'
+ja exp-doc-ja doctor
+sys_ok "  doctor, ja: [FAIL] and the fix at 市区町村の窓口" \
+    eval 'has exp-doc-ja "[FAIL] 利用者証明用電子証明書は " && has exp-doc-ja "に有効期限が切れました" &&
+          has exp-doc-ja "対処: 市区町村の窓口で電子証明書を更新してください" && no_english exp-doc-ja'
+ja_in blk1 0000 verify-pin auth --stdin
+ja_in blk2 0000 verify-pin auth --stdin
+ja_in blk3 0000 verify-pin auth --stdin --yes
+sys_ok "three wrong PINs, ja: blocked, said in Japanese with 市区町村の窓口" \
+    eval 'rc_is blk3 6 && tries auth 0 &&
+          err_has blk3 "利用者証明用暗証番号が違い、ロックされました: ロックを解除できるのは市区町村の窓口だけです"'
+n=$(verify_count)
+ja_in blk-again "$AUTH" verify-pin auth --stdin
+sys_ok "  a blocked PIN is not asked for (nothing sent), said in Japanese" \
+    eval 'rc_is blk-again 6 && [ "$(verify_count)" = "$n" ] &&
+          err_has blk-again "利用者証明用暗証番号はロックされています: ロックを解除できるのは市区町村の窓口だけです" &&
+          no_english blk-again'
+ja blk-status status
+sys_ok "  status, ja: ロックされています" \
+    has blk-status "利用者証明用暗証番号: 残り 0 回 (全 3 回) -- ロックされています: ロックを解除できるのは市区町村の窓口だけです"
 
 sys_done
