@@ -96,7 +96,11 @@ int main(int argc, char **argv)
     int ch, rc;
 
     tool_i18n_init();
-    while ((ch = getopt_long(argc, argv, "o:hV", longopts, NULL)) != -1) {
+    /* getopt's own complaints would be in English (glibc's catalogs are
+     * not always installed): ours are in the user's language.  The
+     * leading ':' tells a missing value from an unknown option. */
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, ":o:hV", longopts, NULL)) != -1) {
         switch (ch) {
         case 'j': tool_opt.json = true; break;
         case 'S': tool_opt.use_stdin = true; given |= O_STDIN; break;
@@ -118,7 +122,15 @@ int main(int argc, char **argv)
         case 'V':
             printf("mynacard-tool %s\n", MYNACARD_VERSION);
             return TOOL_OK;
+        case ':':
+            complain(_("option %s needs a value"), argv[optind - 1]);
+            fputs(_(usage_text), stderr);
+            return TOOL_EUSAGE;
         default:
+            if (optopt && strncmp(argv[optind - 1], "--", 2) != 0)
+                complain(_("unknown option -%c"), optopt);
+            else
+                complain(_("unknown option %s"), argv[optind - 1]);
             fputs(_(usage_text), stderr);
             return TOOL_EUSAGE;
         }

@@ -144,6 +144,15 @@ ok "an unknown command under ja_JP.UTF-8: exit 2, said in Japanese" \
 ok "  under C.UTF-8: exit 2, said in English" \
     eval '[ "$(cat "$work/unk-c.rc")" = 2 ] && grep -qF "mynacard-tool: unknown command \"frobnicate\"" "$work/unk-c.err"'
 
+LC_ALL=ja_JP.UTF-8 "$tool" --frobnicate >/dev/null 2>"$work/opt-ja.err"
+LC_ALL=C.UTF-8 "$tool" --frobnicate >/dev/null 2>"$work/opt-c.err"
+ok "an unknown option, ja: said in Japanese (not getopt's English)" \
+    eval 'grep -qxF "mynacard-tool: 不明なオプション --frobnicate です" "$work/opt-ja.err" && grep -q "^使い方:" "$work/opt-ja.err"'
+ok "  C: in English" grep -qxF "mynacard-tool: unknown option --frobnicate" "$work/opt-c.err"
+LC_ALL=ja_JP.UTF-8 "$tool" export auth -o >/dev/null 2>"$work/optval-ja.err"
+ok "an option without its value, ja: said in Japanese" \
+    grep -qxF "mynacard-tool: オプション -o には値が必要です" "$work/optval-ja.err"
+
 LC_ALL=ja_JP.UTF-8 "$tool" status --personal >/dev/null 2>"$work/pers-ja.err"
 ok "a usage error of a command in Japanese (status --personal without --sign)" \
     grep -qF -- "--personal には --sign が必要です" "$work/pers-ja.err"
