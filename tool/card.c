@@ -129,35 +129,35 @@ int tcard_open(struct tool_card *c)
     memset(c, 0, sizeof(*c));
     err = tcard_readers(&hub, &rs);
     if (err == MYNA_E_NO_SERVICE) {
-        complain("pcscd is not running or not reachable: start it "
+        complain(_("pcscd is not running or not reachable: start it "
                  "(sudo systemctl start pcscd.socket); "
-                 "`mynacard-tool doctor` says more");
+                 "`mynacard-tool doctor` says more"));
         tp_hub_free(hub);
         return TOOL_ENOSERVICE;
     }
     if (err < 0) {
-        complain("cannot list the readers: %s", myna_strerror(err));
+        complain(_("cannot list the readers: %s"), tool_strerror(err));
         tp_hub_free(hub);
         return tool_exit_for(err);
     }
     if (rs.n == 0) {
-        complain("no smart-card reader is connected");
+        complain(_("no smart-card reader is connected"));
         tp_hub_free(hub);
         return TOOL_ENOCARD;
     }
     idx = tcard_pick(&rs, tool_opt.reader);
     if (idx < 0) {
         if (tool_opt.reader)
-            complain("no card in a reader matching \"%s\"", tool_opt.reader);
+            complain(_("no card in a reader matching \"%s\""), tool_opt.reader);
         else
-            complain("no card in the reader: insert your My Number Card");
+            complain(_("no card in the reader: insert your My Number Card"));
         tp_hub_free(hub);
         return TOOL_ENOCARD;
     }
     err = tcard_connect(hub, rs.r[idx].name, c);
     if (err < 0) {
-        complain("cannot connect to the card in %s: %s", rs.r[idx].name,
-                 myna_strerror(err));
+        complain(_("cannot connect to the card in %s: %s"), rs.r[idx].name,
+                 tool_strerror(err));
         tcard_close(c);
         return tool_exit_for(err);
     }

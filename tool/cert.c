@@ -246,6 +246,16 @@ const char *tool_sex_name(const char *code, char *buf, size_t cap)
     return buf;
 }
 
+const char *tool_sex_label(const char *code, char *buf, size_t cap)
+{
+    if (!strcmp(code, "1"))
+        return _("male");
+    if (!strcmp(code, "2"))
+        return _("female");
+    snprintf(buf, cap, _("other (%.4s)"), code);
+    return buf;
+}
+
 const char *tool_birth_date(const char *code, char *buf, size_t cap)
 {
     size_t n = strlen(code);

@@ -52,7 +52,7 @@ static void report(const char *check, enum doctor_level lv, const char *fix,
     say_text(msg);
     say("\n");
     if (fix) {
-        say("       fix: ");
+        say(_("       fix: "));
         say_text(fix);
         say("\n");
     }
@@ -72,9 +72,10 @@ static void check_card(struct tp_hub *hub, const struct tool_readers *rs)
 
     idx = tcard_pick(rs, tool_opt.reader);
     if (idx < 0) {
-        report("card", LV_FAIL, "insert your My Number Card into the reader "
-               "(contact readers: chip first, face up)",
-               "no card in %s", rs->n == 1 ? "the reader" : "any reader");
+        report("card", LV_FAIL, D_("insert your My Number Card into the "
+               "reader (contact readers: chip first, face up)"),
+               "%s", rs->n == 1 ? D_("no card in the reader")
+                                : D_("no card in any reader"));
         tp_hub_free(hub);
         return;
     }
@@ -82,70 +83,79 @@ static void check_card(struct tp_hub *hub, const struct tool_readers *rs)
     if (err == 0)
         err = tcard_begin(&c);
     if (err == MYNA_E_NOT_JPKI) {
-        report("card", LV_FAIL, "insert a My Number Card: this card has no "
-               "JPKI application", "the card in %s is not a My Number Card",
-               rs->r[idx].name);
+        report("card", LV_FAIL, D_("insert a My Number Card: this card has "
+               "no JPKI application"),
+               D_("the card in %s is not a My Number Card"), rs->r[idx].name);
         goto out_close;
     }
     if (err < 0) {
-        report("card", LV_FAIL, "take the card out, put it back and try "
-               "again; for contactless readers keep it still on the reader",
-               "cannot talk to the card in %s: %s", rs->r[idx].name,
-               myna_strerror(err));
+        report("card", LV_FAIL, D_("take the card out, put it back and try "
+               "again; for contactless readers keep it still on the reader"),
+               D_("cannot talk to the card in %s: %s"), rs->r[idx].name,
+               tool_strerror(err));
         goto out_close;
     }
     if (jpki_read_token_info(c.j, &ti) == 0 && ti.kind == JPKI_KIND_JUKI)
-        report("card", LV_WARN, "get a My Number Card at your municipal "
-               "office: the 住基カード's certificates are no longer issued",
-               "this is a 住基カード (Juki card), not a My Number Card");
+        report("card", LV_WARN, D_("get a My Number Card at your "
+               "municipal office: the 住基カード's certificates are no "
+               "longer issued"),
+               D_("this is a 住基カード (Juki card), not a My Number Card"));
     else
-        report("card", LV_OK, NULL, "a JPKI card is in %s", rs->r[idx].name);
+        report("card", LV_OK, NULL, D_("a JPKI card is in %s"),
+               rs->r[idx].name);
 
     for (int role = 0; role < 2; role++) {
-        const char *what = pin_role_name((enum jpki_role)role);
+        /* pin_role_name's words, English under --json. */
+        const char *what = role == JPKI_AUTH ? D_("authentication PIN")
+                                             : D_("signature password");
 
         err = jpki_pin_tries(c.j, (enum jpki_role)role, &tries);
         if (err < 0) {
-            report("pin", LV_WARN, NULL, "cannot read the tries left of the "
-                   "%s: %s", what, myna_strerror(err));
+            report("pin", LV_WARN, NULL, D_("cannot read the tries left of the "
+                   "%s: %s"), what, tool_strerror(err));
         } else if (tries == 0) {
-            report("pin", LV_FAIL, "only your municipal office can unblock "
-                   "it: go there with the card and an ID",
-                   "the %s is blocked", what);
+            report("pin", LV_FAIL, D_("only your municipal office can unblock "
+                   "it: go there with the card and an ID"),
+                   D_("the %s is blocked"), what);
         } else if (tries < pin_role_max((enum jpki_role)role)) {
-            sfmt(fix, sizeof(fix), "a correct %s resets the count "
-                     "(`mynacard-tool verify-pin %s`)", what,
+            sfmt(fix, sizeof(fix), D_("a correct %s resets the count "
+                     "(`mynacard-tool verify-pin %s`)"), what,
                      role == JPKI_AUTH ? "auth" : "sign");
-            report("pin", LV_WARN, fix, "the %s has %d of %d tries left",
+            report("pin", LV_WARN, fix, D_("the %s has %d of %d tries left"),
                    what, tries, pin_role_max((enum jpki_role)role));
         } else {
-            report("pin", LV_OK, NULL, "the %s has all its %d tries", what,
+            report("pin", LV_OK, NULL, D_("the %s has all its %d tries"), what,
                    tries);
         }
     }
 
     err = jpki_read_cert(c.j, JPKI_CERT_AUTH, &der, &len);
     if (err < 0 || tool_cert_facts(der, len, time(NULL), &f) < 0) {
-        report("certificate", LV_FAIL, "the card may hold no certificate: "
-               "ask your municipal office", "cannot read the authentication "
-               "certificate%s%s", err < 0 ? ": " : "",
-               err < 0 ? myna_strerror(err) : "");
+        if (err < 0)
+            report("certificate", LV_FAIL, D_("the card may hold no "
+                   "certificate: ask your municipal office"),
+                   D_("cannot read the authentication certificate: %s"),
+                   tool_strerror(err));
+        else
+            report("certificate", LV_FAIL, D_("the card may hold no "
+                   "certificate: ask your municipal office"),
+                   D_("cannot read the authentication certificate"));
     } else if (f.expiry == TOOL_EXP_EXPIRED) {
-        report("certificate", LV_FAIL, "renew the certificates at your "
-               "municipal office (bring the card; it takes minutes)",
-               "the authentication certificate expired on %s", f.not_after);
+        report("certificate", LV_FAIL, D_("renew the certificates at your "
+               "municipal office (bring the card; it takes minutes)"),
+               D_("the authentication certificate expired on %s"), f.not_after);
     } else if (f.expiry == TOOL_EXP_EXPIRING) {
-        report("certificate", LV_WARN, "renew the certificates at your "
-               "municipal office before then",
-               "the authentication certificate expires in %lld days, on %s",
+        report("certificate", LV_WARN, D_("renew the certificates at your "
+               "municipal office before then"),
+               D_("the authentication certificate expires in %lld days, on %s"),
                f.days_left, f.not_after);
     } else if (f.expiry == TOOL_EXP_NOT_YET_VALID) {
-        report("certificate", LV_WARN, "check the computer's date and time",
-               "the authentication certificate is not valid until %s",
+        report("certificate", LV_WARN, D_("check the computer's date and time"),
+               D_("the authentication certificate is not valid until %s"),
                f.not_before);
     } else {
-        report("certificate", LV_OK, NULL, "the authentication certificate "
-               "is valid until %s (%lld days)", f.not_after, f.days_left);
+        report("certificate", LV_OK, NULL, D_("the authentication certificate "
+               "is valid until %s (%lld days)"), f.not_after, f.days_left);
     }
     OPENSSL_clear_free(der, len);
 out_close:
@@ -162,14 +172,14 @@ static void check_modules(void)
     for (size_t i = 0; i < 3; i++) {
         tool_module_for(targets[i], lib, sizeof(lib));
         if (stat(lib, &st) < 0) {
-            sfmt(fix, sizeof(fix), "reinstall mynacard (or set "
-                     "MYNACARD_MODULE_DIR to where the modules are)");
-            report("modules", LV_FAIL, fix, "%s is missing", lib);
+            sfmt(fix, sizeof(fix), "%s", D_("reinstall mynacard (or set "
+                 "MYNACARD_MODULE_DIR to where the modules are)"));
+            report("modules", LV_FAIL, fix, D_("%s is missing"), lib);
             ok = false;
         }
     }
     if (ok)
-        report("modules", LV_OK, NULL, "the three modules are in %s",
+        report("modules", LV_OK, NULL, D_("the three modules are in %s"),
                tool_module_dir());
 }
 
@@ -182,19 +192,24 @@ static void check_reg(const char *check, const char *what,
     sfmt(fix, sizeof(fix), "mynacard-tool setup %s", setup);
     switch (r->state) {
     case REG_OK:
-        report(check, LV_OK, NULL, "%s: registered (%s)", what, r->where);
+        report(check, LV_OK, NULL, D_("%s: registered (%s)"), what, r->where);
         break;
     case REG_WRONG:
-        report(check, LV_WARN, fix, "%s: %s (%s)", what, r->detail, r->where);
+        report(check, LV_WARN, fix, "%s: %s (%s)", what, r->detail,
+               r->where);
         break;
     case REG_MISSING:
-        report(check, LV_WARN, fix, "%s: the module is not registered%s%s "
-               "(%s)", what, r->detail[0] ? ": " : "", r->detail, r->where);
+        if (r->detail[0])
+            report(check, LV_WARN, fix, D_("%s: the module is not "
+                   "registered: %s (%s)"), what, r->detail, r->where);
+        else
+            report(check, LV_WARN, fix, D_("%s: the module is not "
+                   "registered (%s)"), what, r->where);
         break;
     case REG_NONE:
     default:
         report(check, none_is_problem ? LV_WARN : LV_NOTE,
-               none_is_problem ? fix : NULL, "%s: not set up (%s)", what,
+               none_is_problem ? fix : NULL, D_("%s: not set up (%s)"), what,
                r->where);
         break;
     }
@@ -236,14 +251,18 @@ static void check_pss(void)
         }
     }
     if (on == 1)
-        report("tls", LV_OK, NULL, "TLS 1.3: RSA-PSS is on (pss = true in "
-               "%s); every PSS signature is checked before it is used",
+        report("tls", LV_OK, NULL, D_("TLS 1.3: RSA-PSS is on (pss = true in "
+               "%s); every PSS signature is checked before it is used"),
                where);
     else
-        report("tls", LV_NOTE, "run `mynacard-tool check-pss`; if your card "
-               "can, `mynacard-tool check-pss --enable`", "TLS 1.3 needs "
-               "RSA-PSS, which is off%s: a site that offers TLS 1.3 gets no "
-               "certificate from the card", on == 0 ? " (pss = false)" : "");
+        report("tls", LV_NOTE, D_("run `mynacard-tool check-pss`; if your card "
+               "can, `mynacard-tool check-pss --enable`"), "%s",
+               on == 0 ? D_("TLS 1.3 needs RSA-PSS, which is off (pss = "
+                            "false): a site that offers TLS 1.3 gets no "
+                            "certificate from the card")
+                       : D_("TLS 1.3 needs RSA-PSS, which is off: a site "
+                            "that offers TLS 1.3 gets no certificate from "
+                            "the card"));
 }
 
 static void check_registrations(void)
@@ -252,15 +271,16 @@ static void check_registrations(void)
     size_t n, profiles, capped;
 
     reg_check_p11kit(&r);
-    check_reg("p11-kit", "p11-kit (GnuTLS, OpenSSL, OpenSSH)", &r, "p11-kit",
-              true);
+    check_reg("p11-kit", D_("p11-kit (GnuTLS, OpenSSL, OpenSSH)"), &r,
+              "p11-kit", true);
     n = reg_check_firefox(ff, 8);
     if (n == 0)
-        report("firefox", LV_NOTE, NULL, "no Firefox profile found");
+        report("firefox", LV_NOTE, NULL, D_("no Firefox profile found"));
     for (size_t i = 0; i < n; i++)
-        check_reg("firefox", "Firefox profile", &ff[i], "firefox", true);
+        check_reg("firefox", D_("Firefox profile"), &ff[i], "firefox", true);
     reg_check_nss(&r);
-    check_reg("nss", "shared NSS database (Chromium)", &r, "chromium", false);
+    check_reg("nss", D_("shared NSS database (Chromium)"), &r, "chromium",
+              false);
     reg_check_libreoffice(&r);
     check_reg("libreoffice", "LibreOffice", &r, "libreoffice", false);
     check_mynaportal();
@@ -270,9 +290,9 @@ static void check_registrations(void)
     check_pss();
     reg_check_tls(&profiles, &capped);
     if (capped > 0)
-        report("firefox-tls", LV_NOTE, NULL, "%zu of %zu Firefox profiles "
+        report("firefox-tls", LV_NOTE, NULL, D_("%zu of %zu Firefox profiles "
                "capped at TLS 1.2 (security.tls.version.max = 3): every "
-               "site is reached with TLS 1.2 at most", capped, profiles);
+               "site is reached with TLS 1.2 at most"), capped, profiles);
 }
 
 int cmd_doctor(int argc, char **argv)
@@ -283,31 +303,32 @@ int cmd_doctor(int argc, char **argv)
 
     (void)argv;
     if (argc != 0) {
-        complain("usage: mynacard-tool doctor [--json]");
+        complain(_("usage: mynacard-tool doctor [--json]"));
         return TOOL_EUSAGE;
     }
     problems = 0;
     jo_arr_begin("checks");
     err = tcard_readers(&hub, &rs);
     if (err == MYNA_E_NO_SERVICE) {
-        report("pcscd", LV_FAIL, "sudo apt install pcscd; sudo systemctl "
-               "enable --now pcscd.socket", "pcscd is not running or not "
-               "reachable");
+        report("pcscd", LV_FAIL, D_("sudo apt install pcscd; sudo systemctl "
+               "enable --now pcscd.socket"), D_("pcscd is not running or not "
+               "reachable"));
         tp_hub_free(hub);
     } else if (err < 0) {
-        report("pcscd", LV_FAIL, "restart pcscd (sudo systemctl restart "
-               "pcscd)", "cannot list the readers: %s", myna_strerror(err));
+        report("pcscd", LV_FAIL, D_("restart pcscd (sudo systemctl restart "
+               "pcscd)"), D_("cannot list the readers: %s"),
+               tool_strerror(err));
         tp_hub_free(hub);
     } else {
-        report("pcscd", LV_OK, NULL, "pcscd is running");
+        report("pcscd", LV_OK, NULL, D_("pcscd is running"));
         if (rs.n == 0) {
-            report("reader", LV_FAIL, "plug in the reader; USB readers need "
+            report("reader", LV_FAIL, D_("plug in the reader; USB readers need "
                    "the CCID driver (sudo apt install libccid); `pcsc_scan` "
-                   "shows what pcscd sees", "no smart-card reader");
+                   "shows what pcscd sees"), D_("no smart-card reader"));
             tp_hub_free(hub);
         } else {
             for (size_t i = 0; i < rs.n; i++)
-                report("reader", LV_OK, NULL, "reader: %s", rs.r[i].name);
+                report("reader", LV_OK, NULL, D_("reader: %s"), rs.r[i].name);
             check_card(hub, &rs);
         }
     }
@@ -316,8 +337,9 @@ int cmd_doctor(int argc, char **argv)
     jo_arr_end();
     jo_int("problems", problems);
     if (problems)
-        say("\n%u problem%s found.\n", problems, problems == 1 ? "" : "s");
+        say(ngettext("\n%u problem found.\n", "\n%u problems found.\n",
+                     problems), problems);
     else
-        say("\nEverything looks right.\n");
+        say(_("\nEverything looks right.\n"));
     return problems ? TOOL_EFAIL : TOOL_OK;
 }

@@ -87,7 +87,7 @@ static int emit(const uint8_t *der, size_t len, bool personal)
 
         b = to_pem(der, len);
         if (!b) {
-            complain("the card's certificate does not parse: not exported");
+            complain(_("the card's certificate does not parse: not exported"));
             return TOOL_EFAIL;
         }
         n = BIO_get_mem_data(b, &pem);
@@ -98,7 +98,7 @@ static int emit(const uint8_t *der, size_t len, bool personal)
         out = (const uint8_t *)pem;
         outlen = (size_t)n;
     } else if (!tool_opt.output && isatty(STDOUT_FILENO)) {
-        complain("DER is binary: give -o FILE or redirect the output");
+        complain(_("DER is binary: give -o FILE or redirect the output"));
         return TOOL_EUSAGE;
     }
     if (tool_opt.output) {
@@ -107,7 +107,7 @@ static int emit(const uint8_t *der, size_t len, bool personal)
         fd = open(tool_opt.output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
                   personal ? 0600 : 0644);
         if (fd < 0) {
-            complain("cannot write %s: %s", tool_opt.output, strerror(errno));
+            complain(_("cannot write %s: %s"), tool_opt.output, strerror(errno));
             rc = TOOL_EFAIL;
             goto out_free;
         }
@@ -115,11 +115,11 @@ static int emit(const uint8_t *der, size_t len, bool personal)
             (void)fchmod(fd, 0600);
     }
     if (write_all(fd, out, outlen) < 0) {
-        complain("cannot write the certificate: %s", strerror(errno));
+        complain(_("cannot write the certificate: %s"), strerror(errno));
         rc = TOOL_EFAIL;
     }
     if (tool_opt.output && close(fd) < 0 && rc == TOOL_OK) {
-        complain("cannot write %s: %s", tool_opt.output, strerror(errno));
+        complain(_("cannot write %s: %s"), tool_opt.output, strerror(errno));
         rc = TOOL_EFAIL;
     }
 out_free:
@@ -136,13 +136,13 @@ int cmd_export(int argc, char **argv)
     int rc, err;
 
     if (argc != 1 || which_parse(argv[0], &which) < 0) {
-        complain("usage: mynacard-tool export auth|sign|auth-ca|sign-ca "
-                 "[--pem|--der] [-o FILE]");
+        complain(_("usage: mynacard-tool export auth|sign|auth-ca|sign-ca "
+                 "[--pem|--der] [-o FILE]"));
         return TOOL_EUSAGE;
     }
     if (tool_opt.json && !tool_opt.output) {
-        complain("--json needs -o FILE: the certificate itself goes on "
-                 "stdout otherwise");
+        complain(_("--json needs -o FILE: the certificate itself goes on "
+                 "stdout otherwise"));
         return TOOL_EUSAGE;
     }
     jo_str("certificate", argv[0]);
@@ -158,7 +158,7 @@ int cmd_export(int argc, char **argv)
     } else {
         err = tcard_begin(&c);
         if (err < 0) {
-            complain("cannot use the card: %s", myna_strerror(err));
+            complain(_("cannot use the card: %s"), tool_strerror(err));
             rc = tool_exit_for(err);
             goto out_close;
         }
@@ -166,7 +166,7 @@ int cmd_export(int argc, char **argv)
     err = jpki_read_cert(c.j, which, &der, &len);
     tcard_end(&c, which == JPKI_CERT_SIGN);
     if (err < 0) {
-        complain("cannot read the certificate: %s", myna_strerror(err));
+        complain(_("cannot read the certificate: %s"), tool_strerror(err));
         rc = tool_exit_for(err);
         goto out_close;
     }

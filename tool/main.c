@@ -46,7 +46,7 @@ static const struct command {
     { "check-pss", cmd_check_pss, O_ENABLE | O_STDIN | O_YES | O_READER },
 };
 
-static const char usage_text[] =
+static const char usage_text[] = N_(
 "Usage: mynacard-tool COMMAND [OPTIONS]\n"
 "\n"
 "  status [--sign [--personal]]   readers, card, tries left, certificates\n"
@@ -68,7 +68,7 @@ static const char usage_text[] =
 "Exit status: 0 ok; 1 failure or problems found; 2 usage; 3 pcscd not\n"
 "running; 4 no reader, no card or not a My Number Card; 5 wrong PIN;\n"
 "6 PIN blocked; 7 PIN of the wrong format (not sent); 8 cancelled\n"
-"(nothing sent); 9 Firefox or LibreOffice is running.\n";
+"(nothing sent); 9 Firefox or LibreOffice is running.\n");
 
 int main(int argc, char **argv)
 {
@@ -95,7 +95,12 @@ int main(int argc, char **argv)
     unsigned given = 0;
     int ch, rc;
 
-    while ((ch = getopt_long(argc, argv, "o:hV", longopts, NULL)) != -1) {
+    tool_i18n_init();
+    /* getopt's own complaints would be in English (glibc's catalogs are
+     * not always installed): ours are in the user's language.  The
+     * leading ':' tells a missing value from an unknown option. */
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, ":o:hV", longopts, NULL)) != -1) {
         switch (ch) {
         case 'j': tool_opt.json = true; break;
         case 'S': tool_opt.use_stdin = true; given |= O_STDIN; break;
@@ -112,35 +117,43 @@ int main(int argc, char **argv)
         case 'R': tool_opt.reader = optarg; given |= O_READER; break;
         case 'o': tool_opt.output = optarg; given |= O_OUTPUT; break;
         case 'h':
-            fputs(usage_text, stdout);
+            fputs(_(usage_text), stdout);
             return TOOL_OK;
         case 'V':
             printf("mynacard-tool %s\n", MYNACARD_VERSION);
             return TOOL_OK;
+        case ':':
+            complain(_("option %s needs a value"), argv[optind - 1]);
+            fputs(_(usage_text), stderr);
+            return TOOL_EUSAGE;
         default:
-            fputs(usage_text, stderr);
+            if (optopt && strncmp(argv[optind - 1], "--", 2) != 0)
+                complain(_("unknown option -%c"), optopt);
+            else
+                complain(_("unknown option %s"), argv[optind - 1]);
+            fputs(_(usage_text), stderr);
             return TOOL_EUSAGE;
         }
     }
     if (optind >= argc) {
-        fputs(usage_text, stderr);
+        fputs(_(usage_text), stderr);
         return TOOL_EUSAGE;
     }
     if (!strcmp(argv[optind], "help")) {
-        fputs(usage_text, stdout);
+        fputs(_(usage_text), stdout);
         return TOOL_OK;
     }
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         if (!strcmp(argv[optind], commands[i].name))
             cmd = &commands[i];
     if (!cmd) {
-        complain("unknown command \"%s\"", argv[optind]);
-        fputs(usage_text, stderr);
+        complain(_("unknown command \"%s\""), argv[optind]);
+        fputs(_(usage_text), stderr);
         return TOOL_EUSAGE;
     }
     if (given & ~cmd->opts) {
-        complain("an option given does not apply to %s: see "
-                 "`mynacard-tool --help`", cmd->name);
+        complain(_("an option given does not apply to %s: see "
+                 "`mynacard-tool --help`"), cmd->name);
         return TOOL_EUSAGE;
     }
     jo_obj_begin(NULL);

@@ -248,20 +248,24 @@ static void manifest_read(const char *file, bool gecko, struct manifest *m)
     if (!text) {
         m->present = is_file(file);
         if (m->present)
-            sfmt(m->error, sizeof(m->error), "unreadable or too big");
+            sfmt(m->error, sizeof(m->error), "%s", D_("unreadable or too big"));
         return;
     }
     m->present = true;
     if (len > MANIFEST_MAX) {
-        sfmt(m->error, sizeof(m->error), "%zu bytes: not a host manifest", len);
+        sfmt(m->error, sizeof(m->error), D_("%zu bytes: not a host manifest"),
+             len);
         free(text);
         return;
     }
     root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     free(text);
     if (!root || !json_is_object(root)) {
-        sfmt(m->error, sizeof(m->error), "not a JSON object%s%s",
-             root ? "" : ": ", root ? "" : jerr.text);
+        if (root)
+            sfmt(m->error, sizeof(m->error), "%s", D_("not a JSON object"));
+        else
+            sfmt(m->error, sizeof(m->error), D_("not a JSON object: %s"),
+                 jerr.text);
         json_decref(root);
         return;
     }
@@ -281,6 +285,22 @@ static void manifest_read(const char *file, bool gecko, struct manifest *m)
     json_decref(root);
 }
 
+/* manifest_apply's state (the JSON's "state") for people. */
+static const char *state_label(const char *state)
+{
+    if (!strcmp(state, "written"))
+        return _("written");
+    if (!strcmp(state, "already"))
+        return _("already there");
+    if (!strcmp(state, "removed"))
+        return _("removed");
+    if (!strcmp(state, "absent"))
+        return _("was not there");
+    if (!strcmp(state, "foreign"))
+        return _("not ours, left alone");
+    return _("FAILED");
+}
+
 /* Write @pl's manifest (or remove it under --remove).  Returns TOOL_OK or
  * TOOL_EFAIL (said why). */
 static int manifest_apply(const struct place *pl, const char *program)
@@ -296,11 +316,11 @@ static int manifest_apply(const struct place *pl, const char *program)
         if (!m.present) {
             state = "absent";
         } else if (!m.ours) {
-            complain("%s was not written by mynacard-tool (no \"name\": \"%s\"): "
-                     "left as it is", file, HOST_NAME);
+            complain(_("%s was not written by mynacard-tool (no \"name\": \"%s\"): "
+                     "left as it is"), file, HOST_NAME);
             state = "foreign";
         } else if (unlink(file) < 0) {
-            complain("cannot remove %s: %s", file, strerror(errno));
+            complain(_("cannot remove %s: %s"), file, strerror(errno));
             goto out;
         } else {
             /* The directory goes too when nothing else is in it. */
@@ -311,15 +331,15 @@ static int manifest_apply(const struct place *pl, const char *program)
         goto out;
     }
     if (m.present && !m.ours) {
-        complain("%s exists and is not mynacard's (%s): left as it is; move it "
-                 "away and run this again", file,
-                 m.parsed ? "another \"name\"" : m.error);
+        complain(_("%s exists and is not mynacard's (%s): left as it is; move it "
+                 "away and run this again"), file,
+                 m.parsed ? D_("another \"name\"") : m.error);
         state = "foreign";
         goto out;
     }
     text = manifest_text(pl, program);
     if (!text) {
-        complain("cannot make the manifest for %s (is the path valid UTF-8?)",
+        complain(_("cannot make the manifest for %s (is the path valid UTF-8?)"),
                  program);
         state = "failed";
         goto out;
@@ -332,7 +352,7 @@ static int manifest_apply(const struct place *pl, const char *program)
     }
     if (tool_mkdir_p(pl->dir, 0755) < 0 ||
         tool_write_file(file, text, strlen(text), 0644) < 0) {
-        complain("cannot write %s: %s", file, strerror(errno));
+        complain(_("cannot write %s: %s"), file, strerror(errno));
         state = "failed";
         goto out;
     }
@@ -346,11 +366,7 @@ out:
     jo_bool("ok", rc == TOOL_OK);
     jo_obj_end();
     say("%-8s %s: %s\n", pl->browser, file,
-        !strcmp(state, "written") ? "written" :
-        !strcmp(state, "already") ? "already there" :
-        !strcmp(state, "removed") ? "removed" :
-        !strcmp(state, "absent") ? "was not there" :
-        !strcmp(state, "foreign") ? "not ours, left alone" : "FAILED");
+        state_label(state));
     free(old);
     free(text);
     return rc;
@@ -391,7 +407,7 @@ static int userjs_apply(const char *profile, bool add, bool *changed)
         if (!add)
             return 0;
         if (is_file(file)) {
-            complain("cannot read %s", file);
+            complain(_("cannot read %s"), file);
             return -1;
         }
         text = strdup("");
@@ -422,7 +438,7 @@ static int userjs_apply(const char *profile, bool add, bool *changed)
     else
         r = tool_write_file(file, out, strlen(out), mode);
     if (r < 0)
-        complain("cannot write %s: %s", file, strerror(errno));
+        complain(_("cannot write %s: %s"), file, strerror(errno));
     else
         *changed = true;
     free(text);
@@ -458,11 +474,11 @@ static int profile_apply(const char *profile, const char *xpi_data,
          * block, which says setup made it. */
         if (!had) {
             if (is_file(dst))
-                say("%s: %s was not put there by mynacard-tool: left as it "
-                    "is (about:addons removes it)\n", profile, dst);
+                say(_("%s: %s was not put there by mynacard-tool: left as it "
+                    "is (about:addons removes it)\n"), profile, dst);
         } else {
             if (unlink(dst) < 0 && errno != ENOENT) {
-                complain("cannot remove %s: %s", dst, strerror(errno));
+                complain(_("cannot remove %s: %s"), dst, strerror(errno));
                 rc = -1;
             }
             (void)rmdir(exts);
@@ -472,7 +488,7 @@ static int profile_apply(const char *profile, const char *xpi_data,
     } else {
         if (tool_mkdir_p(exts, 0700) < 0 ||
             tool_write_file(dst, xpi_data, xpi_len, 0644) < 0) {
-            complain("cannot write %s: %s", dst, strerror(errno));
+            complain(_("cannot write %s: %s"), dst, strerror(errno));
             rc = -1;
         } else if (userjs_apply(profile, true, &changed) < 0) {
             rc = -1;
@@ -485,11 +501,14 @@ static int profile_apply(const char *profile, const char *xpi_data,
     jo_bool("ok", rc == 0);
     jo_obj_end();
     if (rc == 0 && tool_opt.remove)
-        say("%s: %s\n", profile, had ? "the extension and the user.js lines "
-            "removed" : "nothing of mynacard-tool's");
+        say("%s: %s\n", profile,
+            had ? _("the extension and the user.js lines removed")
+                : _("nothing of mynacard-tool's"));
     else if (rc == 0)
-        say("%s: the extension copied, unsigned extensions allowed in "
-            "user.js%s\n", profile, changed ? "" : " (already)");
+        say(changed ? _("%s: the extension copied, unsigned extensions "
+                        "allowed in user.js\n")
+                    : _("%s: the extension copied, unsigned extensions "
+                        "allowed in user.js (already)\n"), profile);
     return rc;
 }
 
@@ -503,8 +522,8 @@ static int profiles_apply(void)
 
     if (n == 0) {
         if (!tool_opt.remove) {
-            complain("no Firefox profile in %s/.mozilla/firefox: start "
-                     "Firefox once, close it, and run this again", tool_home());
+            complain(_("no Firefox profile in %s/.mozilla/firefox: start "
+                     "Firefox once, close it, and run this again"), tool_home());
             return TOOL_EFAIL;
         }
         return TOOL_OK;
@@ -515,8 +534,8 @@ static int profiles_apply(void)
     for (size_t i = 0; i < n; i++) {
         if ((!tool_opt.remove || userjs_has_block(prof[i])) &&
             tool_profile_in_use(prof[i], &pid)) {
-            complain("Firefox is running (process %ld, profile %s): please "
-                     "close it and run this again; nothing was changed",
+            complain(_("Firefox is running (process %ld, profile %s): please "
+                     "close it and run this again; nothing was changed"),
                      (long)pid, prof[i]);
             jo_str("refused", "firefox-running");
             return TOOL_EBUSY;
@@ -525,7 +544,7 @@ static int profiles_apply(void)
     if (!tool_opt.remove) {
         xpi = tool_slurp(extension_xpi(), &xpi_len);
         if (!xpi) {
-            complain("cannot read %s", extension_xpi());
+            complain(_("cannot read %s"), extension_xpi());
             return TOOL_EFAIL;
         }
     }
@@ -553,15 +572,15 @@ static void say_steps(bool firefox_done)
 {
     char what[PATH_MAX + 512];
 
-    say("\nWhat you still do, in each browser:\n");
+    say(_("\nWhat you still do, in each browser:\n"));
     jo_arr_begin("steps");
     if (firefox_done) {
         step("firefox", "restart Firefox: the extension is enabled in the "
              "profiles above (about:addons shows it)",
              "Firefox reads its extensions directory and user.js when it "
              "starts");
-        say("- Firefox: restart it; the extension is enabled in the profiles "
-            "above (about:addons shows it).\n");
+        say(_("- Firefox: restart it; the extension is enabled in the profiles "
+            "above (about:addons shows it).\n"));
     } else {
         sfmt(what, sizeof(what), "open about:debugging#/runtime/this-firefox "
              "(\"This Firefox\" / この Firefox), click \"Load Temporary "
@@ -573,7 +592,7 @@ static void say_steps(bool firefox_done)
              "which lowers that safeguard for every extension in the "
              "profile: `mynacard-tool setup mynaportal --allow-unsigned` "
              "does that if you accept it");
-        say("- Firefox: open about:debugging#/runtime/this-firefox (\"This "
+        say(_("- Firefox: open about:debugging#/runtime/this-firefox (\"This "
             "Firefox\" / この Firefox), click \"Load Temporary Add-on...\" "
             "(一時的なアドオンを読み込む...) and choose\n    %s\n"
             "  It lasts until Firefox closes.  Why: Mozilla signs only "
@@ -582,7 +601,7 @@ static void say_steps(bool firefox_done)
             "xpinstall.signatures.required = false, which lowers that "
             "safeguard for every extension in the profile.  If you accept "
             "that, `mynacard-tool setup mynaportal --allow-unsigned` installs "
-            "it in your profiles (and `--remove` undoes it).\n",
+            "it in your profiles (and `--remove` undoes it).\n"),
             extension_xpi());
     }
     sfmt(what, sizeof(what), "open chrome://extensions, turn on \"Developer "
@@ -593,21 +612,21 @@ static void say_steps(bool firefox_done)
          "administrator's policy names), and this one is not there; loaded "
          "unpacked it stays across restarts, and its ID is fixed by its "
          "manifest, so the host manifest already allows it");
-    say("- Chromium, Chrome: open chrome://extensions, turn on \"Developer "
+    say(_("- Chromium, Chrome: open chrome://extensions, turn on \"Developer "
         "mode\" (デベロッパー モード), click \"Load unpacked\" (パッケージ化"
         "されていない拡張機能を読み込む) and choose\n    %s\n"
         "  Why: they install extensions for good only from the Chrome Web "
         "Store (or from a signed package an administrator's policy names), "
         "and this one is not there.  Loaded unpacked it stays across "
         "restarts; its ID (%s) is fixed by its manifest, so the host "
-        "manifest above already allows it.\n", extension_dir(),
+        "manifest above already allows it.\n"), extension_dir(),
         "iblcbagoigccfdmjdapagpgincgbbcki");
     jo_arr_end();
     if (tool_opt.system)
-        say("(--system wrote the host manifests for every user; each user "
-            "still loads the extension as above.)\n");
-    say("Then open https://myna.go.jp/ and log in with the card; "
-        "`mynacard-tool doctor` checks all of this.\n");
+        say(_("(--system wrote the host manifests for every user; each user "
+            "still loads the extension as above.)\n"));
+    say(_("Then open https://myna.go.jp/ and log in with the card; "
+        "`mynacard-tool doctor` checks all of this.\n"));
 }
 
 /* ---- setup mynaportal ---- */
@@ -627,35 +646,35 @@ int setup_mynaportal(void)
     jo_str("extension_dir", extension_dir());
     jo_str("xpi", extension_xpi());
     if (tool_opt.system && tool_opt.allow_unsigned) {
-        complain("--allow-unsigned changes your own Firefox profiles: run it "
-                 "without --system");
+        complain(_("--allow-unsigned changes your own Firefox profiles: run it "
+                 "without --system"));
         return TOOL_EUSAGE;
     }
     if (tool_opt.system && geteuid() != 0) {
-        complain("--system writes to /usr/lib/mozilla and /etc: run it as "
-                 "root (sudo mynacard-tool setup mynaportal --system)");
+        complain(_("--system writes to /usr/lib/mozilla and /etc: run it as "
+                 "root (sudo mynacard-tool setup mynaportal --system)"));
         return TOOL_EFAIL;
     }
     /* Everything checked before anything is written. */
     if (!tool_opt.remove) {
         if (program[0] != '/' || !is_program(program)) {
-            complain("the host program %s is %s: is mynacard installed?  "
+            complain(_("the host program %s is %s: is mynacard installed?  "
                      "(MYNACARD_MPA names another one; it must be an absolute "
-                     "path)", program, program[0] != '/' ? "not an absolute path" :
-                     is_file(program) ? "not executable" : "missing");
+                     "path)"), program, program[0] != '/' ? _("not an absolute path") :
+                     is_file(program) ? _("not executable") : _("missing"));
             return TOOL_EFAIL;
         }
         sfmt(emanifest, sizeof(emanifest), "%s/manifest.json", extension_dir());
         if (!is_file(emanifest)) {
-            complain("the extension is missing (no %s): is mynacard installed?  "
-                     "(MYNACARD_EXTENSION_DIR names another directory)",
+            complain(_("the extension is missing (no %s): is mynacard installed?  "
+                     "(MYNACARD_EXTENSION_DIR names another directory)"),
                      emanifest);
             return TOOL_EFAIL;
         }
         if (tool_opt.allow_unsigned && !is_file(extension_xpi())) {
-            complain("Firefox's package of the extension, %s, is missing: is "
+            complain(_("Firefox's package of the extension, %s, is missing: is "
                      "mynacard installed?  (MYNACARD_EXTENSION_XPI names "
-                     "another one)", extension_xpi());
+                     "another one)"), extension_xpi());
             return TOOL_EFAIL;
         }
     }
@@ -679,8 +698,8 @@ int setup_mynaportal(void)
     }
     jo_arr_end();
     if (tool_opt.remove) {
-        say("The host manifests are gone.  An extension you loaded by hand "
-            "stays until you remove it (about:addons, chrome://extensions).\n");
+        say(_("The host manifests are gone.  An extension you loaded by hand "
+            "stays until you remove it (about:addons, chrome://extensions).\n"));
         return rc;
     }
     if (rc == TOOL_OK)
@@ -709,8 +728,8 @@ static size_t add(struct mp_finding *out, size_t cap, size_t n,
 }
 
 #define FIX_SETUP "mynacard-tool setup mynaportal"
-#define FIX_UNSIGNED "mynacard-tool setup mynaportal --allow-unsigned (or " \
-    "--remove, to take it out)"
+#define FIX_UNSIGNED D_("mynacard-tool setup mynaportal --allow-unsigned " \
+    "(or --remove, to take it out)")
 
 /* One browser's manifest, the user's first (the browser reads it first),
  * then the system's.  *@found when either exists. */
@@ -732,39 +751,42 @@ static size_t check_browser(struct mp_finding *out, size_t cap, size_t n,
     *found = m.present;
     if (!m.present)
         return add(out, cap, n, any ? LV_WARN : LV_NOTE, FIX_SETUP,
-                   "Mynaportal, %s: no native messaging host manifest (%s in "
-                   "%s or %s)", user->browser, HOST_FILE, user->dir, sys->dir);
+                   D_("Mynaportal, %s: no native messaging host manifest (%s in "
+                   "%s or %s)"), user->browser, HOST_FILE, user->dir, sys->dir);
     base = strrchr(m.path, '/');
     base = base ? base + 1 : m.path;
     if (!m.parsed || !m.ours)
-        return add(out, cap, n, LV_WARN, "move it away (setup leaves alone a "
-                   "file it cannot tell is its own), then " FIX_SETUP,
-                   "Mynaportal, %s: %s is not mynacard's host manifest (%s)",
+        return add(out, cap, n, LV_WARN, D_("move it away (setup leaves alone "
+                   "a file it cannot tell is its own), then mynacard-tool "
+                   "setup mynaportal"),
+                   D_("Mynaportal, %s: %s is not mynacard's host manifest (%s)"),
                    user->browser, file,
-                   m.parsed ? "another \"name\"" : m.error);
+                   m.parsed ? D_("another \"name\"") : m.error);
     if (!m.stdio)
-        return add(out, cap, n, LV_WARN, FIX_SETUP, "Mynaportal, %s: %s: "
-                   "\"type\" is not \"stdio\"", user->browser, file);
+        return add(out, cap, n, LV_WARN, FIX_SETUP, D_("Mynaportal, %s: %s: "
+                   "\"type\" is not \"stdio\""), user->browser, file);
     if (m.path[0] != '/' || strcmp(base, HOST_PROGRAM) != 0)
-        return add(out, cap, n, LV_WARN, FIX_SETUP, "Mynaportal, %s: %s: "
-                   "\"path\" is not the absolute path of %s (\"%s\")",
+        return add(out, cap, n, LV_WARN, FIX_SETUP, D_("Mynaportal, %s: %s: "
+                   "\"path\" is not the absolute path of %s (\"%s\")"),
                    user->browser, file, HOST_PROGRAM, m.path);
     if (!is_program(m.path))
-        return add(out, cap, n, LV_WARN, "reinstall mynacard, then " FIX_SETUP,
-                   "Mynaportal, %s: %s names %s, which is %s", user->browser,
-                   file, m.path, is_file(m.path) ? "not executable" : "missing");
+        return add(out, cap, n, LV_WARN, D_("reinstall mynacard, then "
+                   "mynacard-tool setup mynaportal"),
+                   D_("Mynaportal, %s: %s names %s, which is %s"), user->browser,
+                   file, m.path, is_file(m.path) ? D_("not executable")
+                                             : D_("missing"));
     if (!m.ids_right)
-        return add(out, cap, n, LV_WARN, FIX_SETUP, "Mynaportal, %s: %s does "
-                   "not allow exactly mynacard's extension (%s)", user->browser,
+        return add(out, cap, n, LV_WARN, FIX_SETUP, D_("Mynaportal, %s: %s does "
+                   "not allow exactly mynacard's extension (%s)"), user->browser,
                    file, user->gecko ? GECKO_ID : CHROME_ORIGIN);
     /* Another mynacard-mpa than this installation's: left by an older
      * installation elsewhere, most likely. */
     if (strcmp(m.path, mpa_path()) != 0 && is_program(mpa_path()))
-        return add(out, cap, n, LV_WARN, FIX_SETUP, "Mynaportal, %s: %s starts "
-                   "%s, not this installation's %s", user->browser, file,
+        return add(out, cap, n, LV_WARN, FIX_SETUP, D_("Mynaportal, %s: %s starts "
+                   "%s, not this installation's %s"), user->browser, file,
                    m.path, mpa_path());
-    return add(out, cap, n, LV_OK, NULL, "Mynaportal, %s: the host manifest "
-               "%s starts %s", user->browser, file, m.path);
+    return add(out, cap, n, LV_OK, NULL, D_("Mynaportal, %s: the host manifest "
+               "%s starts %s"), user->browser, file, m.path);
 }
 
 /* Whether files @a and @b hold the same bytes. */
@@ -818,19 +840,19 @@ size_t mp_check(struct mp_finding *out, size_t cap)
     }
     sfmt(emanifest, sizeof(emanifest), "%s/manifest.json", extension_dir());
     if (is_file(emanifest))
-        n = add(out, cap, n, LV_OK, NULL, "Mynaportal: the extension is in %s "
-                "(for Chromium's \"Load unpacked\")", extension_dir());
+        n = add(out, cap, n, LV_OK, NULL, D_("Mynaportal: the extension is in %s "
+                "(for Chromium's \"Load unpacked\")"), extension_dir());
     else
-        n = add(out, cap, n, any ? LV_WARN : LV_NOTE, "reinstall mynacard (or "
-                "set MYNACARD_EXTENSION_DIR to where it is)", "Mynaportal: the "
-                "extension is missing (no %s)", emanifest);
+        n = add(out, cap, n, any ? LV_WARN : LV_NOTE, D_("reinstall mynacard (or "
+                "set MYNACARD_EXTENSION_DIR to where it is)"), D_("Mynaportal: the "
+                "extension is missing (no %s)"), emanifest);
     if (is_file(extension_xpi()))
-        n = add(out, cap, n, LV_OK, NULL, "Mynaportal: Firefox's package of the "
-                "extension is %s", extension_xpi());
+        n = add(out, cap, n, LV_OK, NULL, D_("Mynaportal: Firefox's package of the "
+                "extension is %s"), extension_xpi());
     else
-        n = add(out, cap, n, any ? LV_WARN : LV_NOTE, "reinstall mynacard (or "
-                "set MYNACARD_EXTENSION_XPI to where it is)", "Mynaportal: "
-                "Firefox's package of the extension is missing (%s)",
+        n = add(out, cap, n, any ? LV_WARN : LV_NOTE, D_("reinstall mynacard (or "
+                "set MYNACARD_EXTENSION_XPI to where it is)"), D_("Mynaportal: "
+                "Firefox's package of the extension is missing (%s)"),
                 extension_xpi());
     np = tool_firefox_profiles(prof, PROFILES_MAX);
     for (size_t i = 0; i < np; i++) {
@@ -839,26 +861,27 @@ size_t mp_check(struct mp_finding *out, size_t cap)
 
         sfmt(xpi, sizeof(xpi), "%s/%s", prof[i], PROFILE_XPI);
         if (block && !is_file(xpi))
-            n = add(out, cap, n, LV_WARN, FIX_UNSIGNED, "Mynaportal, Firefox "
+            n = add(out, cap, n, LV_WARN, FIX_UNSIGNED, D_("Mynaportal, Firefox "
                     "profile %s: unsigned extensions are allowed for "
-                    "mynacard's, but its copy %s is missing", prof[i], xpi);
+                    "mynacard's, but its copy %s is missing"), prof[i], xpi);
         else if (block && is_file(extension_xpi()) &&
                  !same_file(xpi, extension_xpi()))
-            n = add(out, cap, n, LV_WARN, FIX_UNSIGNED, "Mynaportal, Firefox "
+            n = add(out, cap, n, LV_WARN, FIX_UNSIGNED, D_("Mynaportal, Firefox "
                     "profile %s: the extension's copy %s is not the installed "
-                    "one (%s)", prof[i], xpi, extension_xpi());
+                    "one (%s)"), prof[i], xpi, extension_xpi());
         else if (block)
-            n = add(out, cap, n, LV_OK, NULL, "Mynaportal, Firefox profile %s: "
+            n = add(out, cap, n, LV_OK, NULL, D_("Mynaportal, Firefox profile %s: "
                     "the extension is installed (unsigned extensions allowed "
-                    "in its user.js)", prof[i]);
+                    "in its user.js)"), prof[i]);
         else if (is_file(xpi))
-            n = add(out, cap, n, LV_WARN, FIX_UNSIGNED, "Mynaportal, Firefox "
+            n = add(out, cap, n, LV_WARN, FIX_UNSIGNED, D_("Mynaportal, Firefox "
                     "profile %s: %s is there but Firefox ESR loads it only "
-                    "with xpinstall.signatures.required = false", prof[i], xpi);
+                    "with xpinstall.signatures.required = false"), prof[i], xpi);
         else if (any)
-            n = add(out, cap, n, LV_NOTE, "load it in about:debugging for each "
-                    "session, or " FIX_UNSIGNED, "Mynaportal, Firefox profile "
-                    "%s: the extension is not installed in it", prof[i]);
+            n = add(out, cap, n, LV_NOTE, D_("load it in about:debugging for "
+                    "each session, or mynacard-tool setup mynaportal "
+                    "--allow-unsigned (or --remove, to take it out)"), D_("Mynaportal, Firefox profile "
+                    "%s: the extension is not installed in it"), prof[i]);
     }
     return n;
 }

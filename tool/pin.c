@@ -46,7 +46,14 @@ static void tty_restore_on_signal(int sig)
 
 const char *pin_role_name(enum jpki_role role)
 {
-    return role == JPKI_AUTH ? "authentication PIN" : "signature password";
+    return role == JPKI_AUTH ? _("authentication PIN")
+                             : _("signature password");
+}
+
+const char *pin_role_title(enum jpki_role role)
+{
+    return role == JPKI_AUTH ? _("Authentication PIN")
+                             : _("Signature password");
 }
 
 int pin_role_max(enum jpki_role role)
@@ -75,8 +82,8 @@ int pin_check_format(enum jpki_role role, const char *pin, size_t len,
         return TOOL_OK;
     if (why)
         *why = role == JPKI_AUTH
-            ? "the authentication PIN is exactly 4 digits"
-            : "the signature password is 6 to 16 letters A-Z and digits 0-9";
+            ? _("the authentication PIN is exactly 4 digits")
+            : _("the signature password is 6 to 16 letters A-Z and digits 0-9");
     return TOOL_EFORMAT;
 }
 
@@ -171,13 +178,13 @@ int pin_read(enum jpki_role role, const char *prompt, uint8_t *pin,
     else
         rc = tty_line(prompt, false, line, sizeof(line), &n, &too_long);
     if (rc == -2) {
-        complain("no terminal to ask for the %s on: use --stdin",
+        complain(_("no terminal to ask for the %s on: use --stdin"),
                  pin_role_name(role));
         rc = TOOL_ECANCEL;
         goto out_wipe;
     }
     if (rc < 0 || (n == 0 && !too_long)) {
-        complain("no %s given: nothing was sent to the card",
+        complain(_("no %s given: nothing was sent to the card"),
                  pin_role_name(role));
         rc = TOOL_ECANCEL;
         goto out_wipe;
@@ -187,8 +194,8 @@ int pin_read(enum jpki_role role, const char *prompt, uint8_t *pin,
     rc = pin_check_format(role, line, too_long ? sizeof(line) : n, pin, len,
                           &why);
     if (rc != TOOL_OK) {
-        complain("refused: %s; it was not sent to the card and no try was "
-                 "spent", why);
+        complain(_("refused: %s; it was not sent to the card and no try was "
+                 "spent"), why);
         *len = 0;
     }
 out_wipe:
@@ -208,18 +215,18 @@ int pin_confirm_last_try(enum jpki_role role, int tries)
     if (tool_opt.yes)
         return TOOL_OK;
     if (tool_opt.use_stdin) {
-        complain("only one try is left for the %s: add --yes to send it "
-                 "anyway; nothing was sent", pin_role_name(role));
+        complain(_("only one try is left for the %s: add --yes to send it "
+                 "anyway; nothing was sent"), pin_role_name(role));
         return TOOL_ECANCEL;
     }
-    rc = tty_line("Only one try is left: a wrong PIN blocks it. "
-                  "Send it to the card? [y/N] ", true, line, sizeof(line),
+    rc = tty_line(_("Only one try is left: a wrong PIN blocks it. "
+                    "Send it to the card? [y/N] "), true, line, sizeof(line),
                   &n, &too_long);
     if (rc == 0 && !too_long &&
         ((n == 1 && (line[0] == 'y' || line[0] == 'Y')) ||
          (n == 3 && !strncasecmp(line, "yes", 3))))
         return TOOL_OK;
-    complain("not confirmed: nothing was sent to the card");
+    complain(_("not confirmed: nothing was sent to the card"));
     return TOOL_ECANCEL;
 }
 
@@ -233,17 +240,21 @@ static int read_tries(struct tool_card *c, enum jpki_role role, int *tries)
         tcard_end(c, false);
     }
     if (err < 0) {
-        complain("cannot read the tries left of the %s: %s",
-                 pin_role_name(role), myna_strerror(err));
+        complain(_("cannot read the tries left of the %s: %s"),
+                 pin_role_name(role), tool_strerror(err));
         return tool_exit_for(err);
     }
     return TOOL_OK;
 }
 
-static void show_tries(enum jpki_role role, int tries, const char *when)
+static void show_tries(enum jpki_role role, int tries, bool now)
 {
-    say("%c%s: %d of %d tries left%s\n", role == JPKI_AUTH ? 'A' : 'S',
-        pin_role_name(role) + 1, tries, pin_role_max(role), when);
+    if (now)
+        say(_("%s: %d of %d tries left now\n"), pin_role_title(role), tries,
+            pin_role_max(role));
+    else
+        say(_("%s: %d of %d tries left\n"), pin_role_title(role), tries,
+            pin_role_max(role));
 }
 
 /* Before reading a PIN: the tries, and no PIN asked for a blocked one. */
@@ -254,15 +265,15 @@ static int before_pin(struct tool_card *c, enum jpki_role role, int *tries)
     if (rc != TOOL_OK)
         return rc;
     jo_int("tries_before", *tries);
-    show_tries(role, *tries, "");
+    show_tries(role, *tries, false);
     if (*tries == 0) {
-        complain("the %s is blocked: only your municipal office can "
-                 "unblock it (bring the card and an ID)",
+        complain(_("the %s is blocked: only your municipal office can "
+                 "unblock it (bring the card and an ID)"),
                  pin_role_name(role));
         return TOOL_EBLOCKED;
     }
     if (*tries == 1)
-        complain("warning: only one try is left for the %s",
+        complain(_("warning: only one try is left for the %s"),
                  pin_role_name(role));
     return TOOL_OK;
 }
@@ -277,24 +288,24 @@ static int after_verify(struct tool_card *c, enum jpki_role role, int err,
         tries = -1;
     if (err == 0) {
         jo_str("result", "correct");
-        say("The %s is correct.\n", pin_role_name(role));
+        say(_("The %s is correct.\n"), pin_role_name(role));
     } else if (err == MYNA_E_PIN_INCORRECT) {
         jo_str("result", "incorrect");
-        complain("wrong %s", pin_role_name(role));
+        complain(_("wrong %s"), pin_role_name(role));
     } else if (err == MYNA_E_PIN_LOCKED) {
         tries = 0;
         jo_str("result", "blocked");
-        complain("wrong %s, and it is now blocked: only your municipal "
-                 "office can unblock it", pin_role_name(role));
+        complain(_("wrong %s, and it is now blocked: only your municipal "
+                 "office can unblock it"), pin_role_name(role));
     } else {
         jo_str("result", "error");
-        complain("the card did not check the %s: %s", pin_role_name(role),
-                 myna_strerror(err));
+        complain(_("the card did not check the %s: %s"), pin_role_name(role),
+                 tool_strerror(err));
         return tool_exit_for(err);
     }
     if (tries >= 0) {
         jo_int("tries_after", tries);
-        show_tries(role, tries, " now");
+        show_tries(role, tries, true);
     }
     return tool_exit_for(err);
 }
@@ -305,8 +316,8 @@ int pin_login(struct tool_card *c, enum jpki_role role, int tries_before)
     size_t len = 0;
     int rc, err, left = -1;
 
-    rc = pin_read(role, role == JPKI_SIGN ? "Signature password: "
-                                          : "Authentication PIN: ",
+    rc = pin_read(role, role == JPKI_SIGN ? _("Signature password: ")
+                                          : _("Authentication PIN: "),
                   pin, &len);
     if (rc != TOOL_OK)
         goto out_wipe;
@@ -315,7 +326,7 @@ int pin_login(struct tool_card *c, enum jpki_role role, int tries_before)
         goto out_wipe;
     err = tcard_begin(c);
     if (err < 0) {
-        complain("cannot use the card: %s", myna_strerror(err));
+        complain(_("cannot use the card: %s"), tool_strerror(err));
         rc = tool_exit_for(err);
         goto out_wipe;
     }
@@ -351,10 +362,10 @@ int cmd_verify_pin(int argc, char **argv)
     uint8_t pin[JPKI_PIN_MAX];
     size_t len = 0;
     int role, tries = 0, rc, err, left = -1;
-    char prompt[64];
+    char prompt[256];
 
     if (argc != 1 || (role = pin_role_parse(argv[0])) < 0) {
-        complain("usage: mynacard-tool verify-pin auth|sign [--stdin] [--yes]");
+        complain(_("usage: mynacard-tool verify-pin auth|sign [--stdin] [--yes]"));
         return TOOL_EUSAGE;
     }
     jo_str("pin", argv[0]);
@@ -364,8 +375,7 @@ int cmd_verify_pin(int argc, char **argv)
     rc = before_pin(&c, role, &tries);
     if (rc != TOOL_OK)
         goto out_close;
-    snprintf(prompt, sizeof(prompt), "%c%s: ", role == JPKI_AUTH ? 'A' : 'S',
-             pin_role_name(role) + 1);
+    snprintf(prompt, sizeof(prompt), "%s: ", pin_role_title(role));
     rc = pin_read(role, prompt, pin, &len);
     if (rc != TOOL_OK)
         goto out_wipe;
@@ -374,7 +384,7 @@ int cmd_verify_pin(int argc, char **argv)
         goto out_wipe;
     err = tcard_begin(&c);
     if (err < 0) {
-        complain("cannot use the card: %s", myna_strerror(err));
+        complain(_("cannot use the card: %s"), tool_strerror(err));
         rc = tool_exit_for(err);
         goto out_wipe;
     }
@@ -395,11 +405,11 @@ int cmd_change_pin(int argc, char **argv)
     uint8_t oldpin[JPKI_PIN_MAX], newpin[JPKI_PIN_MAX], again[JPKI_PIN_MAX];
     size_t oldlen = 0, newlen = 0, againlen = 0;
     int role, tries = 0, rc, err, left = -1;
-    char prompt[80];
+    char prompt[256];
     const char *what;
 
     if (argc != 1 || (role = pin_role_parse(argv[0])) < 0) {
-        complain("usage: mynacard-tool change-pin auth|sign [--stdin] [--yes]");
+        complain(_("usage: mynacard-tool change-pin auth|sign [--stdin] [--yes]"));
         return TOOL_EUSAGE;
     }
     what = pin_role_name(role);
@@ -413,23 +423,23 @@ int cmd_change_pin(int argc, char **argv)
     rc = before_pin(&c, role, &tries);
     if (rc != TOOL_OK)
         goto out_close;
-    snprintf(prompt, sizeof(prompt), "Current %s: ", what);
+    snprintf(prompt, sizeof(prompt), _("Current %s: "), what);
     rc = pin_read(role, prompt, oldpin, &oldlen);
     if (rc != TOOL_OK)
         goto out_wipe;
-    snprintf(prompt, sizeof(prompt), "New %s: ", what);
+    snprintf(prompt, sizeof(prompt), _("New %s: "), what);
     rc = pin_read(role, prompt, newpin, &newlen);
     if (rc != TOOL_OK)
         goto out_wipe;
     /* On a terminal the new PIN is typed twice: a typo there would lock
      * the holder out.  A script gives it once. */
     if (!tool_opt.use_stdin) {
-        snprintf(prompt, sizeof(prompt), "New %s again: ", what);
+        snprintf(prompt, sizeof(prompt), _("New %s again: "), what);
         rc = pin_read(role, prompt, again, &againlen);
         if (rc != TOOL_OK)
             goto out_wipe;
         if (againlen != newlen || memcmp(again, newpin, newlen) != 0) {
-            complain("the two new %ss differ: nothing was sent to the card",
+            complain(_("the two new %ss differ: nothing was sent to the card"),
                      what);
             rc = TOOL_ECANCEL;
             goto out_wipe;
@@ -440,7 +450,7 @@ int cmd_change_pin(int argc, char **argv)
         goto out_wipe;
     err = tcard_begin(&c);
     if (err < 0) {
-        complain("cannot use the card: %s", myna_strerror(err));
+        complain(_("cannot use the card: %s"), tool_strerror(err));
         rc = tool_exit_for(err);
         goto out_wipe;
     }
@@ -450,16 +460,16 @@ int cmd_change_pin(int argc, char **argv)
         err = jpki_change_pin(c.j, role, newpin, newlen);
         if (err == 0) {
             jo_bool("changed", true);
-            say("The %s is changed.\n", what);
+            say(_("The %s is changed.\n"), what);
         } else {
             jo_bool("changed", false);
-            complain("the card refused the change: %s; the old %s is "
-                     "still the one", myna_strerror(err), what);
+            complain(_("the card refused the change: %s; the old %s is "
+                     "still the one"), tool_strerror(err), what);
         }
         rc = err == 0 ? TOOL_OK : tool_exit_for(err);
         if (jpki_pin_tries(c.j, role, &left) == 0) {
             jo_int("tries_after", left);
-            show_tries(role, left, " now");
+            show_tries(role, left, true);
         }
     } else {
         jo_bool("changed", false);
@@ -482,10 +492,10 @@ int pin_tries_then_login_sign(struct tool_card *c)
     rc = read_tries(c, JPKI_SIGN, &tries);
     if (rc != TOOL_OK)
         return rc;
-    show_tries(JPKI_SIGN, tries, "");
+    show_tries(JPKI_SIGN, tries, false);
     if (tries == 0) {
-        complain("the signature password is blocked: only your municipal "
-                 "office can unblock it");
+        complain(_("the signature password is blocked: only your municipal "
+                 "office can unblock it"));
         return TOOL_EBLOCKED;
     }
     return pin_login_sign(c, tries);

@@ -187,18 +187,18 @@ int tool_pss_verify(const uint8_t *der, size_t len, const uint8_t *hash,
 static int write_setting(const char *path, bool on)
 {
     if (tool_conf_set_pss(path, on) < 0) {
-        complain("cannot write %s: %s", path, strerror(errno));
+        complain(_("cannot write %s: %s"), path, strerror(errno));
         return TOOL_EFAIL;
     }
     jo_bool("enabled", on);
     jo_str("config", path);
     if (on)
-        say("Enabled: %s now says pss = true.  Programs that load the "
+        say(_("Enabled: %s now says pss = true.  Programs that load the "
             "module from now on (restart Firefox) can log in to TLS 1.3 "
-            "sites.\n", path);
+            "sites.\n"), path);
     else
-        say("Disabled: %s no longer sets pss (off, the default).  Restart "
-            "the programs that use the card.\n", path);
+        say(_("Disabled: %s no longer sets pss (off, the default).  Restart "
+            "the programs that use the card.\n"), path);
     return TOOL_OK;
 }
 
@@ -217,14 +217,14 @@ static const char *try_pss(struct tool_card *c, int *rc)
     if (err == 0)
         err = jpki_sign_pss(c->j, JPKI_AUTH, hash, sig, sizeof(sig), &siglen);
     if (err == MYNA_E_P1P2) {
-        complain("this card refuses RSA-PSS signatures (COMPUTE DIGITAL "
+        complain(_("this card refuses RSA-PSS signatures (COMPUTE DIGITAL "
                  "SIGNATURE with P1 04 answered 6A86): it cannot log in to "
-                 "TLS 1.3 sites");
+                 "TLS 1.3 sites"));
         free(der);
         return "refused";
     }
     if (err < 0) {
-        complain("the check could not be made: %s", myna_strerror(err));
+        complain(_("the check could not be made: %s"), tool_strerror(err));
         *rc = tool_exit_for(err);
         free(der);
         return "error";
@@ -233,10 +233,10 @@ static const char *try_pss(struct tool_card *c, int *rc)
     free(der);
     OPENSSL_cleanse(sig, sizeof(sig));
     if (ok != 1) {
-        complain("the card answered, but its answer is not an RSA-PSS "
+        complain(_("the card answered, but its answer is not an RSA-PSS "
                  "signature (MGF1-SHA256, 32-byte salt) by the "
                  "authentication key: TLS 1.3 sites would refuse it, and "
-                 "the module would never hand it out");
+                 "the module would never hand it out"));
         return "wrong";
     }
     *rc = TOOL_OK;
@@ -252,22 +252,22 @@ int cmd_check_pss(int argc, char **argv)
 
     (void)argv;
     if (argc != 0 || (tool_opt.enable && tool_opt.disable)) {
-        complain("usage: mynacard-tool check-pss [--enable|--disable] "
-                 "[--stdin] [--yes] [--json]");
+        complain(_("usage: mynacard-tool check-pss [--enable|--disable] "
+                 "[--stdin] [--yes] [--json]"));
         return TOOL_EUSAGE;
     }
     if ((tool_opt.enable || tool_opt.disable)
         && tool_conf_user_path(path, sizeof(path)) < 0) {
-        complain("no home directory (HOME) for the configuration file");
+        complain(_("no home directory (HOME) for the configuration file"));
         return TOOL_EFAIL;
     }
     if (tool_opt.disable)
         return write_setting(path, false);
 
-    say("This checks whether your card can sign for TLS 1.3 sites (an "
+    say(_("This checks whether your card can sign for TLS 1.3 sites (an "
         "RSA-PSS signature).  It asks for the authentication PIN (4 "
         "digits): a right PIN spends no try; a wrong one costs one of the "
-        "3.\n");
+        "3.\n"));
     rc = tcard_open(&c);
     if (rc != TOOL_OK)
         return rc;
@@ -279,19 +279,19 @@ int cmd_check_pss(int argc, char **argv)
     tcard_end(&c, true);
     jo_str("pss", verdict);
     if (!strcmp(verdict, "works")) {
-        say("Your card makes RSA-PSS signatures that verify: it can log in "
-            "to TLS 1.3 sites.\n");
+        say(_("Your card makes RSA-PSS signatures that verify: it can log in "
+            "to TLS 1.3 sites.\n"));
         if (tool_opt.enable)
             rc = write_setting(path, true);
         else
-            say("To use it, run: mynacard-tool check-pss --enable\n");
+            say(_("To use it, run: mynacard-tool check-pss --enable\n"));
     } else if (strcmp(verdict, "error") != 0) {
-        say("Your choices: use sites and programs that offer TLS 1.2 (in "
+        say(_("Your choices: use sites and programs that offer TLS 1.2 (in "
             "Firefox, only for this: about:config, "
             "security.tls.version.max = 3, which weakens every site), or "
-            "ask the site for another way to log in.\n");
+            "ask the site for another way to log in.\n"));
         if (tool_opt.enable)
-            complain("not enabled: the check did not pass");
+            complain(_("not enabled: the check did not pass"));
     }
 out_close:
     tcard_close(&c);

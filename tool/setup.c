@@ -301,12 +301,12 @@ static int run_nss(const char *what, char *const argv[])
     int st = run(argv, out, sizeof(out));
 
     if (st == 127) {
-        complain("%s is missing: install NSS's tools (Debian: apt install "
-                 "libnss3-tools)", argv[0]);
+        complain(_("%s is missing: install NSS's tools (Debian: apt install "
+                 "libnss3-tools)"), argv[0]);
         return -1;
     }
     if (st != 0) {
-        complain("%s failed (%s):\n%s", argv[0], what, out);
+        complain(_("%s failed (%s):\n%s"), argv[0], what, out);
         return -1;
     }
     return 0;
@@ -369,14 +369,14 @@ static int nssdb_create(const char *dir)
     if (exists(cert9))
         return 0;
     if (tool_mkdir_p(dir, 0700) < 0) {
-        complain("cannot create %s: %s", dir, strerror(errno));
+        complain(_("cannot create %s: %s"), dir, strerror(errno));
         return -1;
     }
     sfmt(db, sizeof(db), "sql:%s", dir);
     {
         char *argv[] = { "certutil", "-N", "-d", db, "--empty-password", NULL };
 
-        return run_nss("creating an NSS database", argv);
+        return run_nss(_("creating an NSS database"), argv);
     }
 }
 
@@ -394,7 +394,7 @@ static int nssdb_remove(const char *dir, bool *removed)
 
         if (strncmp(base_name(mods[i].lib), "mynacard", 8) != 0)
             continue;
-        if (run_nss("removing a module", argv) < 0)
+        if (run_nss(_("removing a module"), argv) < 0)
             return -1;
         *removed = true;
     }
@@ -436,7 +436,7 @@ static int nssdb_add(const char *dir, const char *lib, bool *already)
         char *argv[] = { "modutil", "-dbdir", db, "-add", NSS_MODULE_NAME,
                          "-libfile", (char *)lib, "-force", NULL };
 
-        return run_nss("adding the module", argv);
+        return run_nss(_("adding the module"), argv);
     }
 }
 
@@ -537,18 +537,18 @@ static int setup_firefox(const char *lib)
 
     if (n == 0) {
         if (tool_opt.remove) {
-            say("No Firefox profile: nothing to remove.\n");
+            say(_("No Firefox profile: nothing to remove.\n"));
             return TOOL_OK;
         }
-        complain("no Firefox profile in %s/.mozilla/firefox: start Firefox "
-                 "once, close it, and run this again", tool_home());
+        complain(_("no Firefox profile in %s/.mozilla/firefox: start Firefox "
+                 "once, close it, and run this again"), tool_home());
         return TOOL_EFAIL;
     }
     /* All or nothing: check every profile before touching any. */
     for (size_t i = 0; i < n; i++) {
         if (tool_profile_in_use(prof[i], &pid)) {
-            complain("Firefox is running (process %ld, profile %s): please "
-                     "close it and run this again; nothing was changed",
+            complain(_("Firefox is running (process %ld, profile %s): please "
+                     "close it and run this again; nothing was changed"),
                      (long)pid, prof[i]);
             jo_str("refused", "firefox-running");
             return TOOL_EBUSY;
@@ -572,15 +572,17 @@ static int setup_firefox(const char *lib)
             continue;
         }
         if (tool_opt.remove)
-            say("%s: %s\n", prof[i], removed ? "removed" : "was not registered");
+            say("%s: %s\n", prof[i],
+                removed ? _("removed") : _("was not registered"));
         else
-            say("%s: %s\n", prof[i], already ? "already registered" : "registered");
+            say("%s: %s\n", prof[i],
+                already ? _("already registered") : _("registered"));
     }
     jo_arr_end();
     if (rc == TOOL_OK && !tool_opt.remove)
-        say("Firefox will show \"%s\" under Settings > Privacy & Security > "
+        say(_("Firefox will show \"%s\" under Settings > Privacy & Security > "
             "Security Devices.  Log-ins need TLS 1.2: see `mynacard-tool "
-            "doctor`.\n", NSS_MODULE_NAME);
+            "doctor`.\n"), NSS_MODULE_NAME);
     return rc;
 }
 
@@ -594,13 +596,14 @@ static int setup_nss(const char *lib)
     if (tool_opt.remove) {
         if (nssdb_remove(dir, &removed) < 0)
             return TOOL_EFAIL;
-        say("%s: %s\n", dir, removed ? "removed" : "was not registered");
+        say("%s: %s\n", dir,
+            removed ? _("removed") : _("was not registered"));
         return TOOL_OK;
     }
     if (nssdb_add(dir, lib, &already) < 0)
         return TOOL_EFAIL;
-    say("%s: %s (used by Chromium and other NSS programs)\n", dir,
-        already ? "already registered" : "registered");
+    say(_("%s: %s (used by Chromium and other NSS programs)\n"), dir,
+        already ? _("already registered") : _("registered"));
     return TOOL_OK;
 }
 
@@ -822,7 +825,7 @@ static int xcu_set_certdir(const char *xcu, const char *value)
     }
     close_tag = strstr(text, "</oor:items>");
     if (!close_tag) {
-        complain("%s does not look like LibreOffice's settings file", xcu);
+        complain(_("%s does not look like LibreOffice's settings file"), xcu);
         free(text);
         free(out);
         return -1;
@@ -836,7 +839,7 @@ static int xcu_set_certdir(const char *xcu, const char *value)
     }
     r = tool_write_file(xcu, out, strlen(out), 0600);
     if (r < 0)
-        complain("cannot write %s: %s", xcu, strerror(errno));
+        complain(_("cannot write %s: %s"), xcu, strerror(errno));
     free(text);
     free(out);
     return r;
@@ -857,9 +860,9 @@ static int setup_libreoffice(const char *lib)
          "/mynacard/libreoffice-certdir.previous");
     jo_str("database", db);
     if (libreoffice_running(inst)) {
-        complain("LibreOffice is running: please close it and run this "
+        complain(_("LibreOffice is running: please close it and run this "
                  "again (it rewrites its settings when it exits); nothing "
-                 "was changed");
+                 "was changed"));
         jo_str("refused", "libreoffice-running");
         return TOOL_EBUSY;
     }
@@ -886,7 +889,8 @@ static int setup_libreoffice(const char *lib)
             unlink(prevfile);
             removed = true;
         }
-        say("LibreOffice: %s\n", removed ? "removed" : "was not registered");
+        say("LibreOffice: %s\n",
+            removed ? _("removed") : _("was not registered"));
         return TOOL_OK;
     }
     if (nssdb_add(db, lib, &already) < 0)
@@ -897,7 +901,7 @@ static int setup_libreoffice(const char *lib)
             int n = sfmt(line, sizeof(line), "%s\n", prev);
 
             if (tool_write_file(prevfile, line, (size_t)n, 0600) < 0) {
-                complain("cannot write %s: %s", prevfile, strerror(errno));
+                complain(_("cannot write %s: %s"), prevfile, strerror(errno));
                 return TOOL_EFAIL;
             }
         }
@@ -905,15 +909,15 @@ static int setup_libreoffice(const char *lib)
             return TOOL_EFAIL;
         already = false;
     }
-    say("LibreOffice: %s: the signature module in %s, which LibreOffice's "
+    say(_("LibreOffice: %s: the signature module in %s, which LibreOffice's "
         "certificate path (Tools > Options > Security > Certificate) now "
-        "names\n", already ? "already registered" : "registered", db);
+        "names\n"), already ? _("already registered") : _("registered"), db);
     if (prev[0] && strcmp(prev, db) != 0)
-        say("  (it named %s before; `setup libreoffice --remove` gives that "
-            "back)\n", prev);
+        say(_("  (it named %s before; `setup libreoffice --remove` gives that "
+            "back)\n"), prev);
     if (env && *env)
-        complain("note: MOZILLA_CERTIFICATE_FOLDER=%s is set and LibreOffice "
-                 "uses it first: unset it, or set it to sql:%s", env, db);
+        complain(_("note: MOZILLA_CERTIFICATE_FOLDER=%s is set and LibreOffice "
+                 "uses it first: unset it, or set it to sql:%s"), env, db);
     return TOOL_OK;
 }
 
@@ -935,28 +939,29 @@ static int setup_p11kit(const char *lib)
     free(text);
     if (tool_opt.remove) {
         if (ours && unlink(ufile) < 0) {
-            complain("cannot remove %s: %s", ufile, strerror(errno));
+            complain(_("cannot remove %s: %s"), ufile, strerror(errno));
             return TOOL_EFAIL;
         }
-        say("p11-kit: %s\n", ours ? "removed" : "was not registered by mynacard-tool");
+        say("p11-kit: %s\n", ours ? _("removed")
+                                  : _("was not registered by mynacard-tool"));
         if (exists(pkg))
-            say("  The installation itself registers mynacard in %s: "
-                "uninstall the package to undo that.\n", pkg);
+            say(_("  The installation itself registers mynacard in %s: "
+                "uninstall the package to undo that.\n"), pkg);
         return TOOL_OK;
     }
     if (exists(pkg)) {
-        say("p11-kit: already registered by the installation (%s); nothing "
-            "to do\n", pkg);
+        say(_("p11-kit: already registered by the installation (%s); nothing "
+            "to do\n"), pkg);
         jo_str("installed", pkg);
         return TOOL_OK;
     }
     if (exists(ufile) && !ours) {
-        complain("%s exists and was not written by mynacard-tool: left as "
-                 "it is", ufile);
+        complain(_("%s exists and was not written by mynacard-tool: left as "
+                 "it is"), ufile);
         return TOOL_EFAIL;
     }
     if (tool_mkdir_p(udir, 0755) < 0) {
-        complain("cannot create %s: %s", udir, strerror(errno));
+        complain(_("cannot create %s: %s"), udir, strerror(errno));
         return TOOL_EFAIL;
     }
     n = sfmt(body, sizeof(body),
@@ -970,10 +975,10 @@ static int setup_p11kit(const char *lib)
                  "thunderbird-bin\n", lib);
     if (n < 0 || (size_t)n >= sizeof(body) ||
         tool_write_file(ufile, body, (size_t)n, 0644) < 0) {
-        complain("cannot write %s: %s", ufile, strerror(errno));
+        complain(_("cannot write %s: %s"), ufile, strerror(errno));
         return TOOL_EFAIL;
     }
-    say("p11-kit: registered in %s\n", ufile);
+    say(_("p11-kit: registered in %s\n"), ufile);
     return TOOL_OK;
 }
 
@@ -983,17 +988,17 @@ int cmd_setup(int argc, char **argv)
     const char *t;
 
     if (argc != 1) {
-        complain("usage: mynacard-tool setup "
+        complain(_("usage: mynacard-tool setup "
                  "firefox|chromium|nss|libreoffice|p11-kit|mynaportal "
-                 "[--remove]");
+                 "[--remove]"));
         return TOOL_EUSAGE;
     }
     t = argv[0];
     if (strcmp(t, "firefox") && strcmp(t, "chromium") && strcmp(t, "nss") &&
         strcmp(t, "libreoffice") && strcmp(t, "p11-kit") &&
         strcmp(t, "mynaportal")) {
-        complain("unknown target \"%s\": firefox, chromium, nss, libreoffice, "
-                 "p11-kit or mynaportal", t);
+        complain(_("unknown target \"%s\": firefox, chromium, nss, libreoffice, "
+                 "p11-kit or mynaportal"), t);
         return TOOL_EUSAGE;
     }
     if (!strcmp(t, "mynaportal")) {
@@ -1001,8 +1006,8 @@ int cmd_setup(int argc, char **argv)
         return setup_mynaportal();
     }
     if (tool_opt.system || tool_opt.allow_unsigned) {
-        complain("--system and --allow-unsigned apply to setup mynaportal "
-                 "only");
+        complain(_("--system and --allow-unsigned apply to setup mynaportal "
+                 "only"));
         return TOOL_EUSAGE;
     }
     tool_module_for(t, lib, sizeof(lib));
@@ -1010,8 +1015,8 @@ int cmd_setup(int argc, char **argv)
     jo_str("module", lib);
     jo_bool("remove", tool_opt.remove);
     if (!tool_opt.remove && !exists(lib)) {
-        complain("the module %s is missing: is mynacard installed?  "
-                 "(MYNACARD_MODULE_DIR names another directory)", lib);
+        complain(_("the module %s is missing: is mynacard installed?  "
+                 "(MYNACARD_MODULE_DIR names another directory)"), lib);
         return TOOL_EFAIL;
     }
     if (!strcmp(t, "firefox"))
@@ -1043,7 +1048,7 @@ static enum reg_state nssdb_state(const char *dir, const char *want,
 
         if (!strcmp(b, want) || (also_ok && !strcmp(b, also_ok))) {
             if (!exists(mods[i].lib)) {
-                sfmt(detail, cap, "%s is registered but missing",
+                sfmt(detail, cap, D_("%s is registered but missing"),
                          mods[i].lib);
                 return REG_WRONG;
             }
@@ -1058,7 +1063,7 @@ static enum reg_state nssdb_state(const char *dir, const char *want,
                 return REG_OK;
             continue;
         }
-        sfmt(detail, cap, "%s is registered instead of %s", b, want);
+        sfmt(detail, cap, D_("%s is registered instead of %s"), b, want);
         st = REG_WRONG;
     }
     return st;
@@ -1119,10 +1124,10 @@ void reg_check_libreoffice(struct reg_report *out)
     }
     if (!dir[0]) {
         out->state = REG_MISSING;
-        sfmt(out->detail, sizeof(out->detail),
-                 "no certificate folder set (LibreOffice would use a "
-                 "Firefox profile, which should not show the signature "
-                 "token)");
+        sfmt(out->detail, sizeof(out->detail), "%s",
+             D_("no certificate folder set (LibreOffice would use a "
+                "Firefox profile, which should not show the signature "
+                "token)"));
         return;
     }
     sfmt(out->where, sizeof(out->where), "%s", dir);
@@ -1150,7 +1155,7 @@ void reg_check_p11kit(struct reg_report *out)
     }
     sfmt(out->where, sizeof(out->where), "%s", f);
     out->state = REG_WRONG;
-    sfmt(out->detail, sizeof(out->detail), "it names no module");
+    sfmt(out->detail, sizeof(out->detail), "%s", D_("it names no module"));
     m = strstr(text, "\nmodule:");
     if (m) {
         char path[PATH_MAX];
@@ -1162,7 +1167,7 @@ void reg_check_p11kit(struct reg_report *out)
             out->state = REG_OK;
         else
             sfmt(out->detail, sizeof(out->detail),
-                     "the module it names, %s, is missing", path);
+                 D_("the module it names, %s, is missing"), path);
     }
     free(text);
 }

@@ -33,6 +33,25 @@ static const char *kind_key(enum jpki_token_kind k)
     }
 }
 
+/* jpki_kind_name's text for people, in their language (the JSON keeps
+ * jpki_kind_name's English). */
+static const char *kind_label(enum jpki_token_kind k)
+{
+    switch (k) {
+    case JPKI_KIND_MYNUMBER:
+        return _("My Number Card");
+    case JPKI_KIND_JUKI:
+        return _("Juki card (住基カード)");
+    case JPKI_KIND_PHONE_ANDROID:
+        return _("JPKI on an Android smartphone");
+    case JPKI_KIND_PHONE_IOS:
+        return _("JPKI on an iPhone");
+    case JPKI_KIND_UNKNOWN:
+    default:
+        return _("unknown JPKI token");
+    }
+}
+
 /* Show one certificate; returns its expiry class (VALID when unreadable). */
 static enum tool_expiry show_cert(const char *key, const char *title,
                                   const uint8_t *der, size_t len)
@@ -43,7 +62,7 @@ static enum tool_expiry show_cert(const char *key, const char *title,
         jo_obj_begin(key);
         jo_str("error", "not a valid certificate");
         jo_obj_end();
-        say("%s: the card holds something that is not a valid certificate\n",
+        say(_("%s: the card holds something that is not a valid certificate\n"),
             title);
         return TOOL_EXP_VALID;
     }
@@ -57,30 +76,34 @@ static enum tool_expiry show_cert(const char *key, const char *title,
     jo_str("expiry", tool_expiry_name(f.expiry));
     jo_obj_end();
 
-    say("%s\n  Subject:  ", title);
+    say(_("%s\n  Subject:  "), title);
     say_text(f.subject);
-    say("\n  Issuer:   ");
+    say(_("\n  Issuer:   "));
     say_text(f.issuer);
-    say("\n  Serial:   %s\n  Valid:    %s to %s\n", f.serial, f.not_before,
+    say(_("\n  Serial:   %s\n  Valid:    %s to %s\n"), f.serial, f.not_before,
         f.not_after);
     switch (f.expiry) {
     case TOOL_EXP_EXPIRED:
-        say("  WARNING: this certificate EXPIRED on %s.  It no longer works "
-            "(logins, hospitals, e-Tax): renew it at your municipal office.\n",
+        say(_("  WARNING: this certificate EXPIRED on %s.  It no longer works "
+            "(logins, hospitals, e-Tax): renew it at your municipal office.\n"),
             f.not_after);
         break;
     case TOOL_EXP_EXPIRING:
-        say("  WARNING: this certificate expires in %lld day%s, on %s.  "
-            "Renew it at your municipal office before then.\n",
-            f.days_left, f.days_left == 1 ? "" : "s", f.not_after);
+        say(ngettext("  WARNING: this certificate expires in %lld day, on "
+                     "%s.  Renew it at your municipal office before then.\n",
+                     "  WARNING: this certificate expires in %lld days, on "
+                     "%s.  Renew it at your municipal office before then.\n",
+                     (unsigned long)f.days_left),
+            f.days_left, f.not_after);
         break;
     case TOOL_EXP_NOT_YET_VALID:
-        say("  WARNING: this certificate is not valid yet (from %s): is the "
-            "computer's clock right?\n", f.not_before);
+        say(_("  WARNING: this certificate is not valid yet (from %s): is the "
+            "computer's clock right?\n"), f.not_before);
         break;
     case TOOL_EXP_VALID:
     default:
-        say("  %lld days left\n", f.days_left);
+        say(ngettext("  %lld day left\n", "  %lld days left\n",
+                     (unsigned long)f.days_left), f.days_left);
         break;
     }
     return f.expiry;
@@ -98,7 +121,7 @@ static void read_and_show(struct tool_card *c, enum jpki_cert which,
         jo_obj_begin(key);
         jo_str("error", myna_strerror(err));
         jo_obj_end();
-        say("%s: cannot read it: %s\n", title, myna_strerror(err));
+        say(_("%s: cannot read it: %s\n"), title, tool_strerror(err));
         return;
     }
     e = show_cert(key, title, der, len);
@@ -115,7 +138,7 @@ static void show_personal(const uint8_t *der, size_t len)
     char buf[32];
 
     if (tool_cert_personal(der, len, &p) < 0 || p.found == 0) {
-        say("Personal fields: none found in the signature certificate\n");
+        say(_("Personal fields: none found in the signature certificate\n"));
         jo_obj_begin("personal");
         jo_obj_end();
         return;
@@ -129,13 +152,13 @@ static void show_personal(const uint8_t *der, size_t len)
     if (p.found & 0x20) jo_str("address_alt", p.address_alt);
     jo_obj_end();
 
-    say("Personal fields (from the signature certificate):\n");
-    if (p.found & 0x01) { say("  Name:       "); say_text(p.name); say("\n"); }
-    if (p.found & 0x02) { say("  Name (alt): "); say_text(p.name_alt); say("\n"); }
-    if (p.found & 0x04) say("  Sex:        %s\n", tool_sex_name(p.sex, buf, sizeof(buf)));
-    if (p.found & 0x08) { say("  Born:       "); say_text(tool_birth_date(p.birth, buf, sizeof(buf))); say("\n"); }
-    if (p.found & 0x10) { say("  Address:    "); say_text(p.address); say("\n"); }
-    if (p.found & 0x20) { say("  Address (alt): "); say_text(p.address_alt); say("\n"); }
+    say(_("Personal fields (from the signature certificate):\n"));
+    if (p.found & 0x01) { say(_("  Name:       ")); say_text(p.name); say("\n"); }
+    if (p.found & 0x02) { say(_("  Name (alt): ")); say_text(p.name_alt); say("\n"); }
+    if (p.found & 0x04) say(_("  Sex:        %s\n"), tool_sex_label(p.sex, buf, sizeof(buf)));
+    if (p.found & 0x08) { say(_("  Born:       ")); say_text(tool_birth_date(p.birth, buf, sizeof(buf))); say("\n"); }
+    if (p.found & 0x10) { say(_("  Address:    ")); say_text(p.address); say("\n"); }
+    if (p.found & 0x20) { say(_("  Address (alt): ")); say_text(p.address_alt); say("\n"); }
     OPENSSL_cleanse(&p, sizeof(p));
     OPENSSL_cleanse(buf, sizeof(buf));
 }
@@ -148,8 +171,8 @@ static int show_sign(struct tool_card *c, int tries, int *worst,
     int rc, err;
 
     if (tries == 0) {
-        complain("the signature password is blocked: the signature "
-                 "certificate cannot be read");
+        complain(_("the signature password is blocked: the signature "
+                 "certificate cannot be read"));
         return TOOL_EBLOCKED;
     }
     rc = pin_login_sign(c, tries);
@@ -158,12 +181,12 @@ static int show_sign(struct tool_card *c, int tries, int *worst,
     err = jpki_read_cert(c->j, JPKI_CERT_SIGN, der, len);
     tcard_end(c, true);   /* no verified password left behind */
     if (err < 0) {
-        complain("cannot read the signature certificate: %s",
-                 myna_strerror(err));
+        complain(_("cannot read the signature certificate: %s"),
+                 tool_strerror(err));
         return tool_exit_for(err);
     }
     say("\n");
-    if (show_cert("sign", "Signature certificate (署名用電子証明書)", *der,
+    if (show_cert("sign", _("Signature certificate (署名用電子証明書)"), *der,
                   *len) == TOOL_EXP_EXPIRED)
         *worst = TOOL_EXP_EXPIRED;
     return TOOL_OK;
@@ -182,30 +205,30 @@ int cmd_status(int argc, char **argv)
 
     (void)argv;
     if (argc != 0) {
-        complain("usage: mynacard-tool status [--sign [--personal]] [--reader NAME]");
+        complain(_("usage: mynacard-tool status [--sign [--personal]] [--reader NAME]"));
         return TOOL_EUSAGE;
     }
     if (tool_opt.personal && !tool_opt.sign) {
-        complain("--personal needs --sign: the holder's facts are in the "
-                 "signature certificate, read with its password");
+        complain(_("--personal needs --sign: the holder's facts are in the "
+                 "signature certificate, read with its password"));
         return TOOL_EUSAGE;
     }
     memset(&c, 0, sizeof(c));
     err = tcard_readers(&hub, &rs);
     jo_bool("pcscd", err != MYNA_E_NO_SERVICE);
     if (err == MYNA_E_NO_SERVICE) {
-        say("pcscd: not running\n");
-        complain("pcscd is not running or not reachable: start it (sudo "
-                 "systemctl start pcscd.socket)");
+        say(_("pcscd: not running\n"));
+        complain(_("pcscd is not running or not reachable: start it (sudo "
+                 "systemctl start pcscd.socket)"));
         tp_hub_free(hub);
         return TOOL_ENOSERVICE;
     }
     if (err < 0) {
-        complain("cannot list the readers: %s", myna_strerror(err));
+        complain(_("cannot list the readers: %s"), tool_strerror(err));
         tp_hub_free(hub);
         return tool_exit_for(err);
     }
-    say("Readers:\n");
+    say(_("Readers:\n"));
     jo_arr_begin("readers");
     for (size_t i = 0; i < rs.n; i++) {
         jo_obj_begin(NULL);
@@ -214,19 +237,19 @@ int cmd_status(int argc, char **argv)
         jo_obj_end();
         say("  ");
         say_text(rs.r[i].name);
-        say(": %s\n", rs.r[i].present ? "card present" : "no card");
+        say(": %s\n", rs.r[i].present ? _("card present") : _("no card"));
     }
     jo_arr_end();
     if (rs.n == 0) {
-        say("  none\n");
-        complain("no smart-card reader is connected");
+        say(_("  none\n"));
+        complain(_("no smart-card reader is connected"));
         tp_hub_free(hub);
         return TOOL_ENOCARD;
     }
     idx = tcard_pick(&rs, tool_opt.reader);
     if (idx < 0) {
-        say("Card: none\n");
-        complain("no card in the reader: insert your My Number Card");
+        say(_("Card: none\n"));
+        complain(_("no card in the reader: insert your My Number Card"));
         tp_hub_free(hub);
         return TOOL_ENOCARD;
     }
@@ -238,12 +261,12 @@ int cmd_status(int argc, char **argv)
         jo_obj_begin("card");
         jo_str("kind", "not-jpki");
         jo_obj_end();
-        say("Card: not a My Number Card (it has no JPKI application)\n");
+        say(_("Card: not a My Number Card (it has no JPKI application)\n"));
         rc = TOOL_ENOCARD;
         goto out_close;
     }
     if (err < 0) {
-        complain("cannot read the card: %s", myna_strerror(err));
+        complain(_("cannot read the card: %s"), tool_strerror(err));
         rc = tool_exit_for(err);
         goto out_close;
     }
@@ -257,15 +280,15 @@ int cmd_status(int argc, char **argv)
         jo_str("label", ti.label);
         jo_str("name", jpki_kind_name(ti.kind));
         jo_obj_end();
-        say("Card: %s (%s) in ", jpki_kind_name(ti.kind), label);
+        say(_("Card: %s (%s) in "), kind_label(ti.kind), label);
         say_text(c.reader);
         say("\n");
     } else {
         jo_obj_begin("card");
         jo_str("kind", "unknown");
         jo_obj_end();
-        say("Card: a JPKI card whose token information cannot be read (%s)\n",
-            myna_strerror(err));
+        say(_("Card: a JPKI card whose token information cannot be read (%s)\n"),
+            tool_strerror(err));
     }
     jo_obj_begin("pins");
     for (int role = 0; role < 2; role++) {
@@ -278,34 +301,36 @@ int cmd_status(int argc, char **argv)
         jo_int("max", pin_role_max((enum jpki_role)role));
         jo_obj_end();
         if (err < 0)
-            say("%s: cannot read its tries: %s\n",
-                role == JPKI_AUTH ? "Authentication PIN" : "Signature password",
-                myna_strerror(err));
+            say(_("%s: cannot read its tries: %s\n"),
+                pin_role_title((enum jpki_role)role), tool_strerror(err));
+        else if (tries[role] == 0)
+            say(_("%s: %d of %d tries left -- BLOCKED: only your municipal "
+                  "office can unblock it\n"),
+                pin_role_title((enum jpki_role)role), tries[role],
+                pin_role_max((enum jpki_role)role));
         else
-            say("%s: %d of %d tries left%s\n",
-                role == JPKI_AUTH ? "Authentication PIN" : "Signature password",
-                tries[role], pin_role_max((enum jpki_role)role),
-                tries[role] == 0 ? " -- BLOCKED: only your municipal office "
-                                   "can unblock it" : "");
+            say(_("%s: %d of %d tries left\n"),
+                pin_role_title((enum jpki_role)role), tries[role],
+                pin_role_max((enum jpki_role)role));
     }
     jo_obj_end();
 
     jo_obj_begin("certificates");
     say("\n");
     read_and_show(&c, JPKI_CERT_AUTH, "auth",
-                  "Authentication certificate (利用者証明用電子証明書)", &worst);
+                  _("Authentication certificate (利用者証明用電子証明書)"), &worst);
     say("\n");
     read_and_show(&c, JPKI_CERT_AUTH_CA, "auth-ca",
-                  "Authentication CA certificate", &worst);
+                  _("Authentication CA certificate"), &worst);
     say("\n");
     read_and_show(&c, JPKI_CERT_SIGN_CA, "sign-ca",
-                  "Signature CA certificate", &worst);
+                  _("Signature CA certificate"), &worst);
     tcard_end(&c, false);
     if (tool_opt.sign) {
         rc = show_sign(&c, tries[JPKI_SIGN], &worst, &sign_der, &sign_len);
     } else {
-        say("\nSignature certificate: not shown; `mynacard-tool status "
-            "--sign` reads it with the signature password\n");
+        say(_("\nSignature certificate: not shown; `mynacard-tool status "
+            "--sign` reads it with the signature password\n"));
     }
     jo_obj_end();
     jo_str("expiry", tool_expiry_name((enum tool_expiry)worst));

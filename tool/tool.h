@@ -9,7 +9,8 @@
  * (X.509 facts), pin.c (PIN entry, verify-pin, change-pin), status.c,
  * export.c, setup.c (registering the modules), mynaportal.c (setup
  * mynaportal: the native messaging host and the browser extension),
- * doctor.c, pss.c (check-pss: RSA-PSS for TLS 1.3).
+ * doctor.c, pss.c (check-pss: RSA-PSS for TLS 1.3), i18n.c (messages
+ * in the user's language: gettext, po/).
  *
  * PINs are kept only in fixed buffers on the stack of the command that
  * reads them, wiped with OPENSSL_cleanse on every path, never printed or
@@ -25,6 +26,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 #include <time.h>
+
+#include <libintl.h>
 
 #include "jpki.h"
 #include "transport.h"
@@ -42,6 +45,32 @@ enum tool_exit {
     TOOL_ECANCEL = 8,     /* the user declined or gave no PIN: nothing sent */
     TOOL_EBUSY = 9        /* setup refused: Firefox or LibreOffice runs */
 };
+
+/* ---- Messages in the user's language (gettext, domain mynacard-tool) ----
+ * _() translates text for people; N_() marks text translated later.
+ * D_() and DN_() are for text that may also land in the --json document
+ * (doctor's messages, a registration's detail): English under --json, so
+ * that the document never changes with the locale, translated otherwise.
+ * Keys and values meant for programs are never marked. */
+#define TOOL_TEXT_DOMAIN "mynacard-tool"
+#define _(s) gettext(s)
+#define N_(s) (s)
+#define D_(s) tool_doc_text(s)
+#define DN_(s, p, n) tool_doc_ntext((s), (p), (n))
+const char *tool_doc_text(const char *msgid) __attribute__((format_arg(1)));
+const char *tool_doc_ntext(const char *msgid, const char *plural,
+                           unsigned long n) __attribute__((format_arg(1)))
+    __attribute__((format_arg(2)));
+/* The card layer's error text (myna_strerror) in the user's language;
+ * D_() rules: English under --json. */
+const char *tool_strerror(int err);
+/* Its English text (the msgid) for @err, or NULL when tool/i18n.c lacks
+ * it.  For the unit tests. */
+const char *tool_strerror_msgid(int err);
+/* setlocale and the message catalogs: $MYNACARD_LOCALEDIR (the build
+ * tree's, for the tests), else the installed ones.  main() calls it
+ * first. */
+void tool_i18n_init(void);
 
 /* ---- Options common to every command (main.c) ---- */
 struct tool_opts {
@@ -199,6 +228,8 @@ int tool_cert_personal(const uint8_t *der, size_t len,
                        struct tool_personal *p);
 /* "male", "female", "other (N)" for the sex code. */
 const char *tool_sex_name(const char *code, char *buf, size_t cap);
+/* The same for people, in their language. */
+const char *tool_sex_label(const char *code, char *buf, size_t cap);
 /* EYYYYMMDD to YYYY-MM-DD into @buf; the input itself when malformed. */
 const char *tool_birth_date(const char *code, char *buf, size_t cap);
 
@@ -218,7 +249,10 @@ int pin_check_format(enum jpki_role role, const char *pin, size_t len,
 /* When @tries is 1, ask the holder to confirm on the terminal (or
  * require --yes under --stdin).  Returns TOOL_OK or TOOL_ECANCEL. */
 int pin_confirm_last_try(enum jpki_role role, int tries);
+/* "authentication PIN" / "signature password" for people, translated;
+ * pin_role_title() is the same at the start of a line. */
 const char *pin_role_name(enum jpki_role role);
+const char *pin_role_title(enum jpki_role role);
 int pin_role_max(enum jpki_role role);
 /* "auth" or "sign" to a role; -1 for anything else. */
 int pin_role_parse(const char *s);

@@ -346,6 +346,35 @@ START_TEST(test_cert_facts)
 }
 END_TEST
 
+/* Every text myna_strerror gives (each code of the enum, and one past
+ * it) has its line in tool/i18n.c's table, word for word, so that people
+ * read it in their language; without a catalog it is the English. */
+START_TEST(test_strerror_table)
+{
+    for (int err = MYNA_OK; err >= MYNA_E_MEMORY_FAILURE - 1; err--) {
+        const char *msgid = tool_strerror_msgid(err);
+
+        ck_assert_msg(msgid != NULL, "error %d (%s) has no translatable text",
+                      err, myna_strerror(err));
+        ck_assert_str_eq(msgid, myna_strerror(err));
+        ck_assert_str_eq(tool_strerror(err), myna_strerror(err));
+    }
+}
+END_TEST
+
+/* D_(): under --json the English msgid itself, whatever the locale. */
+START_TEST(test_doc_text_json)
+{
+    static const char msgid[] = "pcscd is running";
+
+    tool_opt.json = true;
+    ck_assert_ptr_eq(D_(msgid), msgid);
+    ck_assert_str_eq(DN_("%u problem", "%u problems", 1), "%u problem");
+    ck_assert_str_eq(DN_("%u problem", "%u problems", 2), "%u problems");
+    tool_opt.json = false;
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("tool");
@@ -364,6 +393,8 @@ static Suite *suite(void)
     tcase_add_test(tc, test_cert_no_san);
     tcase_add_test(tc, test_cert_garbage);
     tcase_add_test(tc, test_cert_facts);
+    tcase_add_test(tc, test_strerror_table);
+    tcase_add_test(tc, test_doc_text_json);
     suite_add_tcase(s, tc);
     return s;
 }
