@@ -300,7 +300,10 @@ int cardinfo_verify(struct jpki *j, const uint8_t *pin, size_t len,
         *tries_left = -1;  /* unknown unless the card tells */
     if (!j || (!pin && len > 0))
         return MYNA_E_ARGS;
-    /* The format first: a wrong one never reaches the card. */
+    /* The format first: a wrong one never reaches the card (an empty PIN
+     * included: said apart so that no NULL reaches memcpy). */
+    if (!pin)
+        return MYNA_E_PIN_LEN;
     if (!cardinfo_pin_format_ok(pin, len, &err))
         return err;
     memcpy(buf, pin, len);

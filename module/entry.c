@@ -171,7 +171,7 @@ MC_SHELL(C_FindObjects,
                              pulObjectCount),
          "C_FindObjects(session=%lu, max=%lu) found=%lu",
          (unsigned long)hSession, (unsigned long)ulMaxObjectCount,
-         rv == CKR_OK ? (unsigned long)*pulObjectCount : 0ul)
+         rv == CKR_OK && pulObjectCount ? (unsigned long)*pulObjectCount : 0ul)
 
 MC_SHELL(C_FindObjectsFinal, (CK_SESSION_HANDLE hSession),
          true, find_objects_final_locked(hSession),
@@ -275,7 +275,7 @@ MC_SHELL(C_WaitForSlotEvent,
          (CK_FLAGS flags, CK_SLOT_ID_PTR pSlot, CK_VOID_PTR pReserved),
          pSlot && !pReserved, wait_for_slot_event_locked(flags, pSlot),
          "C_WaitForSlotEvent(flags=0x%lx) slot=%lu", (unsigned long)flags,
-         rv == CKR_OK ? (unsigned long)*pSlot : 0ul)
+         rv == CKR_OK && pSlot ? (unsigned long)*pSlot : 0ul)
 
 /* ---- What the card cannot do ---- */
 

@@ -168,8 +168,6 @@ enum mpa_err mpa_err_from_card(int err)
 
 void mpa_json_wipe(json_t *v)
 {
-    const char *key;
-    json_t *item;
     size_t i;
 
     if (!v)
@@ -179,10 +177,13 @@ void mpa_json_wipe(json_t *v)
          * are freed right after. */
         OPENSSL_cleanse((char *)json_string_value(v), json_string_length(v));
     } else if (json_is_object(v)) {
-        json_object_foreach(v, key, item)
-            mpa_json_wipe(item);
+        /* The iterator calls, not json_object_foreach: cppcheck cannot
+         * see through that macro (unknownMacro). */
+        for (void *it = json_object_iter(v); it;
+             it = json_object_iter_next(v, it))
+            mpa_json_wipe(json_object_iter_value(it));
     } else if (json_is_array(v)) {
-        json_array_foreach(v, i, item)
-            mpa_json_wipe(item);
+        for (i = 0; i < json_array_size(v); i++)
+            mpa_json_wipe(json_array_get(v, i));
     }
 }

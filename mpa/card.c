@@ -65,6 +65,8 @@ static int mcard_find(struct mpa_ctx *ctx, struct mcard *c, size_t *nreaders)
         c->own_hub = c->hub != NULL;
         if (err < 0)
             return err;
+        if (!c->hub)
+            return MYNA_E_GENERAL;
     }
     err = tp_hub_list(c->hub, rs, TP_READERS_MAX, &n);
     /* pcsc-lite says "no readers" with an error; it is an empty list. */
@@ -242,7 +244,7 @@ void mpa_card_auth_sign(struct mpa_ctx *ctx, struct mpa_request *rq,
     enum jpki_cert which = role == JPKI_AUTH ? JPKI_CERT_AUTH : JPKI_CERT_SIGN;
     uint8_t norm[JPKI_PIN_MAX];
     uint8_t sig[MPA_DIGESTS_MAX][JPKI_SIG_LEN];
-    size_t siglen[MPA_DIGESTS_MAX];
+    size_t siglen[MPA_DIGESTS_MAX] = { 0 };
     size_t normlen = 0, derlen = 0;
     uint8_t *der = NULL;
     char *s = NULL;

@@ -169,18 +169,19 @@ static json_t *jo_string(const char *s, size_t len)
  * the holder's name and address (status --personal). */
 static void jo_wipe(json_t *v)
 {
-    const char *key;
-    json_t *item;
     size_t i;
 
     if (json_is_string(v)) {
         OPENSSL_cleanse((char *)json_string_value(v), json_string_length(v));
     } else if (json_is_object(v)) {
-        json_object_foreach(v, key, item)
-            jo_wipe(item);
+        /* The iterator calls, not json_object_foreach: cppcheck cannot
+         * see through that macro (unknownMacro). */
+        for (void *it = json_object_iter(v); it;
+             it = json_object_iter_next(v, it))
+            jo_wipe(json_object_iter_value(it));
     } else if (json_is_array(v)) {
-        json_array_foreach(v, i, item)
-            jo_wipe(item);
+        for (i = 0; i < json_array_size(v); i++)
+            jo_wipe(json_array_get(v, i));
     }
 }
 

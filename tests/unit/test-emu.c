@@ -1418,6 +1418,7 @@ static char *san_value(X509 *x, int arc)
         if (strcmp(got, want) != 0)
             continue;
         ck_assert_int_eq(val->type, V_ASN1_UTF8STRING);
+        free(out); /* a second one: the last wins */
         out = strndup((const char *)ASN1_STRING_get0_data(
                           val->value.utf8string),
                       (size_t)ASN1_STRING_length(val->value.utf8string));
