@@ -294,7 +294,7 @@ int cardinfo_verify(struct jpki *j, const uint8_t *pin, size_t len,
         .cla = 0x00, .ins = 0x20, .p1 = 0x00, .p2 = 0x80, .secret = true,
     };
     uint16_t sw;
-    int err = 0, x;
+    int err = 0;
 
     if (tries_left)
         *tries_left = -1;  /* unknown unless the card tells */
@@ -320,23 +320,7 @@ int cardinfo_verify(struct jpki *j, const uint8_t *pin, size_t len,
     myna_log(MYNA_LOG_DEBUG, "cardinfo: VERIFY card-info PIN: SW %04X", sw);
 
     /* The same mapping as jpki_verify(). */
-    x = apdu_sw_tries_left(sw);
-    if (sw == SW_OK) {
-        err = 0;
-    } else if (x > 0) {
-        err = MYNA_E_PIN_INCORRECT;
-        if (tries_left)
-            *tries_left = x;
-    } else if (x == 0 || sw == SW_AUTH_BLOCKED || sw == SW_REF_BLOCKED) {
-        /* 63C0 is the answer to the try that used the last one. */
-        err = MYNA_E_PIN_LOCKED;
-        if (tries_left)
-            *tries_left = 0;
-    } else {
-        err = apdu_sw_to_err(sw);
-        if (err == 0)
-            err = MYNA_E_BAD_RESPONSE;
-    }
+    err = jpki_verify_result(sw, tries_left);
 
 out_wipe_pin:
     OPENSSL_cleanse(buf, sizeof(buf));

@@ -52,6 +52,12 @@ int jpki_read_binary_short(struct jpki *j, size_t offset, size_t le,
  * ends early, or an error. */
 int jpki_read_rest(struct jpki *j, uint8_t *buf, size_t got, size_t total);
 
+/* What the card's answer @sw to a VERIFY with a PIN says: 0 (verified),
+ * MYNA_E_PIN_INCORRECT with *@tries_left, MYNA_E_PIN_LOCKED (63C0, 6983,
+ * 6984; *@tries_left 0), or the error of any other status word.  The one
+ * mapping of every application's VERIFY.  @tries_left may be NULL. */
+int jpki_verify_result(uint16_t sw, int *tries_left);
+
 /* Mark the answers that follow as personal data (the APDU layer then
  * masks them in its log and wipes its buffers), or stop doing so. */
 void jpki_set_personal(struct jpki *j, bool personal);

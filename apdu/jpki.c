@@ -683,6 +683,29 @@ int jpki_pin_status(struct jpki *j, enum jpki_role role, int *tries,
     return err < 0 ? err : MYNA_E_BAD_RESPONSE;
 }
 
+int jpki_verify_result(uint16_t sw, int *tries_left)
+{
+    int x = apdu_sw_tries_left(sw), err;
+
+    if (sw == SW_OK) {
+        err = 0;
+    } else if (x > 0) {
+        err = MYNA_E_PIN_INCORRECT;
+        if (tries_left)
+            *tries_left = x;
+    } else if (x == 0 || sw == SW_AUTH_BLOCKED || sw == SW_REF_BLOCKED) {
+        /* 63C0 is the answer to the try that used the last one. */
+        err = MYNA_E_PIN_LOCKED;
+        if (tries_left)
+            *tries_left = 0;
+    } else {
+        err = apdu_sw_to_err(sw);
+        if (err == 0)
+            err = MYNA_E_BAD_RESPONSE;
+    }
+    return err;
+}
+
 int jpki_verify(struct jpki *j, enum jpki_role role, const uint8_t *pin,
                 size_t len, int *tries_left)
 {
@@ -692,7 +715,7 @@ int jpki_verify(struct jpki *j, enum jpki_role role, const uint8_t *pin,
         .cla = 0x00, .ins = 0x20, .p1 = 0x00, .p2 = 0x80, .secret = true,
     };
     uint16_t sw;
-    int err, x;
+    int err;
 
     if (tries_left)
         *tries_left = -1;  /* unknown unless the card tells */
@@ -713,23 +736,7 @@ int jpki_verify(struct jpki *j, enum jpki_role role, const uint8_t *pin,
     myna_log(MYNA_LOG_DEBUG, "jpki: VERIFY %s PIN: SW %04X", role_name(role),
              sw);
 
-    x = apdu_sw_tries_left(sw);
-    if (sw == SW_OK) {
-        err = 0;
-    } else if (x > 0) {
-        err = MYNA_E_PIN_INCORRECT;
-        if (tries_left)
-            *tries_left = x;
-    } else if (x == 0 || sw == SW_AUTH_BLOCKED || sw == SW_REF_BLOCKED) {
-        /* 63C0 is the answer to the try that used the last one. */
-        err = MYNA_E_PIN_LOCKED;
-        if (tries_left)
-            *tries_left = 0;
-    } else {
-        err = apdu_sw_to_err(sw);
-        if (err == 0)
-            err = MYNA_E_BAD_RESPONSE;
-    }
+    err = jpki_verify_result(sw, tries_left);
 
 out_wipe_pin:
     OPENSSL_cleanse(buf, sizeof(buf));
