@@ -57,9 +57,6 @@ const uint8_t MYNA_CARDINFO_AID[10] = {
 /* A BER tag of more than 3 bytes is never used here. */
 #define TAG_BYTES_MAX 3u
 
-#define SW_AUTH_BLOCKED 0x6983u
-#define SW_REF_BLOCKED 0x6984u
-
 /*
  * The header of the BER TLV at @buf (@len bytes available; the value may
  * lie beyond them).  Tags of 1 to 3 bytes; lengths in the short form or
@@ -254,7 +251,7 @@ int cardinfo_pin_tries(struct jpki *j, int *tries)
 {
     struct apdu a = { .cla = 0x00, .ins = 0x20, .p1 = 0x00, .p2 = 0x80 };
     uint16_t sw;
-    int err, x;
+    int err;
 
     if (!j || !tries)
         return MYNA_E_ARGS;
@@ -267,23 +264,7 @@ int cardinfo_pin_tries(struct jpki *j, int *tries)
     if (err < 0)
         return err;
     myna_log(MYNA_LOG_DEBUG, "cardinfo: PIN tries: SW %04X", sw);
-    x = apdu_sw_tries_left(sw);
-    if (x >= 0) {
-        *tries = x;
-        return 0;
-    }
-    if (sw == SW_AUTH_BLOCKED || sw == SW_REF_BLOCKED) {
-        *tries = 0;
-        return 0;
-    }
-    if (sw == SW_OK) {
-        /* As jpki_pin_status(): a card may say so of a verified PIN, and
-         * a correct VERIFY set the counter back to its maximum. */
-        *tries = MYNA_CARDINFO_TRIES;
-        return 0;
-    }
-    err = apdu_sw_to_err(sw);
-    return err < 0 ? err : MYNA_E_BAD_RESPONSE;
+    return jpki_tries_result(sw, MYNA_CARDINFO_TRIES, tries, NULL);
 }
 
 int cardinfo_verify(struct jpki *j, const uint8_t *pin, size_t len,

@@ -58,6 +58,12 @@ int jpki_read_rest(struct jpki *j, uint8_t *buf, size_t got, size_t total);
  * mapping of every application's VERIFY.  @tries_left may be NULL. */
 int jpki_verify_result(uint16_t sw, int *tries_left);
 
+/* What the card's answer @sw to a VERIFY without data says of the tries
+ * left, into *@tries: 63Cx; 0 for 6983/6984; @max for 9000 (a verified
+ * PIN, *@verified set when not NULL).  Returns 0, or the error of any
+ * other status word.  The one mapping of every application's counter. */
+int jpki_tries_result(uint16_t sw, int max, int *tries, bool *verified);
+
 /* Mark the answers that follow as personal data (the APDU layer then
  * masks them in its log and wipes its buffers), or stop doing so. */
 void jpki_set_personal(struct jpki *j, bool personal);

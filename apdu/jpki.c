@@ -647,7 +647,7 @@ int jpki_pin_status(struct jpki *j, enum jpki_role role, int *tries,
 {
     struct apdu a = { .cla = 0x00, .ins = 0x20, .p1 = 0x00, .p2 = 0x80 };
     uint16_t sw;
-    int err, x;
+    int err;
 
     if (verified)
         *verified = false;
@@ -662,7 +662,15 @@ int jpki_pin_status(struct jpki *j, enum jpki_role role, int *tries,
         return err;
     myna_log(MYNA_LOG_DEBUG, "jpki: %s PIN tries: SW %04X", role_name(role),
              sw);
-    x = apdu_sw_tries_left(sw);
+    return jpki_tries_result(
+        sw, role == JPKI_SIGN ? JPKI_SIGN_TRIES : JPKI_AUTH_TRIES, tries,
+        verified);
+}
+
+int jpki_tries_result(uint16_t sw, int max, int *tries, bool *verified)
+{
+    int x = apdu_sw_tries_left(sw), err;
+
     if (x >= 0) {
         *tries = x;
         return 0;
@@ -674,7 +682,7 @@ int jpki_pin_status(struct jpki *j, enum jpki_role role, int *tries,
     if (sw == SW_OK) {
         /* Some cards say so when the PIN is verified (doc/jpki-card.md):
          * a correct VERIFY set the counter back to its maximum. */
-        *tries = role == JPKI_SIGN ? JPKI_SIGN_TRIES : JPKI_AUTH_TRIES;
+        *tries = max;
         if (verified)
             *verified = true;
         return 0;
