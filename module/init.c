@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later
  * Copyright (C) 2026 The mynacard authors
  *
- * C_Initialize and C_Finalize: the module's global state, fork detection,
- * and the test hooks of mynacard-test.h; the locks and the count of calls
- * inside are call.c's.  Layer: module/, near the top (only entry.c's
- * function lists name it); it creates the transport hub
+ * C_Initialize and C_Finalize: the module's global state and fork
+ * detection; the locks and the count of calls inside are call.c's, and
+ * what the build fixes (the variant, the hub) is variant.c's in a shipped
+ * module and test-hooks.c's in the tests.  Layer: module/, near the top
+ * (only entry.c's function lists name it); it creates the transport hub
  * (apdu/transport.h) and hands every card to card.c.
  *
  * Initialisation itself is serialised by a process-wide pthread mutex that
@@ -36,29 +37,6 @@ struct mc_global mc_g;
 static struct mc_global mc_abandoned __attribute__((used));
 
 static pthread_mutex_t mc_init_mutex = PTHREAD_MUTEX_INITIALIZER;
-/* Test hooks: read at the next C_Initialize. */
-static struct tp_hub *mc_test_hub;
-static bool mc_test_variant_set;
-static enum mynacard_variant mc_test_variant;
-
-void mynacard_test_use_hub(struct tp_hub *hub)
-{
-    mc_test_hub = hub;
-}
-
-void mynacard_test_set_variant(enum mynacard_variant v)
-{
-    mc_test_variant = v;
-    mc_test_variant_set = true;
-}
-
-/* The shipped modules link variant.c, whose strong definition replaces
- * this one; the tests get this default (and may override it above). */
-__attribute__((weak)) enum mynacard_variant mc_build_variant(void)
-{
-    return MYNACARD_VARIANT_BOTH;
-}
-
 CK_RV C_Initialize(CK_VOID_PTR pInitArgs)
 {
     CK_RV rv;
@@ -96,8 +74,8 @@ CK_RV C_Initialize(CK_VOID_PTR pInitArgs)
     if (rv != CKR_OK)
         goto out_key;
 
-    if (mc_test_hub) {
-        mc_g.hub = mc_test_hub;
+    mc_g.hub = mc_build_hub();
+    if (mc_g.hub) {
         mc_g.hub_owned = false;
     } else {
         int err = tp_hub_pcsc_new(&mc_g.hub);
@@ -108,7 +86,7 @@ CK_RV C_Initialize(CK_VOID_PTR pInitArgs)
         }
         mc_g.hub_owned = true;
     }
-    mc_g.variant = mc_test_variant_set ? mc_test_variant : mc_build_variant();
+    mc_g.variant = mc_build_variant();
     mc_g.next_session = 1;
     card_on_kill(sessions_close_card_locked);
     mc_g.next_handle_base = MC_HANDLES_PER_CARD;

@@ -578,9 +578,14 @@ bool mc_finalizing(void);
 void mc_waiter_enter(void);
 void mc_waiter_leave(void);
 
-/* The variant compiled into a shipped module (variant.c); the static
- * library's weak default says MYNACARD_VARIANT_BOTH. */
+/* What a build of the module fixes, read at each C_Initialize: which
+ * tokens it shows, and the hub its readers come from (NULL: PC/SC, which
+ * C_Initialize opens and owns).  The static library leaves both undefined:
+ * a shipped module links variant.c (its variant, PC/SC), the in-process
+ * tests link test-hooks.c (set through mynacard-test.h), so no test hook
+ * is ever in a shipped module. */
 enum mynacard_variant mc_build_variant(void);
+struct tp_hub *mc_build_hub(void);
 
 /* Copy @src into a blank-padded PKCS#11 string field of @n bytes. */
 void mc_pad(CK_UTF8CHAR *dst, size_t n, const char *src);

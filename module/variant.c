@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later
  * Copyright (C) 2026 The mynacard authors
  *
- * Which tokens a shipped module shows.  Layer: module/.  Compiled once per
- * shared module with -DMYNACARD_VARIANT=..., it replaces the static
- * library's weak default (both tokens), so that mynacard-auth-pkcs11.so
+ * What a shipped module fixes (module.h, mc_build_*): its readers come
+ * from PC/SC, and which tokens it shows.  Layer: module/.  Compiled once
+ * per shared module with -DMYNACARD_VARIANT=..., so that
+ * mynacard-auth-pkcs11.so
  * shows only the authentication token (for Firefox: NSS would ask for the
  * signature password at every TLS login otherwise) and
  * mynacard-sign-pkcs11.so only the signature token (for LibreOffice).
@@ -17,4 +18,10 @@
 enum mynacard_variant mc_build_variant(void)
 {
     return MYNACARD_VARIANT;
+}
+
+/* No hub given: C_Initialize opens PC/SC. */
+struct tp_hub *mc_build_hub(void)
+{
+    return NULL;
 }
