@@ -714,19 +714,24 @@ int jpki_verify_result(uint16_t sw, int *tries_left)
     return err;
 }
 
-int jpki_verify(struct jpki *j, enum jpki_role role, const uint8_t *pin,
-                size_t len, int *tries_left)
+/* Send @role's PIN (@pin, @len, in the user's form) in the command @ins
+ * P1 @p1 to its PIN EF: normalised and checked first, so that a PIN of the
+ * wrong format is never sent; the card's status word in *@sw.  The
+ * normalised copy is wiped before returning. */
+static int send_pin(struct jpki *j, enum jpki_role role, uint8_t ins,
+                    uint8_t p1, const uint8_t *pin, size_t len, uint16_t *sw)
 {
     uint8_t buf[JPKI_PIN_MAX];
     size_t buflen = 0;
     struct apdu a = {
-        .cla = 0x00, .ins = 0x20, .p1 = 0x00, .p2 = 0x80, .secret = true,
+        .cla = 0x00,
+        .ins = ins,
+        .p1 = p1,
+        .p2 = 0x80,
+        .secret = true,
     };
-    uint16_t sw;
     int err;
 
-    if (tries_left)
-        *tries_left = -1;  /* unknown unless the card tells */
     if (!j || !role_ok(role))
         return MYNA_E_ARGS;
     err = jpki_pin_normalize(role, pin, len, buf, &buflen);
@@ -738,51 +743,41 @@ int jpki_verify(struct jpki *j, enum jpki_role role, const uint8_t *pin,
 
     a.data = buf;
     a.lc = buflen;
-    err = xfer(j, &a, NULL, 0, NULL, &sw);
+    err = xfer(j, &a, NULL, 0, NULL, sw);
     if (err < 0)
         goto out_wipe_pin;
-    myna_log(MYNA_LOG_DEBUG, "jpki: VERIFY %s PIN: SW %04X", role_name(role),
-             sw);
-
-    err = jpki_verify_result(sw, tries_left);
+    myna_log(MYNA_LOG_DEBUG, "jpki: %s %s PIN: SW %04X",
+             ins == 0x20 ? "VERIFY" : "CHANGE", role_name(role), *sw);
 
 out_wipe_pin:
     OPENSSL_cleanse(buf, sizeof(buf));
     return err;
 }
 
-int jpki_change_pin(struct jpki *j, enum jpki_role role,
-                    const uint8_t *newpin, size_t len)
+int jpki_verify(struct jpki *j, enum jpki_role role, const uint8_t *pin,
+                size_t len, int *tries_left)
 {
-    uint8_t buf[JPKI_PIN_MAX];
-    size_t buflen = 0;
-    struct apdu a = {
-        .cla = 0x00, .ins = 0x24, .p1 = 0x01, .p2 = 0x80, .secret = true,
-    };
     uint16_t sw;
     int err;
 
-    if (!j || !role_ok(role))
-        return MYNA_E_ARGS;
-    err = jpki_pin_normalize(role, newpin, len, buf, &buflen);
+    if (tries_left)
+        *tries_left = -1; /* unknown unless the card tells */
+    err = send_pin(j, role, 0x20, 0x00, pin, len, &sw);
     if (err < 0)
-        goto out_wipe_pin;
-    err = select_ef(j, pin_fid(role));
-    if (err < 0)
-        goto out_wipe_pin;
+        return err;
+    return jpki_verify_result(sw, tries_left);
+}
 
-    a.data = buf;
-    a.lc = buflen;
-    err = xfer(j, &a, NULL, 0, NULL, &sw);
-    if (err < 0)
-        goto out_wipe_pin;
-    myna_log(MYNA_LOG_DEBUG, "jpki: CHANGE %s PIN: SW %04X", role_name(role),
-             sw);
-    err = apdu_sw_to_err(sw);
+int jpki_change_pin(struct jpki *j, enum jpki_role role, const uint8_t *newpin,
+                    size_t len)
+{
+    uint16_t sw;
+    int err;
 
-out_wipe_pin:
-    OPENSSL_cleanse(buf, sizeof(buf));
-    return err;
+    err = send_pin(j, role, 0x24, 0x01, newpin, len, &sw);
+    if (err < 0)
+        return err;
+    return apdu_sw_to_err(sw);
 }
 
 /* COMPUTE DIGITAL SIGNATURE with @p1 (00: PKCS#1 v1.5 over @in; 04: PSS

@@ -473,32 +473,47 @@ static struct cb_hub *cb_hub_of(struct tp_hub *h)
     return (struct cb_hub *)h;
 }
 
-int tp_hub_callback_insert(struct tp_hub *h, unsigned reader,
-                           const struct tp_card_cb *cb)
+/* Lock @hub and find @reader (*@r): the error when there is no such
+ * reader, or when a card is in it and @want_card is false (remove that
+ * card first), or none is and @want_card is true.  The lock is held on
+ * return, error or not. */
+static int lock_reader(struct cb_hub *hub, unsigned reader, bool want_card,
+                       struct cb_reader **r)
 {
-    struct cb_hub *hub = cb_hub_of(h);
-    struct cb_reader *r;
-    int err = 0;
-
-    if (!hub || !card_cb_valid(cb))
-        return MYNA_E_ARGS;
     pthread_mutex_lock(&hub->lock);
-    if (reader >= hub->nreaders) {
-        err = MYNA_E_NO_READER;
-        goto out_unlock;
-    }
-    r = &hub->readers[reader];
-    if (r->present) {
-        err = MYNA_E_ARGS;      /* remove the card that is there first */
-        goto out_unlock;
-    }
-    r->cb = *cb;
-    r->present = true;
+    if (reader >= hub->nreaders)
+        return MYNA_E_NO_READER;
+    *r = &hub->readers[reader];
+    if ((*r)->present != want_card)
+        return want_card ? MYNA_E_NO_CARD : MYNA_E_ARGS;
+    return 0;
+}
+
+/* A card came into @r or left it (the lock held): a new generation, and
+ * whoever waits for a change wakes. */
+static void reader_changed_locked(struct cb_hub *hub, struct cb_reader *r)
+{
     r->events++;
     r->gen++;
     hub->changes++;
     pthread_cond_broadcast(&hub->cond);
-out_unlock:
+}
+
+int tp_hub_callback_insert(struct tp_hub *h, unsigned reader,
+                           const struct tp_card_cb *cb)
+{
+    struct cb_hub *hub = cb_hub_of(h);
+    struct cb_reader *r = NULL;
+    int err;
+
+    if (!hub || !card_cb_valid(cb))
+        return MYNA_E_ARGS;
+    err = lock_reader(hub, reader, false, &r);
+    if (err == 0) {
+        r->cb = *cb;
+        r->present = true;
+        reader_changed_locked(hub, r);
+    }
     pthread_mutex_unlock(&hub->lock);
     return err;
 }
@@ -506,29 +521,19 @@ out_unlock:
 int tp_hub_callback_remove(struct tp_hub *h, unsigned reader)
 {
     struct cb_hub *hub = cb_hub_of(h);
-    struct cb_reader *r;
-    int err = 0;
+    struct cb_reader *r = NULL;
+    int err;
 
     if (!hub)
         return MYNA_E_ARGS;
-    pthread_mutex_lock(&hub->lock);
-    if (reader >= hub->nreaders) {
-        err = MYNA_E_NO_READER;
-        goto out_unlock;
+    err = lock_reader(hub, reader, true, &r);
+    if (err == 0) {
+        /* A new generation orphans every transport connected to this
+         * card. */
+        memset(&r->cb, 0, sizeof(r->cb));
+        r->present = false;
+        reader_changed_locked(hub, r);
     }
-    r = &hub->readers[reader];
-    if (!r->present) {
-        err = MYNA_E_NO_CARD;
-        goto out_unlock;
-    }
-    /* Bumping gen orphans every transport connected to this card. */
-    memset(&r->cb, 0, sizeof(r->cb));
-    r->present = false;
-    r->events++;
-    r->gen++;
-    hub->changes++;
-    pthread_cond_broadcast(&hub->cond);
-out_unlock:
     pthread_mutex_unlock(&hub->lock);
     return err;
 }
@@ -542,25 +547,17 @@ out_unlock:
 int tp_hub_callback_reset(struct tp_hub *h, unsigned reader)
 {
     struct cb_hub *hub = cb_hub_of(h);
-    struct cb_reader *r;
-    struct tp_card_cb cb;
-    int err = 0;
+    struct cb_reader *r = NULL;
+    struct tp_card_cb cb = { 0 };
+    int err;
 
     if (!hub)
         return MYNA_E_ARGS;
-    pthread_mutex_lock(&hub->lock);
-    if (reader >= hub->nreaders) {
-        err = MYNA_E_NO_READER;
-        goto out_unlock;
+    err = lock_reader(hub, reader, true, &r);
+    if (err == 0) {
+        r->resets++;
+        cb = r->cb;
     }
-    r = &hub->readers[reader];
-    if (!r->present) {
-        err = MYNA_E_NO_CARD;
-        goto out_unlock;
-    }
-    r->resets++;
-    cb = r->cb;
-out_unlock:
     pthread_mutex_unlock(&hub->lock);
     if (err == 0 && cb.reset)
         cb.reset(cb.ctx);

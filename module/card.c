@@ -758,11 +758,45 @@ static int precheck_pin(struct mc_card *c, enum jpki_role role,
     return 0;
 }
 
+/* The one way a PIN reaches the card, with c->io held: begin a
+ * transaction, refuse what precheck_pin() refuses (a PIN rejected before,
+ * a blocked PIN) without sending it, then VERIFY and record the answer.
+ * *@open says whether the transaction is still open: then the caller ends
+ * it, powering the card down when *@unsure (the card may hold the PIN
+ * verified and the module cannot tell). */
+static int verify_in_transaction(struct mc_card *c, enum jpki_role role,
+                                 const uint8_t *pin, size_t len,
+                                 const uint8_t *mac, bool *open, bool *unsure)
+{
+    bool reset;
+    int err, left = -1;
+
+    *open = false;
+    *unsure = false;
+    err = card_begin(c, &reset);
+    if (err < 0)
+        return err;
+    err = precheck_pin(c, role, mac);
+    if (err < 0) {
+        card_end(c, false);
+        return err;
+    }
+    *open = true;
+
+    /* The JPKI layer selects the PIN file afresh in every transaction, so
+     * a selection another program made cannot misdirect this VERIFY. */
+    err = jpki_verify(c->j, role, pin, len, &left);
+    *unsure = verify_unsure(c, role, err);
+    after_verify(c, role, err, left, mac);
+    card_check(c, err);
+    return err;
+}
+
 int card_login(struct mc_card *c, enum jpki_role role, bool context,
                const uint8_t *pin, size_t len, const uint8_t *mac)
 {
-    bool reset, unsure, logged_in;
-    int err, left = -1;
+    bool open, unsure, logged_in;
+    int err;
 
     mc_mutex_lock(c->io);
     if (!context) {
@@ -776,21 +810,9 @@ int card_login(struct mc_card *c, enum jpki_role role, bool context,
             goto out_unlock;
         }
     }
-    err = card_begin(c, &reset);
-    if (err < 0)
+    err = verify_in_transaction(c, role, pin, len, mac, &open, &unsure);
+    if (!open)
         goto out_unlock;
-    err = precheck_pin(c, role, mac);
-    if (err < 0) {
-        card_end(c, false);
-        goto out_unlock;
-    }
-
-    /* The JPKI layer selects the PIN file afresh in every transaction, so
-     * a selection another program made cannot misdirect this VERIFY. */
-    err = jpki_verify(c->j, role, pin, len, &left);
-    unsure = verify_unsure(c, role, err);
-    after_verify(c, role, err, left, mac);
-    card_check(c, err);
     if (err == 0 && role == JPKI_SIGN && load_sign_cert(c) == MYNA_E_NOMEM) {
         /* No memory for the key's objects: a login that shows no key is
          * no login.  Fail it, and power the card down below so that the
@@ -813,23 +835,14 @@ int card_set_pin(struct mc_card *c, enum jpki_role role,
                  const uint8_t *oldpin, size_t oldlen, const uint8_t *oldmac,
                  const uint8_t *newpin, size_t newlen)
 {
-    bool reset, logged_in, unsure;
-    int err, left = -1;
+    bool open, logged_in, unsure;
+    int err;
 
     mc_mutex_lock(c->io);
-    err = card_begin(c, &reset);
-    if (err < 0)
+    err =
+        verify_in_transaction(c, role, oldpin, oldlen, oldmac, &open, &unsure);
+    if (!open)
         goto out_unlock;
-    err = precheck_pin(c, role, oldmac);
-    if (err < 0) {
-        card_end(c, false);
-        goto out_unlock;
-    }
-
-    err = jpki_verify(c->j, role, oldpin, oldlen, &left);
-    unsure = verify_unsure(c, role, err);
-    after_verify(c, role, err, left, oldmac);
-    card_check(c, err);
     if (err == 0) {
         err = jpki_change_pin(c->j, role, newpin, newlen);
         card_check(c, err);
