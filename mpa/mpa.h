@@ -3,8 +3,8 @@
  *
  * mynacard-mpa: the native messaging host (host name mynacard.mynaportal)
  * that lets Mynaportal and e-Tax use the card from a Linux browser, as the
- * official "MPA" does on Windows (doc/mynacard-mpa.1; the protocol in
- * /work/shared/reference/mynaportal.md).  Layer: a program beside module/,
+ * official "MPA" does on Windows (the protocol, as this host speaks it:
+ * doc/mynacard-mpa.1, REQUESTS and ERRORS).  Layer: a program beside module/,
  * built directly on the card layer (apdu/: jpki_*, cardinfo_*, the PC/SC
  * hub), never through PKCS#11.  One file per concern: frame.c (the 4-byte
  * length framing), request.c (parsing and checking a request), answer.c
