@@ -81,6 +81,15 @@ SYS_READER_INDEX=$(opensc-tool -l 2>/dev/null |
 SCENARIOS=${BENCH_SCENARIOS:-startup tls pdf warm poll threads}
 
 # The bench-p11 command line of scenario $1 with module $2 (for the report).
+# A path as the report prints it: relative to the source tree when inside
+# it, so that the report names no path of the machine it was made on.
+shown() {
+    case $1 in
+    "$SRC"/*) echo "${1#"$SRC"/}" ;;
+    *) echo "$1" ;;
+    esac
+}
+
 bench_cmd() {
     local sc=$1 mod=$2 extra=""
     case $sc in
@@ -258,7 +267,7 @@ it; run it again with
 ## What was measured
 
 - **Ours**: \`module/mynacard-pkcs11.so\` (both tokens), mynacard $COMMIT$DIRTY_NOTE,
-  build directory \`$BUILD\`.
+  build directory \`$(shown "$BUILD")\`.
 - **OpenSC**: \`$OPENSC\`, Debian package opensc $OPENSC_VER, with its own JPKI
   driver ("JPKI (User Authentication PIN)", "JPKI (Digital Signature PIN)").
 - **The card**: one virtual My Number Card (\`mynacard-emu run\`) in
@@ -319,7 +328,7 @@ EOF
 for sc in $SCENARIOS; do
     echo "### $(title_of "$sc")"
     echo
-    echo "Command: \`$(bench_cmd "$sc" MODULE)\` (MODULE: ours or OpenSC's)"
+    echo "Command: \`$(BENCH=$(shown "$BENCH") bench_cmd "$sc" MODULE)\` (MODULE: ours or OpenSC's)"
     echo
     echo "| | ours | OpenSC | ours / OpenSC |"
     echo "|---|---:|---:|---:|"
@@ -428,7 +437,7 @@ answers to the warm signature's commands (so neither SoftHSM's RSA nor the
 virtual card's code is timed).  CLOCK_PROCESS_CPUTIME_ID over $CPU_ITERS
 warm CKM_RSA_PKCS signatures (C_SignInit + C_Sign).
 
-Command: \`$BENCH_CPU --card CARD --iterations $CPU_ITERS\` (CARD made by \`mynacard-emu init\`)
+Command: \`$(shown "$BENCH_CPU") --card CARD --iterations $CPU_ITERS\` (CARD made by \`mynacard-emu init\`)
 
 \`\`\`
 $CPU_OUT
@@ -437,7 +446,7 @@ $CPU_OUT
 EOF
 if [ -n "$CG_IR" ]; then
 cat <<EOF
-Instructions (repeatable): \`valgrind --tool=callgrind --toggle-collect=measured_loop $BENCH_CPU --card CARD --iterations $CG_ITERS\`:
+Instructions (repeatable): \`valgrind --tool=callgrind --toggle-collect=measured_loop $(shown "$BENCH_CPU") --card CARD --iterations $CG_ITERS\`:
 $CG_IR instructions in the loop, $(awk -v t="$CG_IR" -v n="$CG_ITERS" 'BEGIN { printf "%.0f", t / n }') per warm signature.
 
 EOF
