@@ -10,8 +10,8 @@
  * manifest names the one extension allowed to start it.  This file writes
  * those manifests (per user, or with --system for all users), puts the
  * extension where each browser takes it without a store, and says what the
- * user still has to do by hand, and why.  Layer: tool/; uses setup.c's
- * file helpers and Firefox profile discovery.  The manifests are JSON,
+ * user still has to do by hand, and why.  Layer: tool/; uses files.c's
+ * file helpers and firefox.c's profile discovery.  The manifests are JSON,
  * written and read with Jansson (never by hand): doctor reads them back
  * and they may have been edited by anyone.  Nothing here reads the card
  * or anything personal.
@@ -109,13 +109,6 @@ static const char *extension_xpi(void)
     return env_or("MYNACARD_EXTENSION_XPI", TOOL_EXTENSION_XPI);
 }
 
-static bool is_dir(const char *path)
-{
-    struct stat st;
-
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
 static bool is_file(const char *path)
 {
     struct stat st;
@@ -143,12 +136,12 @@ static bool chrome_user(void)
 
     tool_config_home(cfg, sizeof(cfg));
     sfmt(d, sizeof(d), "%s/google-chrome", cfg);
-    return is_dir(d);
+    return tool_is_dir(d);
 }
 
 static bool chrome_system(void)
 {
-    return is_dir("/opt/google/chrome") || is_dir("/etc/opt/chrome");
+    return tool_is_dir("/opt/google/chrome") || tool_is_dir("/etc/opt/chrome");
 }
 
 /* The places for the user (@system false) or for everyone.  Firefox and
