@@ -159,6 +159,10 @@ struct tool_readers {
  * caller with tp_hub_free) even when the list fails.  Returns 0,
  * MYNA_E_NO_SERVICE (pcscd down) or another error. */
 int tcard_readers(struct tp_hub **hub, struct tool_readers *out);
+/* A failure @err of tcard_readers other than MYNA_E_NO_SERVICE (each
+ * caller says that its own way): said, @hub freed, and the exit status
+ * returned. */
+int tcard_readers_failed(struct tp_hub *hub, int err);
 /* The reader to use: the first whose name contains @want (any when
  * NULL) and holds a card.  Returns its index or -1. */
 int tcard_pick(const struct tool_readers *rs, const char *want);
