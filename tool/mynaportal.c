@@ -144,6 +144,20 @@ static bool chrome_system(void)
     return tool_is_dir("/opt/google/chrome") || tool_is_dir("/etc/opt/chrome");
 }
 
+/* One browser's place: @sysdir for everyone, else @sub under @base (the
+ * home or the configuration directory). */
+static void place_set(struct place *p, const char *browser, bool gecko,
+                      bool system, const char *sysdir, const char *base,
+                      const char *sub)
+{
+    p->browser = browser;
+    p->gecko = gecko;
+    if (system)
+        sfmt(p->dir, sizeof(p->dir), "%s", sysdir);
+    else
+        sfmt(p->dir, sizeof(p->dir), "%s/%s", base, sub);
+}
+
 /* The places for the user (@system false) or for everyone.  Firefox and
  * Chromium always: the directory is made if needed, and the browser finds
  * it when it is installed later; Chrome only when it is there. */
@@ -152,32 +166,17 @@ static size_t places_for(bool system, struct place *p)
     char cfg[PATH_MAX];
     size_t n = 0;
 
-    p[n].browser = "firefox";
-    p[n].gecko = true;
-    if (system)
-        sfmt(p[n].dir, sizeof(p[n].dir), "/usr/lib/mozilla/native-messaging-hosts");
-    else
-        sfmt(p[n].dir, sizeof(p[n].dir), "%s/.mozilla/native-messaging-hosts",
-             tool_home());
-    n++;
+    place_set(&p[n++], "firefox", true, system,
+              "/usr/lib/mozilla/native-messaging-hosts", tool_home(),
+              ".mozilla/native-messaging-hosts");
     tool_config_home(cfg, sizeof(cfg));
-    p[n].browser = "chromium";
-    p[n].gecko = false;
-    if (system)
-        sfmt(p[n].dir, sizeof(p[n].dir), "/etc/chromium/native-messaging-hosts");
-    else
-        sfmt(p[n].dir, sizeof(p[n].dir), "%s/chromium/NativeMessagingHosts", cfg);
-    n++;
-    if (system ? chrome_system() : chrome_user()) {
-        p[n].browser = "chrome";
-        p[n].gecko = false;
-        if (system)
-            sfmt(p[n].dir, sizeof(p[n].dir), "/etc/opt/chrome/native-messaging-hosts");
-        else
-            sfmt(p[n].dir, sizeof(p[n].dir), "%s/google-chrome/NativeMessagingHosts",
-                 cfg);
-        n++;
-    }
+    place_set(&p[n++], "chromium", false, system,
+              "/etc/chromium/native-messaging-hosts", cfg,
+              "chromium/NativeMessagingHosts");
+    if (system ? chrome_system() : chrome_user())
+        place_set(&p[n++], "chrome", false, system,
+                  "/etc/opt/chrome/native-messaging-hosts", cfg,
+                  "google-chrome/NativeMessagingHosts");
     return n;
 }
 
