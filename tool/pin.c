@@ -310,21 +310,25 @@ static int after_verify(struct tool_card *c, enum jpki_role role, int err,
     return tool_exit_for(err);
 }
 
-/* With the PIN read: the last-try confirmation, then the transaction
- * for its VERIFY.  Returns TOOL_OK with the transaction open, or an exit
- * status (said). */
-static int confirm_then_begin(struct tool_card *c, enum jpki_role role,
-                              int tries)
+/* With the PIN read: the last-try confirmation, a transaction and the
+ * PIN's VERIFY, @pin (JPKI_PIN_MAX bytes) wiped right after it.  Returns
+ * TOOL_OK when the VERIFY was sent (its result in *@err and *@left, the
+ * transaction open), or an exit status (said) with no transaction. */
+static int confirm_then_verify(struct tool_card *c, enum jpki_role role,
+                               int tries, uint8_t *pin, size_t len, int *err,
+                               int *left)
 {
-    int rc = pin_confirm_last_try(role, tries), err;
+    int rc = pin_confirm_last_try(role, tries);
 
     if (rc != TOOL_OK)
         return rc;
-    err = tcard_begin(c);
-    if (err < 0) {
-        complain(_("cannot use the card: %s"), tool_strerror(err));
-        return tool_exit_for(err);
+    *err = tcard_begin(c);
+    if (*err < 0) {
+        complain(_("cannot use the card: %s"), tool_strerror(*err));
+        return tool_exit_for(*err);
     }
+    *err = jpki_verify(c->j, role, pin, len, left);
+    OPENSSL_cleanse(pin, JPKI_PIN_MAX);
     return TOOL_OK;
 }
 
@@ -339,11 +343,9 @@ int pin_login(struct tool_card *c, enum jpki_role role, int tries_before)
                   pin, &len);
     if (rc != TOOL_OK)
         goto out_wipe;
-    rc = confirm_then_begin(c, role, tries_before);
+    rc = confirm_then_verify(c, role, tries_before, pin, len, &err, &left);
     if (rc != TOOL_OK)
         goto out_wipe;
-    err = jpki_verify(c->j, role, pin, len, &left);
-    OPENSSL_cleanse(pin, sizeof(pin));
     if (err == 0)
         return TOOL_OK;      /* the transaction stays open for the caller */
     rc = after_verify(c, role, err, left);
@@ -406,11 +408,9 @@ int cmd_verify_pin(int argc, char **argv)
     rc = open_then_read(&c, role, &tries, prompt, pin, &len);
     if (rc != TOOL_OK)
         return rc;
-    rc = confirm_then_begin(&c, role, tries);
+    rc = confirm_then_verify(&c, role, tries, pin, len, &err, &left);
     if (rc != TOOL_OK)
         goto out_wipe;
-    err = jpki_verify(c.j, role, pin, len, &left);
-    OPENSSL_cleanse(pin, sizeof(pin));
     rc = after_verify(&c, role, err, left);
     tcard_end(&c, true);
 out_wipe:
@@ -459,11 +459,9 @@ int cmd_change_pin(int argc, char **argv)
             goto out_wipe;
         }
     }
-    rc = confirm_then_begin(&c, role, tries);
+    rc = confirm_then_verify(&c, role, tries, oldpin, oldlen, &err, &left);
     if (rc != TOOL_OK)
         goto out_wipe;
-    err = jpki_verify(c.j, role, oldpin, oldlen, &left);
-    OPENSSL_cleanse(oldpin, sizeof(oldpin));
     if (err == 0) {
         err = jpki_change_pin(c.j, role, newpin, newlen);
         if (err == 0) {
