@@ -9,8 +9,6 @@
  */
 #include <string.h>
 
-#include <openssl/crypto.h>
-
 #include "mpa.h"
 #include "myna-err.h"
 
@@ -163,27 +161,5 @@ enum mpa_err mpa_err_from_card(int err)
         return MPA_E_INTERNAL;
     default:
         return MPA_E_CARD;
-    }
-}
-
-void mpa_json_wipe(json_t *v)
-{
-    size_t i;
-
-    if (!v)
-        return;
-    if (json_is_string(v)) {
-        /* Jansson owns the bytes; nothing else refers to them, and they
-         * are freed right after. */
-        OPENSSL_cleanse((char *)json_string_value(v), json_string_length(v));
-    } else if (json_is_object(v)) {
-        /* The iterator calls, not json_object_foreach: cppcheck cannot
-         * see through that macro (unknownMacro). */
-        for (void *it = json_object_iter(v); it;
-             it = json_object_iter_next(v, it))
-            mpa_json_wipe(json_object_iter_value(it));
-    } else if (json_is_array(v)) {
-        for (i = 0; i < json_array_size(v); i++)
-            mpa_json_wipe(json_array_get(v, i));
     }
 }

@@ -216,6 +216,19 @@ static enum mpa_err put_identity(struct mpa_ctx *ctx, struct mcard *c,
     return MPA_OK;
 }
 
+/* Open the card for a mode that reads it with a PIN, and put its
+ * identity (put_identity) in @ans.  MPA_OK or the error for the browser;
+ * the caller closes @c either way. */
+static enum mpa_err open_identified(struct mpa_ctx *ctx, struct mcard *c,
+                                    json_t *ans)
+{
+    int err = mcard_open(ctx, c);
+
+    if (err < 0)
+        return mpa_err_from_card(err);
+    return put_identity(ctx, c, ans);
+}
+
 /* Read @role's counter, then VERIFY @pin once.  Sets out->tries_left. */
 static int verify_once(struct mcard *c, enum jpki_role role,
                        const uint8_t *pin, size_t len,
@@ -261,14 +274,9 @@ void mpa_card_auth_sign(struct mpa_ctx *ctx, struct mpa_request *rq,
         goto out_wipe;
     }
     OPENSSL_cleanse(rq->pin, sizeof(rq->pin));
-    err = mcard_open(ctx, &c);
-    if (err < 0) {
-        out->err = mpa_err_from_card(err);
-        goto out_close;
-    }
     /* The manufacture number first: a card without it fails before its
      * PIN is sent. */
-    out->err = put_identity(ctx, &c, ans);
+    out->err = open_identified(ctx, &c, ans);
     if (out->err != MPA_OK)
         goto out_close;
     err = select_jpki(&c);
@@ -373,12 +381,7 @@ void mpa_card_cardinfo(struct mpa_ctx *ctx, struct mpa_request *rq,
         goto out_wipe;
     }
     memset(ci, 0, sizeof(*ci));
-    err = mcard_open(ctx, &c);
-    if (err < 0) {
-        out->err = mpa_err_from_card(err);
-        goto out_close;
-    }
-    out->err = put_identity(ctx, &c, ans);
+    out->err = open_identified(ctx, &c, ans);
     if (out->err != MPA_OK)
         goto out_close;
     err = cardinfo_pin_tries(c.j, &tries);

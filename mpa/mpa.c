@@ -15,6 +15,7 @@
 
 #include <openssl/crypto.h>
 
+#include "json-wipe.h"
 #include "mpa.h"
 
 static void wiping_free(void *p)
@@ -35,7 +36,7 @@ static char *dump(json_t *ans)
 {
     char *s = ans ? json_dumps(ans, JSON_COMPACT) : NULL;
 
-    mpa_json_wipe(ans);
+    myna_json_wipe(ans);
     json_decref(ans);
     return s;
 }
@@ -130,7 +131,7 @@ void mpa_handle(struct mpa_ctx *ctx, const uint8_t *buf, size_t len,
 out_error:
     *answer = error_answer(rq->mode, out.err, out.tries_left);
 out:
-    mpa_json_wipe(ans);
+    myna_json_wipe(ans);
     json_decref(ans);
     mpa_request_clear(rq);
     free(rq);

@@ -198,8 +198,5 @@ void mpa_card_cardinfo(struct mpa_ctx *ctx, struct mpa_request *rq,
 void mpa_card_tries(struct mpa_ctx *ctx, enum mpa_mode which, json_t *ans,
                     struct mpa_outcome *out);
 void mpa_card_check(struct mpa_ctx *ctx, json_t *ans, struct mpa_outcome *out);
-/* Wipe every string in @v (an answer that held personal data) before it
- * is freed. */
-void mpa_json_wipe(json_t *v);
 
 #endif

@@ -55,6 +55,13 @@ int tcard_readers(struct tp_hub **hub, struct tool_readers *out)
     return err;
 }
 
+int tcard_readers_failed(struct tp_hub *hub, int err)
+{
+    complain(_("cannot list the readers: %s"), tool_strerror(err));
+    tp_hub_free(hub);
+    return tool_exit_for(err);
+}
+
 int tcard_pick(const struct tool_readers *rs, const char *want)
 {
     for (size_t i = 0; i < rs->n; i++) {
@@ -135,11 +142,8 @@ int tcard_open(struct tool_card *c)
         tp_hub_free(hub);
         return TOOL_ENOSERVICE;
     }
-    if (err < 0) {
-        complain(_("cannot list the readers: %s"), tool_strerror(err));
-        tp_hub_free(hub);
-        return tool_exit_for(err);
-    }
+    if (err < 0)
+        return tcard_readers_failed(hub, err);
     if (rs.n == 0) {
         complain(_("no smart-card reader is connected"));
         tp_hub_free(hub);

@@ -8,8 +8,9 @@
  * the TLS 1.3 limit and whether Firefox is capped at TLS 1.2; and what
  * Mynaportal needs (setup mynaportal).  Spends no PIN try and reads
  * nothing personal.  Exit status 0 when nothing needs fixing (notes
- * allowed), 1 otherwise.  Layer: tool/; calls card.c, cert.c, setup.c and
- * mynaportal.c.
+ * allowed), 1 otherwise.  Layer: tool/; calls card.c, cert.c, the
+ * registration checks of nssdb.c, firefox.c, libreoffice.c and p11kit.c,
+ * and mynaportal.c.
  */
 #include "config.h"
 

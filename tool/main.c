@@ -46,6 +46,37 @@ static const struct command {
     { "check-pss", cmd_check_pss, O_ENABLE | O_STDIN | O_YES | O_READER },
 };
 
+/* The options that only set a flag of tool_opt: the flag, its value, and
+ * the bit that says the option was given (none for --json, which every
+ * command takes). */
+static const struct flag_opt {
+    int ch;
+    bool *flag;
+    bool value;
+    unsigned given;
+} flag_opts[] = {
+    { 'j', &tool_opt.json, true, 0 },
+    { 'S', &tool_opt.use_stdin, true, O_STDIN },
+    { 'y', &tool_opt.yes, true, O_YES },
+    { 's', &tool_opt.sign, true, O_SIGN },
+    { 'P', &tool_opt.personal, true, O_PERSONAL },
+    { 'p', &tool_opt.der, false, O_FORMAT },
+    { 'd', &tool_opt.der, true, O_FORMAT },
+    { 'r', &tool_opt.remove, true, O_REMOVE },
+    { 'Y', &tool_opt.system, true, O_SYSTEM },
+    { 'U', &tool_opt.allow_unsigned, true, O_UNSIGNED },
+    { 'E', &tool_opt.enable, true, O_ENABLE },
+    { 'D', &tool_opt.disable, true, O_ENABLE },
+};
+
+static const struct flag_opt *flag_opt_for(int ch)
+{
+    for (size_t i = 0; i < sizeof(flag_opts) / sizeof(flag_opts[0]); i++)
+        if (flag_opts[i].ch == ch)
+            return &flag_opts[i];
+    return NULL;
+}
+
 static const char usage_text[] = N_(
 "Usage: mynacard-tool COMMAND [OPTIONS]\n"
 "\n"
@@ -101,19 +132,14 @@ int main(int argc, char **argv)
      * leading ':' tells a missing value from an unknown option. */
     opterr = 0;
     while ((ch = getopt_long(argc, argv, ":o:hV", longopts, NULL)) != -1) {
+        const struct flag_opt *f = flag_opt_for(ch);
+
+        if (f) {
+            *f->flag = f->value;
+            given |= f->given;
+            continue;
+        }
         switch (ch) {
-        case 'j': tool_opt.json = true; break;
-        case 'S': tool_opt.use_stdin = true; given |= O_STDIN; break;
-        case 'y': tool_opt.yes = true; given |= O_YES; break;
-        case 's': tool_opt.sign = true; given |= O_SIGN; break;
-        case 'P': tool_opt.personal = true; given |= O_PERSONAL; break;
-        case 'p': tool_opt.der = false; given |= O_FORMAT; break;
-        case 'd': tool_opt.der = true; given |= O_FORMAT; break;
-        case 'r': tool_opt.remove = true; given |= O_REMOVE; break;
-        case 'Y': tool_opt.system = true; given |= O_SYSTEM; break;
-        case 'U': tool_opt.allow_unsigned = true; given |= O_UNSIGNED; break;
-        case 'E': tool_opt.enable = true; given |= O_ENABLE; break;
-        case 'D': tool_opt.disable = true; given |= O_ENABLE; break;
         case 'R': tool_opt.reader = optarg; given |= O_READER; break;
         case 'o': tool_opt.output = optarg; given |= O_OUTPUT; break;
         case 'h':

@@ -10,8 +10,8 @@
  * manifest names the one extension allowed to start it.  This file writes
  * those manifests (per user, or with --system for all users), puts the
  * extension where each browser takes it without a store, and says what the
- * user still has to do by hand, and why.  Layer: tool/; uses setup.c's
- * file helpers and Firefox profile discovery.  The manifests are JSON,
+ * user still has to do by hand, and why.  Layer: tool/; uses files.c's
+ * file helpers and firefox.c's profile discovery.  The manifests are JSON,
  * written and read with Jansson (never by hand): doctor reads them back
  * and they may have been edited by anyone.  Nothing here reads the card
  * or anything personal.
@@ -109,13 +109,6 @@ static const char *extension_xpi(void)
     return env_or("MYNACARD_EXTENSION_XPI", TOOL_EXTENSION_XPI);
 }
 
-static bool is_dir(const char *path)
-{
-    struct stat st;
-
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
 static bool is_file(const char *path)
 {
     struct stat st;
@@ -143,12 +136,26 @@ static bool chrome_user(void)
 
     tool_config_home(cfg, sizeof(cfg));
     sfmt(d, sizeof(d), "%s/google-chrome", cfg);
-    return is_dir(d);
+    return tool_is_dir(d);
 }
 
 static bool chrome_system(void)
 {
-    return is_dir("/opt/google/chrome") || is_dir("/etc/opt/chrome");
+    return tool_is_dir("/opt/google/chrome") || tool_is_dir("/etc/opt/chrome");
+}
+
+/* One browser's place: @sysdir for everyone, else @sub under @base (the
+ * home or the configuration directory). */
+static void place_set(struct place *p, const char *browser, bool gecko,
+                      bool system, const char *sysdir, const char *base,
+                      const char *sub)
+{
+    p->browser = browser;
+    p->gecko = gecko;
+    if (system)
+        sfmt(p->dir, sizeof(p->dir), "%s", sysdir);
+    else
+        sfmt(p->dir, sizeof(p->dir), "%s/%s", base, sub);
 }
 
 /* The places for the user (@system false) or for everyone.  Firefox and
@@ -159,32 +166,17 @@ static size_t places_for(bool system, struct place *p)
     char cfg[PATH_MAX];
     size_t n = 0;
 
-    p[n].browser = "firefox";
-    p[n].gecko = true;
-    if (system)
-        sfmt(p[n].dir, sizeof(p[n].dir), "/usr/lib/mozilla/native-messaging-hosts");
-    else
-        sfmt(p[n].dir, sizeof(p[n].dir), "%s/.mozilla/native-messaging-hosts",
-             tool_home());
-    n++;
+    place_set(&p[n++], "firefox", true, system,
+              "/usr/lib/mozilla/native-messaging-hosts", tool_home(),
+              ".mozilla/native-messaging-hosts");
     tool_config_home(cfg, sizeof(cfg));
-    p[n].browser = "chromium";
-    p[n].gecko = false;
-    if (system)
-        sfmt(p[n].dir, sizeof(p[n].dir), "/etc/chromium/native-messaging-hosts");
-    else
-        sfmt(p[n].dir, sizeof(p[n].dir), "%s/chromium/NativeMessagingHosts", cfg);
-    n++;
-    if (system ? chrome_system() : chrome_user()) {
-        p[n].browser = "chrome";
-        p[n].gecko = false;
-        if (system)
-            sfmt(p[n].dir, sizeof(p[n].dir), "/etc/opt/chrome/native-messaging-hosts");
-        else
-            sfmt(p[n].dir, sizeof(p[n].dir), "%s/google-chrome/NativeMessagingHosts",
-                 cfg);
-        n++;
-    }
+    place_set(&p[n++], "chromium", false, system,
+              "/etc/chromium/native-messaging-hosts", cfg,
+              "chromium/NativeMessagingHosts");
+    if (system ? chrome_system() : chrome_user())
+        place_set(&p[n++], "chrome", false, system,
+                  "/etc/opt/chrome/native-messaging-hosts", cfg,
+                  "google-chrome/NativeMessagingHosts");
     return n;
 }
 

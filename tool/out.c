@@ -18,6 +18,7 @@
 #include <jansson.h>
 #include <openssl/crypto.h>
 
+#include "json-wipe.h"
 #include "tool.h"
 
 #define JO_DEPTH_MAX 16
@@ -165,33 +166,13 @@ static json_t *jo_string(const char *s, size_t len)
     return v;
 }
 
-/* Every string of @v wiped before it is freed: the documents may carry
- * the holder's name and address (status --personal). */
-static void jo_wipe(json_t *v)
-{
-    size_t i;
-
-    if (json_is_string(v)) {
-        OPENSSL_cleanse((char *)json_string_value(v), json_string_length(v));
-    } else if (json_is_object(v)) {
-        /* The iterator calls, not json_object_foreach: cppcheck cannot
-         * see through that macro (unknownMacro). */
-        for (void *it = json_object_iter(v); it;
-             it = json_object_iter_next(v, it))
-            jo_wipe(json_object_iter_value(it));
-    } else if (json_is_array(v)) {
-        for (i = 0; i < json_array_size(v); i++)
-            jo_wipe(json_array_get(v, i));
-    }
-}
-
 void json_write_string(FILE *fp, const char *s, size_t len)
 {
     json_t *v = jo_string(s, len);
 
     if (v)
         json_dumpf(v, fp, JSON_ENCODE_ANY | JSON_COMPACT);
-    jo_wipe(v);
+    myna_json_wipe(v);
     json_decref(v);
 }
 
@@ -291,7 +272,7 @@ void jo_done(void)
     jo_depth = 0;
     if (jo_root)
         json_dumpf(jo_root, stdout, JSON_COMPACT | JSON_ENCODE_ANY);
-    jo_wipe(jo_root);
+    myna_json_wipe(jo_root);
     json_decref(jo_root);
     jo_root = NULL;
     fputc('\n', stdout);

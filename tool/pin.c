@@ -310,6 +310,28 @@ static int after_verify(struct tool_card *c, enum jpki_role role, int err,
     return tool_exit_for(err);
 }
 
+/* With the PIN read: the last-try confirmation, a transaction and the
+ * PIN's VERIFY, @pin (JPKI_PIN_MAX bytes) wiped right after it.  Returns
+ * TOOL_OK when the VERIFY was sent (its result in *@err and *@left, the
+ * transaction open), or an exit status (said) with no transaction. */
+static int confirm_then_verify(struct tool_card *c, enum jpki_role role,
+                               int tries, uint8_t *pin, size_t len, int *err,
+                               int *left)
+{
+    int rc = pin_confirm_last_try(role, tries);
+
+    if (rc != TOOL_OK)
+        return rc;
+    *err = tcard_begin(c);
+    if (*err < 0) {
+        complain(_("cannot use the card: %s"), tool_strerror(*err));
+        return tool_exit_for(*err);
+    }
+    *err = jpki_verify(c->j, role, pin, len, left);
+    OPENSSL_cleanse(pin, JPKI_PIN_MAX);
+    return TOOL_OK;
+}
+
 int pin_login(struct tool_card *c, enum jpki_role role, int tries_before)
 {
     uint8_t pin[JPKI_PIN_MAX];
@@ -321,17 +343,9 @@ int pin_login(struct tool_card *c, enum jpki_role role, int tries_before)
                   pin, &len);
     if (rc != TOOL_OK)
         goto out_wipe;
-    rc = pin_confirm_last_try(role, tries_before);
+    rc = confirm_then_verify(c, role, tries_before, pin, len, &err, &left);
     if (rc != TOOL_OK)
         goto out_wipe;
-    err = tcard_begin(c);
-    if (err < 0) {
-        complain(_("cannot use the card: %s"), tool_strerror(err));
-        rc = tool_exit_for(err);
-        goto out_wipe;
-    }
-    err = jpki_verify(c->j, role, pin, len, &left);
-    OPENSSL_cleanse(pin, sizeof(pin));
     if (err == 0)
         return TOOL_OK;      /* the transaction stays open for the caller */
     rc = after_verify(c, role, err, left);
@@ -356,6 +370,27 @@ int pin_tries_then_login(struct tool_card *c, enum jpki_role role)
     return pin_login(c, role, tries);
 }
 
+/* A PIN command's start: the card opened, @role's tries shown (refused
+ * when blocked) and the PIN read after @prompt into @pin (JPKI_PIN_MAX
+ * bytes).  Returns TOOL_OK with the card open, or an exit status (said)
+ * with @pin wiped and the card closed. */
+static int open_then_read(struct tool_card *c, enum jpki_role role, int *tries,
+                          const char *prompt, uint8_t *pin, size_t *len)
+{
+    int rc = tcard_open(c);
+
+    if (rc != TOOL_OK)
+        return rc;
+    rc = before_pin(c, role, tries);
+    if (rc == TOOL_OK)
+        rc = pin_read(role, prompt, pin, len);
+    if (rc != TOOL_OK) {
+        OPENSSL_cleanse(pin, JPKI_PIN_MAX);
+        tcard_close(c);
+    }
+    return rc;
+}
+
 int cmd_verify_pin(int argc, char **argv)
 {
     struct tool_card c;
@@ -369,32 +404,17 @@ int cmd_verify_pin(int argc, char **argv)
         return TOOL_EUSAGE;
     }
     jo_str("pin", argv[0]);
-    rc = tcard_open(&c);
+    snprintf(prompt, sizeof(prompt), "%s: ", pin_role_title(role));
+    rc = open_then_read(&c, role, &tries, prompt, pin, &len);
     if (rc != TOOL_OK)
         return rc;
-    rc = before_pin(&c, role, &tries);
-    if (rc != TOOL_OK)
-        goto out_close;
-    snprintf(prompt, sizeof(prompt), "%s: ", pin_role_title(role));
-    rc = pin_read(role, prompt, pin, &len);
+    rc = confirm_then_verify(&c, role, tries, pin, len, &err, &left);
     if (rc != TOOL_OK)
         goto out_wipe;
-    rc = pin_confirm_last_try(role, tries);
-    if (rc != TOOL_OK)
-        goto out_wipe;
-    err = tcard_begin(&c);
-    if (err < 0) {
-        complain(_("cannot use the card: %s"), tool_strerror(err));
-        rc = tool_exit_for(err);
-        goto out_wipe;
-    }
-    err = jpki_verify(c.j, role, pin, len, &left);
-    OPENSSL_cleanse(pin, sizeof(pin));
     rc = after_verify(&c, role, err, left);
     tcard_end(&c, true);
 out_wipe:
     OPENSSL_cleanse(pin, sizeof(pin));
-out_close:
     tcard_close(&c);
     return rc;
 }
@@ -417,16 +437,10 @@ int cmd_change_pin(int argc, char **argv)
     memset(newpin, 0, sizeof(newpin));
     memset(again, 0, sizeof(again));
     memset(oldpin, 0, sizeof(oldpin));
-    rc = tcard_open(&c);
+    snprintf(prompt, sizeof(prompt), _("Current %s: "), what);
+    rc = open_then_read(&c, role, &tries, prompt, oldpin, &oldlen);
     if (rc != TOOL_OK)
         return rc;
-    rc = before_pin(&c, role, &tries);
-    if (rc != TOOL_OK)
-        goto out_close;
-    snprintf(prompt, sizeof(prompt), _("Current %s: "), what);
-    rc = pin_read(role, prompt, oldpin, &oldlen);
-    if (rc != TOOL_OK)
-        goto out_wipe;
     snprintf(prompt, sizeof(prompt), _("New %s: "), what);
     rc = pin_read(role, prompt, newpin, &newlen);
     if (rc != TOOL_OK)
@@ -445,17 +459,9 @@ int cmd_change_pin(int argc, char **argv)
             goto out_wipe;
         }
     }
-    rc = pin_confirm_last_try(role, tries);
+    rc = confirm_then_verify(&c, role, tries, oldpin, oldlen, &err, &left);
     if (rc != TOOL_OK)
         goto out_wipe;
-    err = tcard_begin(&c);
-    if (err < 0) {
-        complain(_("cannot use the card: %s"), tool_strerror(err));
-        rc = tool_exit_for(err);
-        goto out_wipe;
-    }
-    err = jpki_verify(c.j, role, oldpin, oldlen, &left);
-    OPENSSL_cleanse(oldpin, sizeof(oldpin));
     if (err == 0) {
         err = jpki_change_pin(c.j, role, newpin, newlen);
         if (err == 0) {
@@ -480,7 +486,6 @@ out_wipe:
     OPENSSL_cleanse(oldpin, sizeof(oldpin));
     OPENSSL_cleanse(newpin, sizeof(newpin));
     OPENSSL_cleanse(again, sizeof(again));
-out_close:
     tcard_close(&c);
     return rc;
 }

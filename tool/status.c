@@ -223,11 +223,8 @@ int cmd_status(int argc, char **argv)
         tp_hub_free(hub);
         return TOOL_ENOSERVICE;
     }
-    if (err < 0) {
-        complain(_("cannot list the readers: %s"), tool_strerror(err));
-        tp_hub_free(hub);
-        return tool_exit_for(err);
-    }
+    if (err < 0)
+        return tcard_readers_failed(hub, err);
     say(_("Readers:\n"));
     jo_arr_begin("readers");
     for (size_t i = 0; i < rs.n; i++) {

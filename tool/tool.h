@@ -7,7 +7,9 @@
  * PKCS#11.  One file per concern: main.c (commands and options), out.c
  * (human and JSON output), card.c (the reader and the card), cert.c
  * (X.509 facts), pin.c (PIN entry, verify-pin, change-pin), status.c,
- * export.c, setup.c (registering the modules), mynaportal.c (setup
+ * export.c, files.c (the home directory, reading and writing files),
+ * setup.c (registering the modules: its dispatch; nssdb.c, firefox.c,
+ * libreoffice.c and p11kit.c each target's), mynaportal.c (setup
  * mynaportal: the native messaging host and the browser extension),
  * doctor.c, pss.c (check-pss: RSA-PSS for TLS 1.3), i18n.c (messages
  * in the user's language: gettext, po/).
@@ -157,6 +159,10 @@ struct tool_readers {
  * caller with tp_hub_free) even when the list fails.  Returns 0,
  * MYNA_E_NO_SERVICE (pcscd down) or another error. */
 int tcard_readers(struct tp_hub **hub, struct tool_readers *out);
+/* A failure @err of tcard_readers other than MYNA_E_NO_SERVICE (each
+ * caller says that its own way): said, @hub freed, and the exit status
+ * returned. */
+int tcard_readers_failed(struct tp_hub *hub, int err);
 /* The reader to use: the first whose name contains @want (any when
  * NULL) and holds a card.  Returns its index or -1. */
 int tcard_pick(const struct tool_readers *rs, const char *want);
@@ -286,10 +292,15 @@ int tool_conf_set_pss(const char *path, bool on);
 int tool_pss_verify(const uint8_t *der, size_t len, const uint8_t *hash,
                     const uint8_t *sig, size_t siglen);
 
-/* ---- Setup and registrations (setup.c) ---- */
+/* ---- Files (files.c) ---- */
 
 /* $HOME, else the password database's home directory. */
 const char *tool_home(void);
+/* $XDG_CONFIG_HOME when absolute, else ~/.config, into @buf. */
+void tool_config_home(char *buf, size_t cap);
+/* Whether @path exists (stat succeeds); whether it is a directory. */
+bool tool_exists(const char *path);
+bool tool_is_dir(const char *path);
 /* mkdir -p with @mode for the directories it makes.  Returns 0 or -1. */
 int tool_mkdir_p(const char *path, mode_t mode);
 /* A whole small file (at most 16 MiB), NUL-terminated, to free(); NULL
@@ -299,6 +310,10 @@ char *tool_slurp(const char *path, size_t *len);
  * @mode.  Returns 0 or -1 (errno set). */
 int tool_write_file(const char *path, const char *data, size_t len,
                     mode_t mode);
+
+/* ---- Setup and registrations (setup.c, nssdb.c, firefox.c,
+ * libreoffice.c, p11kit.c) ---- */
+
 /* The Firefox profiles of ~/.mozilla/firefox/profiles.ini that exist, up
  * to @cap, each PATH_MAX bytes.  Returns how many. */
 size_t tool_firefox_profiles(char out[][PATH_MAX], size_t cap);
@@ -306,8 +321,6 @@ size_t tool_firefox_profiles(char out[][PATH_MAX], size_t cap);
  * *@pid the process when known. */
 bool tool_profile_in_use(const char *dir, pid_t *pid);
 
-/* $XDG_CONFIG_HOME when absolute, else ~/.config, into @buf. */
-void tool_config_home(char *buf, size_t cap);
 /* The module directory: $MYNACARD_MODULE_DIR, else the install one. */
 const char *tool_module_dir(void);
 /* The module to register for @target ("firefox", ...), full path into

@@ -43,8 +43,8 @@ ALLOWED = {
     ('mynaportal.c', 'iblcbagoigccfdmjdapagpgincgbbcki'),
     # program names, the same in every language
     ('doctor.c', 'LibreOffice'),
-    ('setup.c', 'LibreOffice: %s\\n'),
-    ('setup.c', 'p11-kit: %s\\n'),
+    ('libreoffice.c', 'LibreOffice: %s\\n'),
+    ('p11kit.c', 'p11-kit: %s\\n'),
     # the program's name before each complaint
     ('out.c', 'mynacard-tool: '),
 }
