@@ -12,6 +12,8 @@
 #include "config.h"
 #include "fixture.h"
 
+#include "check-run.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -502,13 +504,7 @@ TCase *mt_tcase2(const char *name, bool init)
 
 int mt_run(Suite *s)
 {
-    SRunner *sr = srunner_create(s);
-    int failed;
-
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return check_run(s);
 }
 
 /* ---- The module ---- */

@@ -19,6 +19,7 @@
 
 #include <openssl/evp.h>
 
+#include "check-run.h"
 #include "mpa.h"
 
 /* ---- framing ---- */
@@ -565,11 +566,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    int failed;
-
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(suite());
 }

@@ -15,31 +15,12 @@
 #include <string.h>
 
 #include "apdu.h"
+#include "check-run.h"
 #include "log.h"
 #include "myna-err.h"
 #include "transport.h"
 
 /* ---- Helpers ---- */
-
-/* Parse "00 A4 04 0C" (spaces optional) into @out; aborts the test on
- * a malformed literal, which is a bug in the test itself. */
-static size_t unhex(const char *s, uint8_t *out, size_t cap)
-{
-    size_t n = 0;
-    unsigned v;
-
-    while (*s) {
-        if (*s == ' ') {
-            s++;
-            continue;
-        }
-        ck_assert_msg(sscanf(s, "%2x", &v) == 1, "bad hex literal %s", s);
-        ck_assert_uint_lt(n, cap);
-        out[n++] = (uint8_t)v;
-        s += 2;
-    }
-    return n;
-}
 
 static void tohex(const uint8_t *buf, size_t len, char *out, size_t cap)
 {
@@ -56,28 +37,15 @@ static uint8_t pattern_byte(size_t i)
     return (uint8_t)((i * 7 + 0x5A) & 0xFF);
 }
 
-/* Every log line, '\n'-separated, while a test has the sink installed. */
+/* Every log line while a test has the sink installed. */
 static char logbuf[1 << 16];
-static size_t loglen;
-
-static void capture_sink(void *ctx, const char *line)
-{
-    size_t n = strlen(line);
-
-    (void)ctx;
-    if (loglen + n + 2 > sizeof(logbuf))
-        return;
-    memcpy(logbuf + loglen, line, n);
-    loglen += n;
-    logbuf[loglen++] = '\n';
-    logbuf[loglen] = '\0';
-}
+static struct check_log logc = { logbuf, sizeof(logbuf), 0 };
 
 static void log_capture_start(void)
 {
-    loglen = 0;
+    logc.len = 0;
     logbuf[0] = '\0';
-    myna_log_set(MYNA_LOG_APDU, capture_sink, NULL);
+    myna_log_set(MYNA_LOG_APDU, check_log_sink, &logc);
 }
 
 /* Each test leaves logging off, also under CK_FORK=no. */
@@ -125,11 +93,11 @@ static size_t enc_expected(const struct enc_case *c, uint8_t *out, size_t cap)
 {
     size_t n, i;
 
-    n = unhex(c->head, out, cap);
+    n = check_unhex(c->head, out, cap);
     ck_assert_uint_le(n + c->lc, cap);
     for (i = 0; i < c->lc; i++)
         out[n++] = pattern_byte(i);
-    n += unhex(c->tail, out + n, cap - n);
+    n += check_unhex(c->tail, out + n, cap - n);
     return n;
 }
 
@@ -178,7 +146,8 @@ START_TEST(test_decode_roundtrip)
     ck_assert_uint_eq(a.lc, c->lc);
     ck_assert_uint_eq(a.le, c->le);
     if (c->lc > 0)  /* the data sit right after header and Lc */
-        ck_assert_ptr_eq(a.data, buf + unhex(c->head, head, sizeof(head)));
+        ck_assert_ptr_eq(a.data,
+                         buf + check_unhex(c->head, head, sizeof(head)));
     else
         ck_assert_ptr_null(a.data);
     /* Case 1 has no lengths to be extended; every other case must say. */
@@ -240,7 +209,7 @@ START_TEST(test_decode_rejects)
     struct apdu a;
     size_t len;
 
-    len = unhex(decode_bad[_i], buf, sizeof(buf));
+    len = check_unhex(decode_bad[_i], buf, sizeof(buf));
     memset(&a, 0x55, sizeof(a));
     ck_assert_msg(apdu_decode(buf, len, &a) == MYNA_E_BAD_RESPONSE,
                   "accepted \"%s\"", decode_bad[_i]);
@@ -399,9 +368,9 @@ START_TEST(test_log_default_off)
      * in a fresh child, and the fixture turns logging off under no-fork). */
     ck_assert(!myna_log_enabled(MYNA_LOG_ERROR));
     ck_assert(!myna_log_enabled(MYNA_LOG_APDU));
-    loglen = 0;
+    logc.len = 0;
     myna_log(MYNA_LOG_ERROR, "nothing %d", 1);
-    ck_assert_uint_eq(loglen, 0);
+    ck_assert_uint_eq(logc.len, 0);
 }
 END_TEST
 
@@ -409,8 +378,8 @@ START_TEST(test_log_levels)
 {
     char big[3000];
 
-    myna_log_set(MYNA_LOG_INFO, capture_sink, NULL);
-    loglen = 0;
+    myna_log_set(MYNA_LOG_INFO, check_log_sink, &logc);
+    logc.len = 0;
     logbuf[0] = '\0';
     ck_assert(myna_log_enabled(MYNA_LOG_ERROR));
     ck_assert(myna_log_enabled(MYNA_LOG_INFO));
@@ -423,9 +392,9 @@ START_TEST(test_log_levels)
     /* A long line is cut, not overrun, and says so. */
     memset(big, 'x', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
-    loglen = 0;
+    logc.len = 0;
     myna_log(MYNA_LOG_ERROR, "%s", big);
-    ck_assert_uint_lt(loglen, 1100);
+    ck_assert_uint_lt(logc.len, 1100);
     ck_assert(strstr(logbuf, "...\n") != NULL);
 
     myna_log_set(MYNA_LOG_DEBUG, NULL, NULL);
@@ -451,17 +420,17 @@ START_TEST(test_log_apdu_format)
     /* A long response is shortened but keeps its status word. */
     big[998] = 0x6A;
     big[999] = 0x82;
-    loglen = 0;
+    logc.len = 0;
     myna_log_apdu(false, big, sizeof(big), false);
     ck_assert(strstr(logbuf, "... 6A 82 (1000 bytes)\n") != NULL);
-    ck_assert_uint_lt(loglen, 1200);
+    ck_assert_uint_lt(logc.len, 1200);
 
     /* Below the APDU level nothing is written. */
-    myna_log_set(MYNA_LOG_DEBUG, capture_sink, NULL);
-    loglen = 0;
+    myna_log_set(MYNA_LOG_DEBUG, check_log_sink, &logc);
+    logc.len = 0;
     logbuf[0] = '\0';
     myna_log_apdu(true, verify, sizeof(verify), false);
-    ck_assert_uint_eq(loglen, 0);
+    ck_assert_uint_eq(logc.len, 0);
 }
 END_TEST
 
@@ -488,7 +457,7 @@ static int script_xfer(void *ctx, const uint8_t *cmd, size_t cmdlen,
     tohex(cmd, cmdlen, sc->cmd[sc->pos], sizeof(sc->cmd[0]));
     if (sc->err[sc->pos])
         return sc->err[sc->pos++];
-    n = unhex(sc->resp[sc->pos], resp, cap);
+    n = check_unhex(sc->resp[sc->pos], resp, cap);
     sc->pos++;
     *resplen = n;
     return 0;
@@ -1031,11 +1000,5 @@ static Suite *apdu_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(apdu_suite());
-    int failures;
-
-    srunner_run_all(sr, CK_ENV);
-    failures = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failures ? 1 : 0;
+    return check_run(apdu_suite());
 }

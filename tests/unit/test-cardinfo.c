@@ -22,6 +22,7 @@
 
 #include "apdu.h"
 #include "cardinfo.h"
+#include "check-run.h"
 #include "emu.h"
 #include "jpki.h"
 #include "log.h"
@@ -806,20 +807,7 @@ END_TEST
 /* The APDU log.                                                       */
 
 static char g_log[1 << 16];
-static size_t g_loglen;
-
-static void log_sink(void *ctx, const char *line)
-{
-    size_t n = strlen(line);
-
-    (void)ctx;
-    if (g_loglen + n + 2 > sizeof(g_log))
-        return;
-    memcpy(g_log + g_loglen, line, n);
-    g_loglen += n;
-    g_log[g_loglen++] = '\n';
-    g_log[g_loglen] = '\0';
-}
+static struct check_log g_logc = { g_log, sizeof(g_log), 0 };
 
 /* @s as the log writes bytes: "41 42 31". */
 static bool logged(const char *s, size_t n)
@@ -850,9 +838,9 @@ START_TEST(test_not_logged)
     make_cardinfo(&f, NAME, strlen(NAME), 0, 0);
     r->card.data = f.b;
     r->card.data_len = f.n;
-    g_loglen = 0;
+    g_logc.len = 0;
     g_log[0] = '\0';
-    myna_log_set(MYNA_LOG_APDU, log_sink, NULL);
+    myna_log_set(MYNA_LOG_APDU, check_log_sink, &g_logc);
     ck_assert_int_eq(jpki_begin(r->j), 0);
     ck_assert_int_eq(jpki_read_token_label(r->j, &ti), 0);
     ck_assert_int_eq(myna_read_mfg_number(r->j, num), 0);
@@ -1177,11 +1165,5 @@ static Suite *cardinfo_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(cardinfo_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(cardinfo_suite());
 }

@@ -11,28 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check-run.h"
 #include "der.h"
 #include "myna-err.h"
 
 #define BAD MYNA_E_BAD_RESPONSE
-
-static size_t unhex(const char *s, uint8_t *out, size_t cap)
-{
-    size_t n = 0;
-    unsigned v;
-
-    while (*s) {
-        if (*s == ' ') {
-            s++;
-            continue;
-        }
-        ck_assert_msg(sscanf(s, "%2x", &v) == 1, "bad hex literal %s", s);
-        ck_assert_uint_lt(n, cap);
-        out[n++] = (uint8_t)v;
-        s += 2;
-    }
-    return n;
-}
 
 struct der_case {
     const char *name;
@@ -99,7 +82,7 @@ START_TEST(test_element_length)
 
     /* The header alone, on the heap with no slack: ASan catches any read
      * past what the card sent. */
-    len = unhex(c->bytes, tmp, sizeof(tmp));
+    len = check_unhex(c->bytes, tmp, sizeof(tmp));
     buf = malloc(len ? len : 1);
     ck_assert_ptr_nonnull(buf);
     memcpy(buf, tmp, len);
@@ -140,7 +123,7 @@ START_TEST(test_cert_length)
     size_t len, total = 77;
     int err;
 
-    len = unhex(c->bytes, tmp, sizeof(tmp));
+    len = check_unhex(c->bytes, tmp, sizeof(tmp));
     buf = malloc(len ? len : 1);
     ck_assert_ptr_nonnull(buf);
     memcpy(buf, tmp, len);
@@ -236,11 +219,5 @@ static Suite *der_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(der_suite());
-    int failures;
-
-    srunner_run_all(sr, CK_ENV);
-    failures = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failures ? 1 : 0;
+    return check_run(der_suite());
 }

@@ -13,6 +13,7 @@
 
 #include "apdu.h"
 #include "cardinfo.h"
+#include "check-run.h"
 #include "myna-err.h"
 #include "transport.h"
 
@@ -2094,15 +2095,11 @@ static Suite *emu_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(emu_suite());
-    int failed;
+    int status = check_run(emu_suite());
 
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
     /* The fixtures' cards, made in this process (outside any test: no
      * assertions here). */
     remove_tree(custom_dir);
     remove_tree(base_dir);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return status;
 }

@@ -26,6 +26,7 @@
 #include <openssl/x509.h>
 
 #include "apdu.h"
+#include "check-run.h"
 #include "der.h"
 #include "emu.h"
 #include "jpki.h"
@@ -2048,20 +2049,7 @@ END_TEST
 
 /* The APDU log at its highest level, for the privacy test below. */
 static char g_log[1 << 18];
-static size_t g_loglen;
-
-static void log_sink(void *ctx, const char *line)
-{
-    size_t n = strlen(line);
-
-    (void)ctx;
-    if (g_loglen + n + 2 > sizeof(g_log))
-        return;
-    memcpy(g_log + g_loglen, line, n);
-    g_loglen += n;
-    g_log[g_loglen++] = '\n';
-    g_log[g_loglen] = '\0';
-}
+static struct check_log g_logc = { g_log, sizeof(g_log), 0 };
 
 /* True if 8 bytes of @der from @at appear in the log as hex. */
 static bool logged(const uint8_t *der, size_t at)
@@ -2084,9 +2072,9 @@ START_TEST(test_sign_cert_not_logged)
     uint8_t *sign = NULL, *auth = NULL;
     size_t slen = 0, alen = 0, at, checked = 0;
 
-    g_loglen = 0;
+    g_logc.len = 0;
     g_log[0] = '\0';
-    myna_log_set(MYNA_LOG_APDU, log_sink, NULL);
+    myna_log_set(MYNA_LOG_APDU, check_log_sink, &g_logc);
     ck_assert_int_eq(jpki_begin(r->j), 0);
     ck_assert_int_eq(jpki_read_cert(r->j, JPKI_CERT_AUTH, &auth, &alen), 0);
     ck_assert_int_eq(jpki_verify(r->j, JPKI_SIGN, (const uint8_t *)"ABC123",
@@ -2184,11 +2172,5 @@ static Suite *jpki_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(jpki_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(jpki_suite());
 }

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check-run.h"
 #include "myna-err.h"
 #include "transport.h"
 
@@ -631,11 +632,5 @@ static Suite *transport_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(transport_suite());
-    int failures;
-
-    srunner_run_all(sr, CK_ENV);
-    failures = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failures ? 1 : 0;
+    return check_run(transport_suite());
 }

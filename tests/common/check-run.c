@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ * Copyright (C) 2026 The mynacard authors
+ *
+ * The one runner of every Check test program, and the helpers they share
+ * (check-run.h).
+ */
+#include "check-run.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int check_run(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    int failed;
+
+    srunner_run_all(sr, CK_ENV);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+size_t check_unhex(const char *s, uint8_t *out, size_t cap)
+{
+    size_t n = 0;
+    unsigned v;
+
+    while (*s) {
+        if (*s == ' ') {
+            s++;
+            continue;
+        }
+        ck_assert_msg(sscanf(s, "%2x", &v) == 1, "bad hex literal %s", s);
+        ck_assert_uint_lt(n, cap);
+        out[n++] = (uint8_t)v;
+        s += 2;
+    }
+    return n;
+}
+
+void check_log_sink(void *ctx, const char *line)
+{
+    struct check_log *log = ctx;
+    size_t n = strlen(line);
+
+    if (log->len + n + 2 > log->cap)
+        return;
+    memcpy(log->buf + log->len, line, n);
+    log->len += n;
+    log->buf[log->len++] = '\n';
+    log->buf[log->len] = '\0';
+}
