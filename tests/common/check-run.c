@@ -21,6 +21,22 @@ int check_run(Suite *s)
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
+TCase *check_tcase(Suite *s, const char *name)
+{
+    TCase *tc = tcase_create(name);
+
+    suite_add_tcase(s, tc);
+    return tc;
+}
+
+void check_add_test_table(TCase *tc, const TTest *const *tests, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        tcase_add_test(tc, tests[i]);
+}
+
 size_t check_unhex(const char *s, uint8_t *out, size_t cap)
 {
     size_t n = 0;

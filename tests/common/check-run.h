@@ -19,6 +19,21 @@
  * failed, EXIT_FAILURE otherwise. */
 int check_run(Suite *s);
 
+/* A new test case of @s, which runs its test cases in the order they
+ * were made. */
+TCase *check_tcase(Suite *s, const char *name);
+
+/* The number of elements of the array @a: a loop test's end. */
+#define CHECK_N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Adds the tests named after @tc to it, in that order: a program's list
+ * of tests is one table, not a tcase_add_test() statement each. */
+#define check_add_tests(tc, ...)                                               \
+    check_add_test_table((tc), (const TTest *const[]){ __VA_ARGS__ },          \
+                         sizeof((const TTest *const[]){ __VA_ARGS__ }) /       \
+                             sizeof(const TTest *))
+void check_add_test_table(TCase *tc, const TTest *const *tests, size_t n);
+
 /* Parses "00 A4 04 0C" (spaces optional) into @out; aborts the test on a
  * malformed literal or one longer than @cap, a bug in the test itself. */
 size_t check_unhex(const char *s, uint8_t *out, size_t cap);

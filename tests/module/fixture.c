@@ -12,8 +12,6 @@
 #include "config.h"
 #include "fixture.h"
 
-#include "check-run.h"
-
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -386,15 +384,6 @@ static void spy_unpower(void *ctx)
         s->inner.unpower(s->inner.ctx);
 }
 
-/* A warm reset by another program (mt_reset). */
-static void spy_reset(void *ctx)
-{
-    struct mt_spy *s = ctx;
-
-    if (s->inner.reset)
-        s->inner.reset(s->inner.ctx);
-}
-
 /* ---- Checked fixtures ---- */
 
 void mt_open(const struct mt_open_opts *o)
@@ -422,7 +411,7 @@ void mt_open(const struct mt_open_opts *o)
     fx.spy.inner = inner;
     fx.cb = inner;                 /* keeps the ATR */
     fx.cb.xfer = spy_xfer;
-    fx.cb.reset = spy_reset;
+    fx.cb.reset = emu_wrap_reset;
     fx.cb.unpower = spy_unpower;
     fx.cb.ctx = &fx.spy;
 
@@ -492,18 +481,28 @@ static TCase *tcase(const char *name, bool init, void (*unchecked)(void))
     return tc;
 }
 
-TCase *mt_tcase(const char *name, bool init)
+TCase *mt_tcase(Suite *s, const char *name, bool init)
 {
-    return tcase(name, init, mt_template_setup);
+    TCase *tc = tcase(name, init, mt_template_setup);
+
+    suite_add_tcase(s, tc);
+    return tc;
 }
 
-TCase *mt_tcase2(const char *name, bool init)
+TCase *mt_tcase2(Suite *s, const char *name, bool init)
 {
-    return tcase(name, init, mt_template2_setup);
+    TCase *tc = tcase(name, init, mt_template2_setup);
+
+    suite_add_tcase(s, tc);
+    return tc;
 }
 
-int mt_run(Suite *s)
+/* Every module test program's main(): the suite its file names and fills. */
+int main(void)
 {
+    Suite *s = suite_create(mt_suite_name);
+
+    mt_add_tests(s);
     return check_run(s);
 }
 

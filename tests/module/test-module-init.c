@@ -18,6 +18,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+const char mt_suite_name[] = "module-init";
+
 /* ---- The application's mutex callbacks, counted ---- */
 
 static atomic_ulong n_create, n_destroy, n_lock, n_unlock;
@@ -521,28 +523,19 @@ START_TEST(test_fork_child_must_initialize)
 }
 END_TEST
 
-int main(void)
+void mt_add_tests(Suite *s)
 {
-    Suite *s = suite_create("module-init");
-    TCase *tc = mt_tcase("init", false);
+    TCase *tc = mt_tcase(s, "init", false);
 
-    tcase_add_test(tc, test_initialize_null);
-    tcase_add_test(tc, test_initialize_os_locking);
-    tcase_add_test(tc, test_initialize_app_mutexes);
-    tcase_add_test(tc, test_initialize_app_mutexes_and_os_locking);
-    tcase_add_test(tc, test_initialize_reserved_refused);
+    check_add_tests(tc, test_initialize_null, test_initialize_os_locking,
+                    test_initialize_app_mutexes,
+                    test_initialize_app_mutexes_and_os_locking,
+                    test_initialize_reserved_refused);
     tcase_add_loop_test(tc, test_initialize_partial_mutexes_refused, 1, 15);
-    tcase_add_test(tc, test_initialize_twice);
-    tcase_add_test(tc, test_finalize_reserved_refused);
-    tcase_add_test(tc, test_calls_before_initialize);
-    tcase_add_test(tc, test_get_info);
-    tcase_add_test(tc, test_function_list);
-    tcase_add_test(tc, test_interface_list);
-    tcase_add_test(tc, test_interface_3_0);
-    tcase_add_test(tc, test_interface_2_40);
-    tcase_add_test(tc, test_interface_default);
-    tcase_add_test(tc, test_interface_unknown_refused);
-    tcase_add_test(tc, test_fork_child_must_initialize);
-    suite_add_tcase(s, tc);
-    return mt_run(s);
+    check_add_tests(tc, test_initialize_twice, test_finalize_reserved_refused,
+                    test_calls_before_initialize, test_get_info,
+                    test_function_list, test_interface_list, test_interface_3_0,
+                    test_interface_2_40, test_interface_default,
+                    test_interface_unknown_refused,
+                    test_fork_child_must_initialize);
 }

@@ -36,6 +36,8 @@
 #if defined(__has_include)
 #if __has_include(<valgrind/memcheck.h>)
 #include <valgrind/memcheck.h>
+
+const char mt_suite_name[] = "module-privacy";
 #endif
 #endif
 #ifndef VALGRIND_MAKE_MEM_DEFINED
@@ -113,22 +115,24 @@ static int layer_xfer(void *ctx, const uint8_t *cmd, size_t cmdlen,
     return 0;
 }
 
+/* A reset or power cycle passed on to the card: the card's work. */
+static void layer_pass(void (*pass)(void *inner))
+{
+    in_card = true;
+    pass(&layer.inner);
+    in_card = false;
+}
+
 static void layer_reset(void *ctx)
 {
     (void)ctx;
-    in_card = true;
-    if (layer.inner.reset)
-        layer.inner.reset(layer.inner.ctx);
-    in_card = false;
+    layer_pass(emu_wrap_reset);
 }
 
 static void layer_unpower(void *ctx)
 {
     (void)ctx;
-    in_card = true;
-    if (layer.inner.unpower)
-        layer.inner.unpower(layer.inner.ctx);
-    in_card = false;
+    layer_pass(emu_wrap_unpower);
 }
 
 /* Put the layer between the hub and the card (a re-insertion). */
@@ -361,15 +365,11 @@ START_TEST(test_unsure_verify_leaves_no_pin)
 }
 END_TEST
 
-int main(void)
+void mt_add_tests(Suite *su)
 {
-    Suite *su = suite_create("module-privacy");
-    TCase *tc = mt_tcase("privacy", true);
+    TCase *tc = mt_tcase(su, "privacy", true);
 
-    tcase_add_test(tc, test_scanner_finds_a_pin);
-    tcase_add_test(tc, test_no_pin_in_freed_memory);
-    tcase_add_test(tc, test_no_pin_or_personal_data_in_log);
+    check_add_tests(tc, test_scanner_finds_a_pin, test_no_pin_in_freed_memory,
+                    test_no_pin_or_personal_data_in_log);
     tcase_add_loop_test(tc, test_unsure_verify_leaves_no_pin, 0, 4);
-    suite_add_tcase(su, tc);
-    return mt_run(su);
 }

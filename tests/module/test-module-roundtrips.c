@@ -20,6 +20,8 @@
 #include <string.h>
 #include <unistd.h>
 
+const char mt_suite_name[] = "module-roundtrips";
+
 /* ---- The virtual card's APDU log ---- */
 
 static char logpath[PATH_MAX];
@@ -267,17 +269,12 @@ START_TEST(test_one_token_module_reads_its_own)
 }
 END_TEST
 
-int main(void)
+void mt_add_tests(Suite *s)
 {
-    Suite *s = suite_create("module-roundtrips");
-    TCase *tc = mt_tcase("roundtrips", true);
+    TCase *tc = mt_tcase(s, "roundtrips", true);
 
-    tcase_add_test(tc, test_poll_sends_no_apdu);
-    tcase_add_test(tc, test_warm_signature_two_apdus);
-    tcase_add_test(tc, test_warm_signature_after_other_application);
-    tcase_add_test(tc, test_startup_reads_each_cert_once);
-    tcase_add_test(tc, test_sign_cert_read_once);
-    tcase_add_test(tc, test_one_token_module_reads_its_own);
-    suite_add_tcase(s, tc);
-    return mt_run(s);
+    check_add_tests(tc, test_poll_sends_no_apdu, test_warm_signature_two_apdus,
+                    test_warm_signature_after_other_application,
+                    test_startup_reads_each_cert_once, test_sign_cert_read_once,
+                    test_one_token_module_reads_its_own);
 }

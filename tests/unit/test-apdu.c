@@ -942,58 +942,40 @@ END_TEST
 static Suite *apdu_suite(void)
 {
     Suite *s = suite_create("apdu");
-    TCase *tc;
-
-    tc = tcase_create("encode");
-    tcase_add_loop_test(tc, test_encode_byte_exact, 0,
-                        sizeof(enc_cases) / sizeof(enc_cases[0]));
+    TCase *tc = check_tcase(s, "encode");
+    tcase_add_loop_test(tc, test_encode_byte_exact, 0, CHECK_N(enc_cases));
     tcase_add_test(tc, test_encode_rejects_impossible);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("decode");
-    tcase_add_loop_test(tc, test_decode_roundtrip, 0,
-                        sizeof(enc_cases) / sizeof(enc_cases[0]));
-    tcase_add_loop_test(tc, test_decode_rejects, 0,
-                        sizeof(decode_bad) / sizeof(decode_bad[0]));
+    tc = check_tcase(s, "decode");
+    tcase_add_loop_test(tc, test_decode_roundtrip, 0, CHECK_N(enc_cases));
+    tcase_add_loop_test(tc, test_decode_rejects, 0, CHECK_N(decode_bad));
     tcase_add_test(tc, test_decode_canonical_random);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("status");
-    tcase_add_loop_test(tc, test_sw_mapping, 0,
-                        sizeof(sw_cases) / sizeof(sw_cases[0]));
-    tcase_add_test(tc, test_split_response);
-    tcase_add_test(tc, test_strerror_distinct);
-    suite_add_tcase(s, tc);
+    tc = check_tcase(s, "status");
+    tcase_add_loop_test(tc, test_sw_mapping, 0, CHECK_N(sw_cases));
+    check_add_tests(tc, test_split_response, test_strerror_distinct);
 
-    tc = tcase_create("log");
+    tc = check_tcase(s, "log");
     tcase_add_checked_fixture(tc, NULL, log_teardown);
-    tcase_add_test(tc, test_log_default_off);
-    tcase_add_test(tc, test_log_levels);
-    tcase_add_test(tc, test_log_apdu_format);
-    suite_add_tcase(s, tc);
+    check_add_tests(tc, test_log_default_off, test_log_levels,
+                    test_log_apdu_format);
 
-    tc = tcase_create("transmit");
+    tc = check_tcase(s, "transmit");
     tcase_add_checked_fixture(tc, NULL, log_teardown);
-    tcase_add_test(tc, test_transmit_simple);
-    tcase_add_test(tc, test_transmit_error_sw_is_returned);
-    tcase_add_test(tc, test_transmit_transport_error);
-    tcase_add_test(tc, test_transmit_6c_resend);
-    tcase_add_test(tc, test_transmit_6c00_means_256);
-    tcase_add_test(tc, test_transmit_double_6c);
-    tcase_add_test(tc, test_transmit_6c_with_data);
-    tcase_add_loop_test(tc, test_transmit_truncated, 0,
-                        sizeof(truncated) / sizeof(truncated[0]));
-    tcase_add_loop_test(tc, test_transmit_chaining, 0,
-                        sizeof(chain_cases) / sizeof(chain_cases[0]));
-    tcase_add_test(tc, test_transmit_61_forever);
-    tcase_add_test(tc, test_transmit_length_past_buffer);
-    tcase_add_test(tc, test_transmit_args);
-    tcase_add_test(tc, test_transmit_secret_response_not_logged);
+    check_add_tests(tc, test_transmit_simple,
+                    test_transmit_error_sw_is_returned,
+                    test_transmit_transport_error, test_transmit_6c_resend,
+                    test_transmit_6c00_means_256, test_transmit_double_6c,
+                    test_transmit_6c_with_data);
+    tcase_add_loop_test(tc, test_transmit_truncated, 0, CHECK_N(truncated));
+    tcase_add_loop_test(tc, test_transmit_chaining, 0, CHECK_N(chain_cases));
+    check_add_tests(tc, test_transmit_61_forever,
+                    test_transmit_length_past_buffer, test_transmit_args,
+                    test_transmit_secret_response_not_logged);
     tcase_add_loop_test(tc, test_transmit_secret_not_logged, 0,
-                        sizeof(secret_cases) / sizeof(secret_cases[0]));
-    tcase_add_test(tc, test_transmit_secret_6cxx_not_resent);
-    tcase_add_test(tc, test_transmit_public_logged);
-    suite_add_tcase(s, tc);
+                        CHECK_N(secret_cases));
+    check_add_tests(tc, test_transmit_secret_6cxx_not_resent,
+                    test_transmit_public_logged);
 
     return s;
 }

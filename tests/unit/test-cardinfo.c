@@ -20,6 +20,7 @@
 
 #include <check.h>
 
+#include "all-zero.h"
 #include "apdu.h"
 #include "cardinfo.h"
 #include "check-run.h"
@@ -324,18 +325,6 @@ static void make_cardinfo(struct buf *b, const char *name, size_t namelen,
     put_tlv(b, 0xFF20, in.b, in.n, form);
     memset(b->b + b->n, 0xFF, filler);
     b->n += filler;
-}
-
-static bool all_zero(const void *p, size_t len)
-{
-    const uint8_t *b = p;
-    size_t i;
-
-    for (i = 0; i < len; i++) {
-        if (b[i])
-            return false;
-    }
-    return true;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1130,36 +1119,24 @@ END_TEST
 static Suite *cardinfo_suite(void)
 {
     Suite *s = suite_create("cardinfo");
-    TCase *tc;
-
-    tc = tcase_create("parse");
+    TCase *tc = check_tcase(s, "parse");
     tcase_add_loop_test(tc, test_mfg_parse, 0, (int)NMFG);
     tcase_add_loop_test(tc, test_parse, 0, M_COUNT);
-    tcase_add_test(tc, test_parse_prefixes);
-    tcase_add_test(tc, test_args);
-    suite_add_tcase(s, tc);
+    check_add_tests(tc, test_parse_prefixes, test_args);
 
-    tc = tcase_create("scripted");
+    tc = check_tcase(s, "scripted");
     tcase_add_checked_fixture(tc, rig_setup, rig_teardown);
-    tcase_add_test(tc, test_mfg_read);
-    tcase_add_test(tc, test_mfg_errors);
-    tcase_add_test(tc, test_verify_apdus);
+    check_add_tests(tc, test_mfg_read, test_mfg_errors, test_verify_apdus);
     tcase_add_loop_test(tc, test_verify_sw, 0, (int)NVERIFY);
     tcase_add_loop_test(tc, test_bad_pin_never_sent, 0, (int)NBADPIN);
-    tcase_add_test(tc, test_tries_sw);
-    tcase_add_test(tc, test_read);
-    tcase_add_test(tc, test_read_long);
-    tcase_add_test(tc, test_read_errors);
-    tcase_add_test(tc, test_jpki_reselected);
-    tcase_add_test(tc, test_other_aps_distinct);
-    tcase_add_test(tc, test_not_logged);
-    suite_add_tcase(s, tc);
+    check_add_tests(tc, test_tries_sw, test_read, test_read_long,
+                    test_read_errors, test_jpki_reselected,
+                    test_other_aps_distinct, test_not_logged);
 
-    tc = tcase_create("emu");
+    tc = check_tcase(s, "emu");
     tcase_add_unchecked_fixture(tc, emu_setup, emu_teardown);
     tcase_set_timeout(tc, 240);
     tcase_add_loop_test(tc, test_emu_end_to_end, 0, 3);
-    suite_add_tcase(s, tc);
     return s;
 }
 

@@ -200,19 +200,12 @@ END_TEST
 static Suite *der_suite(void)
 {
     Suite *s = suite_create("der");
-    TCase *tc;
+    TCase *tc = check_tcase(s, "element");
+    tcase_add_loop_test(tc, test_element_length, 0, CHECK_N(elem_cases));
+    check_add_tests(tc, test_element_length_exhaustive_short, test_args);
 
-    tc = tcase_create("element");
-    tcase_add_loop_test(tc, test_element_length, 0,
-                        sizeof(elem_cases) / sizeof(elem_cases[0]));
-    tcase_add_test(tc, test_element_length_exhaustive_short);
-    tcase_add_test(tc, test_args);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("certificate");
-    tcase_add_loop_test(tc, test_cert_length, 0,
-                        sizeof(cert_cases) / sizeof(cert_cases[0]));
-    suite_add_tcase(s, tc);
+    tc = check_tcase(s, "certificate");
+    tcase_add_loop_test(tc, test_cert_length, 0, CHECK_N(cert_cases));
 
     return s;
 }
