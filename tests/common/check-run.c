@@ -67,3 +67,16 @@ void check_log_sink(void *ctx, const char *line)
     log->buf[log->len++] = '\n';
     log->buf[log->len] = '\0';
 }
+
+bool check_log_has_bytes(const struct check_log *log, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    char hex[64 * 3 + 1];
+    size_t i;
+
+    ck_assert_uint_le(n, 64);
+    for (i = 0; i < n; i++)
+        snprintf(hex + 3 * i, 4, "%02X ", b[i]);
+    hex[3 * n - 1] = '\0';
+    return strstr(log->buf, hex) != NULL;
+}

@@ -12,12 +12,19 @@
 #define MYNA_CHECK_RUN_H
 
 #include <check.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 /* Runs every test of @s, frees it, and returns EXIT_SUCCESS when none
  * failed, EXIT_FAILURE otherwise. */
 int check_run(Suite *s);
+
+/* A program without a main() of its own gets check-main.c's, which runs
+ * the suite named check_suite_name with the test cases that
+ * check_add_suite_tests() adds. */
+extern const char check_suite_name[];
+void check_add_suite_tests(Suite *s);
 
 /* A new test case of @s, which runs its test cases in the order they
  * were made. */
@@ -48,5 +55,9 @@ struct check_log {
 
 /* The sink for myna_log_set(): @ctx is a struct check_log. */
 void check_log_sink(void *ctx, const char *line);
+
+/* Whether @log holds the @n bytes at @p (at most 64) as the APDU log
+ * writes bytes: "41 42 31". */
+bool check_log_has_bytes(const struct check_log *log, const void *p, size_t n);
 
 #endif

@@ -497,15 +497,6 @@ TCase *mt_tcase2(Suite *s, const char *name, bool init)
     return tc;
 }
 
-/* Every module test program's main(): the suite its file names and fills. */
-int main(void)
-{
-    Suite *s = suite_create(mt_suite_name);
-
-    mt_add_tests(s);
-    return check_run(s);
-}
-
 /* ---- The module ---- */
 
 void mt_init(void)

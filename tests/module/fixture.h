@@ -152,9 +152,7 @@ void mt_close(void);
 TCase *mt_tcase(Suite *s, const char *name, bool init);
 TCase *mt_tcase2(Suite *s, const char *name, bool init); /* and card two */
 /* Each test file names its program's suite and adds its test cases to
- * it; main() is the fixture's. */
-extern const char mt_suite_name[];
-void mt_add_tests(Suite *s);
+ * it (check_suite_name, check_add_suite_tests()); main() is check-run's. */
 
 /* ---- The module ---- */
 

@@ -37,7 +37,7 @@
 
 #include <openssl/crypto.h>
 
-const char mt_suite_name[] = "module-alloc";
+const char check_suite_name[] = "module-alloc";
 
 /* ---- The allocator that fails ---- */
 
@@ -526,7 +526,7 @@ START_TEST(test_fail_nth)
 }
 END_TEST
 
-void mt_add_tests(Suite *s)
+void check_add_suite_tests(Suite *s)
 {
     TCase *clean = tcase_create("clean");
     TCase *tc = tcase_create("fail-nth");

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char mt_suite_name[] = "module-config";
+const char check_suite_name[] = "module-config";
 
 static char conf_path[PATH_MAX];
 static char log_path[PATH_MAX];
@@ -221,7 +221,7 @@ START_TEST(test_debug_env_redacts_pins)
 }
 END_TEST
 
-void mt_add_tests(Suite *s)
+void check_add_suite_tests(Suite *s)
 {
     TCase *tc = tcase_create("config");
 

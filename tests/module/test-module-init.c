@@ -18,7 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-const char mt_suite_name[] = "module-init";
+const char check_suite_name[] = "module-init";
 
 /* ---- The application's mutex callbacks, counted ---- */
 
@@ -523,7 +523,7 @@ START_TEST(test_fork_child_must_initialize)
 }
 END_TEST
 
-void mt_add_tests(Suite *s)
+void check_add_suite_tests(Suite *s)
 {
     TCase *tc = mt_tcase(s, "init", false);
 

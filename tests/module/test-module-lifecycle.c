@@ -25,7 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
-const char mt_suite_name[] = "module-lifecycle";
+const char check_suite_name[] = "module-lifecycle";
 
 #define NWORKERS 8
 #define ROUNDS 6
@@ -445,7 +445,7 @@ START_TEST(test_finalize_from_atexit)
 }
 END_TEST
 
-void mt_add_tests(Suite *s)
+void check_add_suite_tests(Suite *s)
 {
     TCase *tc = mt_tcase(s, "lifecycle", true);
 

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char mt_suite_name[] = "module-login";
+const char check_suite_name[] = "module-login";
 
 static CK_RV login(CK_SESSION_HANDLE s, const char *pin)
 {
@@ -788,7 +788,7 @@ START_TEST(test_login_after_other_program_verified)
 }
 END_TEST
 
-void mt_add_tests(Suite *s)
+void check_add_suite_tests(Suite *s)
 {
     TCase *tc = mt_tcase(s, "login", true);
 

@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char mt_suite_name[] = "module-misuse";
+const char check_suite_name[] = "module-misuse";
 
 #define F (fx.f)
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
@@ -998,7 +998,7 @@ START_TEST(test_after_finalize)
 }
 END_TEST
 
-void mt_add_tests(Suite *s)
+void check_add_suite_tests(Suite *s)
 {
     TCase *tc = mt_tcase(s, "misuse", true);
 

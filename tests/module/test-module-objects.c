@@ -18,7 +18,7 @@
 #include <openssl/core_names.h>
 #include <openssl/x509.h>
 
-const char mt_suite_name[] = "module-objects";
+const char check_suite_name[] = "module-objects";
 
 #define UNKNOWN_ATTR ((CK_ATTRIBUTE_TYPE)0x0FFFFFF0UL)
 
@@ -903,7 +903,7 @@ START_TEST(test_readonly_rw_session)
 }
 END_TEST
 
-void mt_add_tests(Suite *s)
+void check_add_suite_tests(Suite *s)
 {
     TCase *tc = mt_tcase(s, "objects", true);
 

@@ -37,7 +37,7 @@
 #if __has_include(<valgrind/memcheck.h>)
 #include <valgrind/memcheck.h>
 
-const char mt_suite_name[] = "module-privacy";
+const char check_suite_name[] = "module-privacy";
 #endif
 #endif
 #ifndef VALGRIND_MAKE_MEM_DEFINED
@@ -115,24 +115,20 @@ static int layer_xfer(void *ctx, const uint8_t *cmd, size_t cmdlen,
     return 0;
 }
 
-/* A reset or power cycle passed on to the card: the card's work. */
-static void layer_pass(void (*pass)(void *inner))
-{
-    in_card = true;
-    pass(&layer.inner);
-    in_card = false;
-}
-
 static void layer_reset(void *ctx)
 {
     (void)ctx;
-    layer_pass(emu_wrap_reset);
+    in_card = true;
+    emu_wrap_reset(&layer.inner);
+    in_card = false;
 }
 
 static void layer_unpower(void *ctx)
 {
     (void)ctx;
-    layer_pass(emu_wrap_unpower);
+    in_card = true;
+    emu_wrap_unpower(&layer.inner);
+    in_card = false;
 }
 
 /* Put the layer between the hub and the card (a re-insertion). */
@@ -365,7 +361,7 @@ START_TEST(test_unsure_verify_leaves_no_pin)
 }
 END_TEST
 
-void mt_add_tests(Suite *su)
+void check_add_suite_tests(Suite *su)
 {
     TCase *tc = mt_tcase(su, "privacy", true);
 

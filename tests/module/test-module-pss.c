@@ -24,7 +24,7 @@
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 
-const char mt_suite_name[] = "pss";
+const char check_suite_name[] = "pss";
 
 static const CK_RSA_PKCS_PSS_PARAMS tls13 = { CKM_SHA256, CKG_MGF1_SHA256,
                                               32 };
@@ -436,7 +436,7 @@ START_TEST(test_user_file)
 }
 END_TEST
 
-void mt_add_tests(Suite *s)
+void check_add_suite_tests(Suite *s)
 {
     TCase *tc = mt_tcase(s, "pss", true);
 

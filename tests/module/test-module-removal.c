@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char mt_suite_name[] = "module-removal";
+const char check_suite_name[] = "module-removal";
 
 /* What a session of a removed card may answer (PKCS#11 2.40, 5.1). */
 #define GONE CKR_DEVICE_REMOVED, CKR_SESSION_HANDLE_INVALID, CKR_SESSION_CLOSED
@@ -359,7 +359,7 @@ START_TEST(test_remove_while_threads_sign)
 }
 END_TEST
 
-void mt_add_tests(Suite *s)
+void check_add_suite_tests(Suite *s)
 {
     TCase *tc = mt_tcase(s, "removal", true);
 

@@ -20,7 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
-const char mt_suite_name[] = "module-roundtrips";
+const char check_suite_name[] = "module-roundtrips";
 
 /* ---- The virtual card's APDU log ---- */
 
@@ -269,7 +269,7 @@ START_TEST(test_one_token_module_reads_its_own)
 }
 END_TEST
 
-void mt_add_tests(Suite *s)
+void check_add_suite_tests(Suite *s)
 {
     TCase *tc = mt_tcase(s, "roundtrips", true);
 

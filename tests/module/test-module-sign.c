@@ -17,7 +17,7 @@
 
 #include <openssl/rand.h>
 
-const char mt_suite_name[] = "module-sign";
+const char check_suite_name[] = "module-sign";
 
 static const CK_MECHANISM_TYPE six[6] = {
     CKM_RSA_PKCS, CKM_SHA1_RSA_PKCS, CKM_SHA224_RSA_PKCS,
@@ -501,7 +501,7 @@ START_TEST(test_verify_in_software)
 }
 END_TEST
 
-void mt_add_tests(Suite *s)
+void check_add_suite_tests(Suite *s)
 {
     TCase *tc = mt_tcase(s, "mechanisms", true);
 

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <time.h>
 
-const char mt_suite_name[] = "module-slots";
+const char check_suite_name[] = "module-slots";
 
 static bool contains_any(const char *s, const char *const *words)
 {
@@ -500,7 +500,7 @@ START_TEST(test_old_sessions_fail_after_removal)
 }
 END_TEST
 
-void mt_add_tests(Suite *s)
+void check_add_suite_tests(Suite *s)
 {
     TCase *tc = mt_tcase(s, "slots", true);
 

@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char mt_suite_name[] = "module-threads";
+const char check_suite_name[] = "module-threads";
 
 #define NTHREADS 8
 #define NSIGS 100
@@ -450,7 +450,7 @@ START_TEST(test_threads_many_sessions_both_tokens)
 }
 END_TEST
 
-void mt_add_tests(Suite *s)
+void check_add_suite_tests(Suite *s)
 {
     TCase *tc = mt_tcase(s, "threads", true);
 

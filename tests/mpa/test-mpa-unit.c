@@ -22,6 +22,8 @@
 #include "check-run.h"
 #include "mpa.h"
 
+const char check_suite_name[] = "mpa";
+
 /* ---- framing ---- */
 
 static FILE *mem(const void *data, size_t len)
@@ -532,9 +534,8 @@ START_TEST(test_handle_refusals)
 }
 END_TEST
 
-static Suite *suite(void)
+void check_add_suite_tests(Suite *s)
 {
-    Suite *s = suite_create("mpa");
     TCase *tc = check_tcase(s, "mpa");
 
     check_add_tests(tc, test_frame_len_le, test_frame_read_ok_then_eof);
@@ -548,10 +549,4 @@ static Suite *suite(void)
                     test_combination_code, test_hex, test_uuid_path,
                     test_uuid_made_and_kept, test_uuid_malformed_kept,
                     test_errcodes_distinct, test_handle_refusals);
-    return s;
-}
-
-int main(void)
-{
-    return check_run(suite());
 }

@@ -22,6 +22,8 @@
 #include "myna-err.h"
 #include "tool.h"
 
+const char check_suite_name[] = "tool";
+
 /* The library's output code reads the options main.c owns. */
 struct tool_opts tool_opt;
 
@@ -376,9 +378,8 @@ START_TEST(test_doc_text_json)
 }
 END_TEST
 
-static Suite *suite(void)
+void check_add_suite_tests(Suite *s)
 {
-    Suite *s = suite_create("tool");
     TCase *tc = check_tcase(s, "pure");
 
     tcase_set_timeout(tc, 60);
@@ -389,10 +390,4 @@ static Suite *suite(void)
     check_add_tests(tc, test_text_sanitize, test_cert_personal,
                     test_cert_no_san, test_cert_garbage, test_cert_facts,
                     test_strerror_table, test_doc_text_json);
-    return s;
-}
-
-int main(void)
-{
-    return check_run(suite());
 }

@@ -20,6 +20,8 @@
 #include "myna-err.h"
 #include "transport.h"
 
+const char check_suite_name[] = "apdu";
+
 /* ---- Helpers ---- */
 
 static void tohex(const uint8_t *buf, size_t len, char *out, size_t cap)
@@ -939,9 +941,8 @@ START_TEST(test_transmit_secret_response_not_logged)
 }
 END_TEST
 
-static Suite *apdu_suite(void)
+void check_add_suite_tests(Suite *s)
 {
-    Suite *s = suite_create("apdu");
     TCase *tc = check_tcase(s, "encode");
     tcase_add_loop_test(tc, test_encode_byte_exact, 0, CHECK_N(enc_cases));
     tcase_add_test(tc, test_encode_rejects_impossible);
@@ -976,11 +977,4 @@ static Suite *apdu_suite(void)
                         CHECK_N(secret_cases));
     check_add_tests(tc, test_transmit_secret_6cxx_not_resent,
                     test_transmit_public_logged);
-
-    return s;
-}
-
-int main(void)
-{
-    return check_run(apdu_suite());
 }

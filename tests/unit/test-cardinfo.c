@@ -30,6 +30,8 @@
 #include "myna-err.h"
 #include "transport.h"
 
+const char check_suite_name[] = "cardinfo";
+
 /* ------------------------------------------------------------------ */
 /* The scripted card.                                                  */
 
@@ -798,19 +800,6 @@ END_TEST
 static char g_log[1 << 16];
 static struct check_log g_logc = { g_log, sizeof(g_log), 0 };
 
-/* @s as the log writes bytes: "41 42 31". */
-static bool logged(const char *s, size_t n)
-{
-    char hex[64 * 3 + 1];
-    size_t i;
-
-    ck_assert_uint_le(n, 64);
-    for (i = 0; i < n; i++)
-        snprintf(hex + 3 * i, 4, "%02X ", (uint8_t)s[i]);
-    hex[3 * n - 1] = '\0';
-    return strstr(g_log, hex) != NULL;
-}
-
 /* With every APDU logged, the card-info PIN, the manufacture number and
  * the four facts never appear, while the token label read in the same
  * session does (the log would have shown them). */
@@ -840,13 +829,14 @@ START_TEST(test_not_logged)
     myna_log_set(MYNA_LOG_OFF, NULL, NULL);
     cardinfo_clear(&ci);
 
-    ck_assert_msg(logged("JPKIAPICCTOKEN2", 15), "the log shows no answer");
+    ck_assert_msg(check_log_has_bytes(&g_logc, "JPKIAPICCTOKEN2", 15),
+                  "the log shows no answer");
     ck_assert_ptr_nonnull(strstr(g_log, "> 00 B2 01 0C 00"));
-    ck_assert(!logged("4821", 4));
-    ck_assert(!logged("AB12345678901", 13));
-    ck_assert(!logged(NAME, 9));
-    ck_assert(!logged(ADDRESS, 9));
-    ck_assert(!logged(BIRTH, 8));
+    ck_assert(!check_log_has_bytes(&g_logc, "4821", 4));
+    ck_assert(!check_log_has_bytes(&g_logc, "AB12345678901", 13));
+    ck_assert(!check_log_has_bytes(&g_logc, NAME, 9));
+    ck_assert(!check_log_has_bytes(&g_logc, ADDRESS, 9));
+    ck_assert(!check_log_has_bytes(&g_logc, BIRTH, 8));
 }
 END_TEST
 
@@ -1116,9 +1106,8 @@ START_TEST(test_emu_end_to_end)
 }
 END_TEST
 
-static Suite *cardinfo_suite(void)
+void check_add_suite_tests(Suite *s)
 {
-    Suite *s = suite_create("cardinfo");
     TCase *tc = check_tcase(s, "parse");
     tcase_add_loop_test(tc, test_mfg_parse, 0, (int)NMFG);
     tcase_add_loop_test(tc, test_parse, 0, M_COUNT);
@@ -1137,10 +1126,4 @@ static Suite *cardinfo_suite(void)
     tcase_add_unchecked_fixture(tc, emu_setup, emu_teardown);
     tcase_set_timeout(tc, 240);
     tcase_add_loop_test(tc, test_emu_end_to_end, 0, 3);
-    return s;
-}
-
-int main(void)
-{
-    return check_run(cardinfo_suite());
 }

@@ -15,6 +15,8 @@
 #include "der.h"
 #include "myna-err.h"
 
+const char check_suite_name[] = "der";
+
 #define BAD MYNA_E_BAD_RESPONSE
 
 struct der_case {
@@ -197,20 +199,12 @@ START_TEST(test_element_length_exhaustive_short)
 }
 END_TEST
 
-static Suite *der_suite(void)
+void check_add_suite_tests(Suite *s)
 {
-    Suite *s = suite_create("der");
     TCase *tc = check_tcase(s, "element");
     tcase_add_loop_test(tc, test_element_length, 0, CHECK_N(elem_cases));
     check_add_tests(tc, test_element_length_exhaustive_short, test_args);
 
     tc = check_tcase(s, "certificate");
     tcase_add_loop_test(tc, test_cert_length, 0, CHECK_N(cert_cases));
-
-    return s;
-}
-
-int main(void)
-{
-    return check_run(der_suite());
 }

@@ -20,6 +20,8 @@
 #include "myna-err.h"
 #include "transport.h"
 
+const char check_suite_name[] = "transport-callback";
+
 /* ---- A toy card: echoes the command's INS and counts its calls ---- */
 
 struct toy_card {
@@ -595,9 +597,8 @@ START_TEST(test_hub_concurrent_churn)
 }
 END_TEST
 
-static Suite *transport_suite(void)
+void check_add_suite_tests(Suite *s)
 {
-    Suite *s = suite_create("transport-callback");
     TCase *tc = check_tcase(s, "callback");
     check_add_tests(tc, test_callback_transmit_and_atr, test_callback_end_reset,
                     test_callback_overlong_response, test_callback_args);
@@ -613,11 +614,4 @@ static Suite *transport_suite(void)
     check_add_tests(tc, test_wait_timeout, test_wait_sees_change_before_wait,
                     test_wait_woken_by_insert, test_cancel_wakes_all_waiters,
                     test_cancel_before_wait_once);
-
-    return s;
-}
-
-int main(void)
-{
-    return check_run(transport_suite());
 }
