@@ -710,16 +710,25 @@ unsigned char *mt_attr(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o,
     return a.pValue;
 }
 
-CK_ULONG mt_attr_ulong(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o,
-                       CK_ATTRIBUTE_TYPE type)
+/* A fixed-size attribute into @v: the call succeeds and fills all @len
+ * bytes. */
+static void attr_fixed(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o,
+                       CK_ATTRIBUTE_TYPE type, void *v, CK_ULONG len)
 {
-    CK_ULONG v = 0;
-    CK_ATTRIBUTE a = { type, &v, sizeof(v) };
+    CK_ATTRIBUTE a = { type, v, len };
     CK_RV rv = fx.f->C_GetAttributeValue(s, o, &a, 1);
 
     ck_assert_msg(rv == CKR_OK, "attribute 0x%lx: 0x%lx", (unsigned long)type,
                   (unsigned long)rv);
-    ck_assert_uint_eq(a.ulValueLen, sizeof(v));
+    ck_assert_uint_eq(a.ulValueLen, len);
+}
+
+CK_ULONG mt_attr_ulong(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o,
+                       CK_ATTRIBUTE_TYPE type)
+{
+    CK_ULONG v = 0;
+
+    attr_fixed(s, o, type, &v, sizeof(v));
     return v;
 }
 
@@ -727,12 +736,8 @@ CK_BBOOL mt_attr_bool(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o,
                       CK_ATTRIBUTE_TYPE type)
 {
     CK_BBOOL v = 0xAA;
-    CK_ATTRIBUTE a = { type, &v, sizeof(v) };
-    CK_RV rv = fx.f->C_GetAttributeValue(s, o, &a, 1);
 
-    ck_assert_msg(rv == CKR_OK, "attribute 0x%lx: 0x%lx", (unsigned long)type,
-                  (unsigned long)rv);
-    ck_assert_uint_eq(a.ulValueLen, sizeof(v));
+    attr_fixed(s, o, type, &v, sizeof(v));
     ck_assert_msg(v == CK_TRUE || v == CK_FALSE, "attribute 0x%lx: bool %u",
                   (unsigned long)type, v);
     return v;

@@ -121,7 +121,9 @@ START_TEST(test_initialize_os_locking)
 }
 END_TEST
 
-START_TEST(test_initialize_app_mutexes)
+/* C_Initialize with the application's mutex callbacks and @flags, then
+ * some work, the counters zeroed first. */
+static void init_with_app_mutexes(CK_FLAGS flags)
 {
     CK_C_INITIALIZE_ARGS args;
 
@@ -131,10 +133,15 @@ START_TEST(test_initialize_app_mutexes)
     args.DestroyMutex = app_destroy;
     args.LockMutex = app_lock;
     args.UnlockMutex = app_unlock;
-    args.flags = 0;  /* the library must use these callbacks */
+    args.flags = flags;
     ck_assert_rv(fx.f->C_Initialize(&args), CKR_OK);
     fx.initialized = true;
     do_some_work();
+}
+
+START_TEST(test_initialize_app_mutexes)
+{
+    init_with_app_mutexes(0); /* the library must use these callbacks */
 
     ck_assert_msg(atomic_load(&n_create) > 0, "CreateMutex never called");
     ck_assert_msg(atomic_load(&n_lock) > 0, "LockMutex never called");
@@ -148,18 +155,7 @@ END_TEST
 
 START_TEST(test_initialize_app_mutexes_and_os_locking)
 {
-    CK_C_INITIALIZE_ARGS args;
-
-    reset_counts();
-    memset(&args, 0, sizeof(args));
-    args.CreateMutex = app_create;
-    args.DestroyMutex = app_destroy;
-    args.LockMutex = app_lock;
-    args.UnlockMutex = app_unlock;
-    args.flags = CKF_OS_LOCKING_OK;  /* either kind may be used */
-    ck_assert_rv(fx.f->C_Initialize(&args), CKR_OK);
-    fx.initialized = true;
-    do_some_work();
+    init_with_app_mutexes(CKF_OS_LOCKING_OK); /* either kind may be used */
     ck_assert_uint_eq(atomic_load(&n_lock), atomic_load(&n_unlock));
     mt_finalize();
     ck_assert_uint_eq(atomic_load(&n_destroy), atomic_load(&n_create));
