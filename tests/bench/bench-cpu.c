@@ -36,6 +36,7 @@
 
 #include <p11-kit/pkcs11.h>
 
+#include "digest-info.h"
 #include "emu.h"
 #include "mynacard-test.h"
 #include "transport.h"
@@ -100,22 +101,6 @@ static int replay_xfer(void *ctx, const uint8_t *cmd, size_t cmdlen,
     return err;
 }
 
-static void replay_reset(void *ctx)
-{
-    struct replay *r = ctx;
-
-    if (r->inner.reset)
-        r->inner.reset(r->inner.ctx);
-}
-
-static const CK_BYTE digest_info[51] = {
-    0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03,
-    0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20,
-    0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4, 0xc8,
-    0x99, 0x6f, 0xb9, 0x24, 0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b, 0x93, 0x4c,
-    0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55,
-};
-
 static CK_FUNCTION_LIST *f;
 static unsigned long failures;
 
@@ -179,7 +164,7 @@ static int run(const char *dir, unsigned long iters)
     emu_card_callbacks(card, &rp.inner);
     cb = rp.inner;                      /* the ATR */
     cb.xfer = replay_xfer;
-    cb.reset = replay_reset;
+    cb.reset = emu_wrap_reset;
     cb.ctx = &rp;
     if (tp_hub_callback_new(1, &hub) != 0 ||
         tp_hub_callback_insert(hub, 0, &cb) != 0)

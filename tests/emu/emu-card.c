@@ -1168,6 +1168,22 @@ void emu_card_callbacks(struct emu_card *c, struct tp_card_cb *cb)
     cb->atr_len = c->opt.atr_len;
 }
 
+void emu_wrap_reset(void *ctx)
+{
+    const struct tp_card_cb *inner = ctx;
+
+    if (inner->reset)
+        inner->reset(inner->ctx);
+}
+
+void emu_wrap_unpower(void *ctx)
+{
+    const struct tp_card_cb *inner = ctx;
+
+    if (inner->unpower)
+        inner->unpower(inner->ctx);
+}
+
 /* ---- Open and close ---- */
 
 /* An optional file of DIR: a card made before the two small applications

@@ -74,37 +74,34 @@ static void ossl_err(const char *what)
     ERR_clear_error();
 }
 
-static int random_hex(char *out, size_t nbytes)
+/* @n characters of @set, at random (unbiased when the set's size divides
+ * 256, as hex does). */
+static int random_chars(char *out, size_t n, const char *set)
 {
-    static const char hex[] = "0123456789ABCDEF";
-    uint8_t b[32];
-    size_t i;
-
-    if (nbytes > sizeof(b) || RAND_bytes(b, (int)nbytes) != 1)
-        return -1;
-    for (i = 0; i < nbytes; i++) {
-        out[2 * i] = hex[b[i] >> 4];
-        out[2 * i + 1] = hex[b[i] & 15];
-    }
-    out[2 * nbytes] = '\0';
-    OPENSSL_cleanse(b, sizeof(b));
-    return 0;
-}
-
-/* An opaque serial-like name of @n characters, as the real certificates'
- * CN: digits and capitals, no personal data. */
-static int random_serial_name(char *out, size_t n)
-{
-    static const char set[] = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+    size_t setlen = strlen(set);
     uint8_t b[64];
     size_t i;
 
     if (n > sizeof(b) || RAND_bytes(b, (int)n) != 1)
         return -1;
     for (i = 0; i < n; i++)
-        out[i] = set[b[i] % (sizeof(set) - 1)];
+        out[i] = set[b[i] % setlen];
     out[n] = '\0';
+    OPENSSL_cleanse(b, sizeof(b));
     return 0;
+}
+
+/* @nbytes random bytes as hex. */
+static int random_hex(char *out, size_t nbytes)
+{
+    return random_chars(out, 2 * nbytes, "0123456789ABCDEF");
+}
+
+/* An opaque serial-like name of @n characters, as the real certificates'
+ * CN: digits and capitals, no personal data. */
+static int random_serial_name(char *out, size_t n)
+{
+    return random_chars(out, n, "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ");
 }
 
 static uint64_t random_serial(void)

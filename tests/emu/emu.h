@@ -158,4 +158,10 @@ void emu_card_counters(const struct emu_card *c, unsigned long *apdus,
 /* Fill @cb so that the callback transport talks to @c. */
 void emu_card_callbacks(struct emu_card *c, struct tp_card_cb *cb);
 
+/* For a card that wraps another (a spy, a recorder) and whose context
+ * starts with the wrapped card's struct tp_card_cb: its reset and unpower
+ * callbacks, which pass the event on to the wrapped card. */
+void emu_wrap_reset(void *ctx);
+void emu_wrap_unpower(void *ctx);
+
 #endif

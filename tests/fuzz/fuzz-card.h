@@ -83,4 +83,15 @@ void fuzz_log(bool on);
 void fuzz_jpki_session(struct transport *t, uint8_t cfg,
                        const struct fuzz_card *fc);
 
+/* Aborts, which the fuzzer reports, when @cond is false: @prog, the
+ * file, the line and the condition on stderr. */
+#define FUZZ_CHECK(prog, cond)                                                 \
+    do {                                                                       \
+        if (!(cond)) {                                                         \
+            fprintf(stderr, "%s: %s:%d: %s\n", prog, __FILE__, __LINE__,       \
+                    #cond);                                                    \
+            abort();                                                           \
+        }                                                                      \
+    } while (0)
+
 #endif

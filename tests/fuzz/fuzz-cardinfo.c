@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "all-zero.h"
 #include "cardinfo.h"
 #include "fuzz-card.h"
 #include "jpki.h"
@@ -28,18 +29,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define CHECK(cond) do { if (!(cond)) abort(); } while (0)
 #define CHECK_ERR(err) CHECK((err) <= 0 && (err) >= MYNA_E_MEMORY_FAILURE)
-
-static bool all_zero(const void *p, size_t len)
-{
-    const uint8_t *b = p;
-    size_t i;
-
-    for (i = 0; i < len; i++) {
-        if (b[i])
-            return false;
-    }
-    return true;
-}
 
 /* UTF-8 as RFC 3629 has it, written as ranges of the second byte. */
 static bool ref_utf8(const uint8_t *s, size_t len)

@@ -51,13 +51,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(cond) do {                                                \
-        if (!(cond)) {                                                  \
-            fprintf(stderr, "fuzz-module: %s:%d: %s\n", __FILE__,       \
-                    __LINE__, #cond);                                   \
-            abort();                                                    \
-        }                                                               \
-    } while (0)
+#define CHECK(cond) FUZZ_CHECK("fuzz-module", cond)
 
 #define FM_SLOTS_MAX 8u
 #define FM_OBJECTS_MAX 32u

@@ -46,13 +46,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(cond) do {                                                \
-        if (!(cond)) {                                                  \
-            fprintf(stderr, "fuzz-mpa: %s:%d: %s\n", __FILE__,          \
-                    __LINE__, #cond);                                   \
-            abort();                                                    \
-        }                                                               \
-    } while (0)
+#define CHECK(cond) FUZZ_CHECK("fuzz-mpa", cond)
 
 /* The card, and what the host sent it. */
 struct watch {

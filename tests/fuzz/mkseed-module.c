@@ -91,22 +91,6 @@ static int rec_xfer(void *ctx, const uint8_t *cmd, size_t cmdlen,
     return err;
 }
 
-static void rec_reset(void *ctx)
-{
-    struct recorder *r = ctx;
-
-    if (r->inner.reset)
-        r->inner.reset(r->inner.ctx);
-}
-
-static void rec_unpower(void *ctx)
-{
-    struct recorder *r = ctx;
-
-    if (r->inner.unpower)
-        r->inner.unpower(r->inner.ctx);
-}
-
 static void record(const char *outdir, const char *name, const char *card,
                    const struct emu_options *opt, uint8_t cfg)
 {
@@ -122,8 +106,8 @@ static void record(const char *outdir, const char *name, const char *card,
     emu_card_callbacks(c, &r.inner);
     cb = r.inner;
     cb.xfer = rec_xfer;
-    cb.reset = rec_reset;
-    cb.unpower = rec_unpower;
+    cb.reset = emu_wrap_reset;
+    cb.unpower = emu_wrap_unpower;
     cb.ctx = &r;
     put(&r.out, &cfg, 1);
     fuzz_module_session(&cb, cfg);

@@ -155,22 +155,6 @@ static int rec_xfer(void *ctx, const uint8_t *cmd, size_t cmdlen,
     return err;
 }
 
-static void rec_reset(void *ctx)
-{
-    struct recorder *r = ctx;
-
-    if (r->inner.reset)
-        r->inner.reset(r->inner.ctx);
-}
-
-static void rec_unpower(void *ctx)
-{
-    struct recorder *r = ctx;
-
-    if (r->inner.unpower)
-        r->inner.unpower(r->inner.ctx);
-}
-
 static void write_seed(const char *outdir, const char *name,
                        const struct script *s)
 {
@@ -200,8 +184,8 @@ static void record(const char *outdir, const char *name, const char *card,
     emu_card_callbacks(c, &r.inner);
     cb = r.inner;
     cb.xfer = rec_xfer;
-    cb.reset = rec_reset;
-    cb.unpower = rec_unpower;
+    cb.reset = emu_wrap_reset;
+    cb.unpower = emu_wrap_unpower;
     cb.ctx = &r;
     if (tp_callback_new(&cb, &t) != 0)
         exit(1);

@@ -384,15 +384,6 @@ static void spy_unpower(void *ctx)
         s->inner.unpower(s->inner.ctx);
 }
 
-/* A warm reset by another program (mt_reset). */
-static void spy_reset(void *ctx)
-{
-    struct mt_spy *s = ctx;
-
-    if (s->inner.reset)
-        s->inner.reset(s->inner.ctx);
-}
-
 /* ---- Checked fixtures ---- */
 
 void mt_open(const struct mt_open_opts *o)
@@ -420,7 +411,7 @@ void mt_open(const struct mt_open_opts *o)
     fx.spy.inner = inner;
     fx.cb = inner;                 /* keeps the ATR */
     fx.cb.xfer = spy_xfer;
-    fx.cb.reset = spy_reset;
+    fx.cb.reset = emu_wrap_reset;
     fx.cb.unpower = spy_unpower;
     fx.cb.ctx = &fx.spy;
 
@@ -490,25 +481,20 @@ static TCase *tcase(const char *name, bool init, void (*unchecked)(void))
     return tc;
 }
 
-TCase *mt_tcase(const char *name, bool init)
+TCase *mt_tcase(Suite *s, const char *name, bool init)
 {
-    return tcase(name, init, mt_template_setup);
+    TCase *tc = tcase(name, init, mt_template_setup);
+
+    suite_add_tcase(s, tc);
+    return tc;
 }
 
-TCase *mt_tcase2(const char *name, bool init)
+TCase *mt_tcase2(Suite *s, const char *name, bool init)
 {
-    return tcase(name, init, mt_template2_setup);
-}
+    TCase *tc = tcase(name, init, mt_template2_setup);
 
-int mt_run(Suite *s)
-{
-    SRunner *sr = srunner_create(s);
-    int failed;
-
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    suite_add_tcase(s, tc);
+    return tc;
 }
 
 /* ---- The module ---- */
@@ -724,16 +710,25 @@ unsigned char *mt_attr(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o,
     return a.pValue;
 }
 
-CK_ULONG mt_attr_ulong(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o,
-                       CK_ATTRIBUTE_TYPE type)
+/* A fixed-size attribute into @v: the call succeeds and fills all @len
+ * bytes. */
+static void attr_fixed(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o,
+                       CK_ATTRIBUTE_TYPE type, void *v, CK_ULONG len)
 {
-    CK_ULONG v = 0;
-    CK_ATTRIBUTE a = { type, &v, sizeof(v) };
+    CK_ATTRIBUTE a = { type, v, len };
     CK_RV rv = fx.f->C_GetAttributeValue(s, o, &a, 1);
 
     ck_assert_msg(rv == CKR_OK, "attribute 0x%lx: 0x%lx", (unsigned long)type,
                   (unsigned long)rv);
-    ck_assert_uint_eq(a.ulValueLen, sizeof(v));
+    ck_assert_uint_eq(a.ulValueLen, len);
+}
+
+CK_ULONG mt_attr_ulong(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o,
+                       CK_ATTRIBUTE_TYPE type)
+{
+    CK_ULONG v = 0;
+
+    attr_fixed(s, o, type, &v, sizeof(v));
     return v;
 }
 
@@ -741,12 +736,8 @@ CK_BBOOL mt_attr_bool(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o,
                       CK_ATTRIBUTE_TYPE type)
 {
     CK_BBOOL v = 0xAA;
-    CK_ATTRIBUTE a = { type, &v, sizeof(v) };
-    CK_RV rv = fx.f->C_GetAttributeValue(s, o, &a, 1);
 
-    ck_assert_msg(rv == CKR_OK, "attribute 0x%lx: 0x%lx", (unsigned long)type,
-                  (unsigned long)rv);
-    ck_assert_uint_eq(a.ulValueLen, sizeof(v));
+    attr_fixed(s, o, type, &v, sizeof(v));
     ck_assert_msg(v == CK_TRUE || v == CK_FALSE, "attribute 0x%lx: bool %u",
                   (unsigned long)type, v);
     return v;

@@ -23,6 +23,7 @@
 #include <openssl/evp.h>
 #include <p11-kit/pkcs11.h>
 
+#include "check-run.h"
 #include "emu.h"
 #include "mynacard-test.h"
 #include "transport.h"
@@ -146,11 +147,12 @@ void mt_teardown(void);
 void mt_open(const struct mt_open_opts *o);
 void mt_close(void);
 
-/* A test case with the fixtures above and a long timeout. */
-TCase *mt_tcase(const char *name, bool init);
-TCase *mt_tcase2(const char *name, bool init);  /* also the second card */
-/* Run @s with TAP output; returns the exit status for main(). */
-int mt_run(Suite *s);
+/* A test case of @s with the fixtures above and a long timeout; @s runs
+ * its test cases in the order they were made. */
+TCase *mt_tcase(Suite *s, const char *name, bool init);
+TCase *mt_tcase2(Suite *s, const char *name, bool init); /* and card two */
+/* Each test file names its program's suite and adds its test cases to
+ * it (check_suite_name, check_add_suite_tests()); main() is check-run's. */
 
 /* ---- The module ---- */
 

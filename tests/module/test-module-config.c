@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+const char check_suite_name[] = "module-config";
+
 static char conf_path[PATH_MAX];
 static char log_path[PATH_MAX];
 
@@ -219,18 +221,15 @@ START_TEST(test_debug_env_redacts_pins)
 }
 END_TEST
 
-int main(void)
+void check_add_suite_tests(Suite *s)
 {
-    Suite *s = suite_create("module-config");
     TCase *tc = tcase_create("config");
 
     tcase_add_unchecked_fixture(tc, mt_template_setup, mt_template_teardown);
     tcase_add_checked_fixture(tc, mt_setup, config_teardown);
     tcase_set_timeout(tc, 300);
-    tcase_add_test(tc, test_config_sign_always_authenticate_off);
-    tcase_add_test(tc, test_config_readers_filter);
-    tcase_add_test(tc, test_debug_log_redacts_pins);
-    tcase_add_test(tc, test_debug_env_redacts_pins);
+    check_add_tests(tc, test_config_sign_always_authenticate_off,
+                    test_config_readers_filter, test_debug_log_redacts_pins,
+                    test_debug_env_redacts_pins);
     suite_add_tcase(s, tc);
-    return mt_run(s);
 }

@@ -18,6 +18,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+const char check_suite_name[] = "module-init";
+
 /* ---- The application's mutex callbacks, counted ---- */
 
 static atomic_ulong n_create, n_destroy, n_lock, n_unlock;
@@ -119,7 +121,9 @@ START_TEST(test_initialize_os_locking)
 }
 END_TEST
 
-START_TEST(test_initialize_app_mutexes)
+/* C_Initialize with the application's mutex callbacks and @flags, then
+ * some work, the counters zeroed first. */
+static void init_with_app_mutexes(CK_FLAGS flags)
 {
     CK_C_INITIALIZE_ARGS args;
 
@@ -129,10 +133,15 @@ START_TEST(test_initialize_app_mutexes)
     args.DestroyMutex = app_destroy;
     args.LockMutex = app_lock;
     args.UnlockMutex = app_unlock;
-    args.flags = 0;  /* the library must use these callbacks */
+    args.flags = flags;
     ck_assert_rv(fx.f->C_Initialize(&args), CKR_OK);
     fx.initialized = true;
     do_some_work();
+}
+
+START_TEST(test_initialize_app_mutexes)
+{
+    init_with_app_mutexes(0); /* the library must use these callbacks */
 
     ck_assert_msg(atomic_load(&n_create) > 0, "CreateMutex never called");
     ck_assert_msg(atomic_load(&n_lock) > 0, "LockMutex never called");
@@ -146,18 +155,7 @@ END_TEST
 
 START_TEST(test_initialize_app_mutexes_and_os_locking)
 {
-    CK_C_INITIALIZE_ARGS args;
-
-    reset_counts();
-    memset(&args, 0, sizeof(args));
-    args.CreateMutex = app_create;
-    args.DestroyMutex = app_destroy;
-    args.LockMutex = app_lock;
-    args.UnlockMutex = app_unlock;
-    args.flags = CKF_OS_LOCKING_OK;  /* either kind may be used */
-    ck_assert_rv(fx.f->C_Initialize(&args), CKR_OK);
-    fx.initialized = true;
-    do_some_work();
+    init_with_app_mutexes(CKF_OS_LOCKING_OK); /* either kind may be used */
     ck_assert_uint_eq(atomic_load(&n_lock), atomic_load(&n_unlock));
     mt_finalize();
     ck_assert_uint_eq(atomic_load(&n_destroy), atomic_load(&n_create));
@@ -521,28 +519,19 @@ START_TEST(test_fork_child_must_initialize)
 }
 END_TEST
 
-int main(void)
+void check_add_suite_tests(Suite *s)
 {
-    Suite *s = suite_create("module-init");
-    TCase *tc = mt_tcase("init", false);
+    TCase *tc = mt_tcase(s, "init", false);
 
-    tcase_add_test(tc, test_initialize_null);
-    tcase_add_test(tc, test_initialize_os_locking);
-    tcase_add_test(tc, test_initialize_app_mutexes);
-    tcase_add_test(tc, test_initialize_app_mutexes_and_os_locking);
-    tcase_add_test(tc, test_initialize_reserved_refused);
+    check_add_tests(tc, test_initialize_null, test_initialize_os_locking,
+                    test_initialize_app_mutexes,
+                    test_initialize_app_mutexes_and_os_locking,
+                    test_initialize_reserved_refused);
     tcase_add_loop_test(tc, test_initialize_partial_mutexes_refused, 1, 15);
-    tcase_add_test(tc, test_initialize_twice);
-    tcase_add_test(tc, test_finalize_reserved_refused);
-    tcase_add_test(tc, test_calls_before_initialize);
-    tcase_add_test(tc, test_get_info);
-    tcase_add_test(tc, test_function_list);
-    tcase_add_test(tc, test_interface_list);
-    tcase_add_test(tc, test_interface_3_0);
-    tcase_add_test(tc, test_interface_2_40);
-    tcase_add_test(tc, test_interface_default);
-    tcase_add_test(tc, test_interface_unknown_refused);
-    tcase_add_test(tc, test_fork_child_must_initialize);
-    suite_add_tcase(s, tc);
-    return mt_run(s);
+    check_add_tests(tc, test_initialize_twice, test_finalize_reserved_refused,
+                    test_calls_before_initialize, test_get_info,
+                    test_function_list, test_interface_list, test_interface_3_0,
+                    test_interface_2_40, test_interface_default,
+                    test_interface_unknown_refused,
+                    test_fork_child_must_initialize);
 }

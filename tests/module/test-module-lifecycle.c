@@ -25,6 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
+const char check_suite_name[] = "module-lifecycle";
+
 #define NWORKERS 8
 #define ROUNDS 6
 
@@ -443,15 +445,11 @@ START_TEST(test_finalize_from_atexit)
 }
 END_TEST
 
-int main(void)
+void check_add_suite_tests(Suite *s)
 {
-    Suite *s = suite_create("module-lifecycle");
-    TCase *tc = mt_tcase("lifecycle", true);
+    TCase *tc = mt_tcase(s, "lifecycle", true);
 
-    tcase_add_test(tc, test_finalize_while_calls_run);
-    tcase_add_test(tc, test_fork_child_initializes_and_signs);
-    tcase_add_test(tc, test_exit_without_finalize);
-    tcase_add_test(tc, test_finalize_from_atexit);
-    suite_add_tcase(s, tc);
-    return mt_run(s);
+    check_add_tests(tc, test_finalize_while_calls_run,
+                    test_fork_child_initializes_and_signs,
+                    test_exit_without_finalize, test_finalize_from_atexit);
 }

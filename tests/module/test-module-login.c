@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+const char check_suite_name[] = "module-login";
+
 static CK_RV login(CK_SESSION_HANDLE s, const char *pin)
 {
     return fx.f->C_Login(s, CKU_USER, (CK_UTF8CHAR *)pin, strlen(pin));
@@ -786,59 +788,45 @@ START_TEST(test_login_after_other_program_verified)
 }
 END_TEST
 
-int main(void)
+void check_add_suite_tests(Suite *s)
 {
-    Suite *s = suite_create("module-login");
-    TCase *tc = mt_tcase("login", true);
-    TCase *pins = mt_tcase("pins", true);
-    TCase *leave = mt_tcase("leave", true);
-    TCase *state = mt_tcase("state", true);
+    TCase *tc = mt_tcase(s, "login", true);
 
-    tcase_add_test(tc, test_login_correct);
-    tcase_add_test(tc, test_login_state_per_token);
-    tcase_add_test(tc, test_login_bad_arguments);
-    tcase_add_test(tc, test_login_so_refused);
-    tcase_add_test(tc, test_inittoken_refused);
-    tcase_add_test(tc, test_initpin_refused);
-    tcase_add_test(tc, test_logout_then_sign_refused);
-    tcase_add_test(tc, test_close_one_of_two_sessions_keeps_login);
-    suite_add_tcase(s, tc);
+    check_add_tests(tc, test_login_correct, test_login_state_per_token,
+                    test_login_bad_arguments, test_login_so_refused,
+                    test_inittoken_refused, test_initpin_refused,
+                    test_logout_then_sign_refused,
+                    test_close_one_of_two_sessions_keeps_login);
 
-    tcase_add_test(pins, test_login_wrong_spends_one_try);
-    tcase_add_test(pins, test_login_same_wrong_pin_not_resent);
-    tcase_add_test(pins, test_pin_flags_and_lock_auth);
-    tcase_add_test(pins, test_pin_flags_sign_final_try_then_cleared);
-    tcase_add_test(pins, test_tries_read_from_card);
-    tcase_add_loop_test(pins, test_pin_bad_format_not_sent, 0,
-                        (int)(sizeof(bad_pins) / sizeof(*bad_pins)));
-    tcase_add_test(pins, test_sign_pin_lowercase_folded);
-    tcase_add_test(pins, test_setpin_auth);
-    tcase_add_test(pins, test_setpin_sign_folded);
-    tcase_add_test(pins, test_setpin_wrong_old);
-    tcase_add_test(pins, test_setpin_bad_new_not_sent);
-    suite_add_tcase(s, pins);
+    tc = mt_tcase(s, "pins", true);
+    check_add_tests(
+        tc, test_login_wrong_spends_one_try,
+        test_login_same_wrong_pin_not_resent, test_pin_flags_and_lock_auth,
+        test_pin_flags_sign_final_try_then_cleared, test_tries_read_from_card);
+    tcase_add_loop_test(tc, test_pin_bad_format_not_sent, 0,
+                        (int)CHECK_N(bad_pins));
+    check_add_tests(tc, test_sign_pin_lowercase_folded, test_setpin_auth,
+                    test_setpin_sign_folded, test_setpin_wrong_old,
+                    test_setpin_bad_new_not_sent);
 
-    tcase_add_loop_test(leave, test_logout_leaves_no_verified_pin, 0, 2);
-    tcase_add_loop_test(leave, test_close_last_session_leaves_no_verified_pin,
-                        0, 2);
-    tcase_add_loop_test(leave, test_close_all_sessions_leaves_no_verified_pin,
-                        0, 2);
-    tcase_add_loop_test(leave, test_finalize_leaves_no_verified_pin, 0, 2);
-    tcase_add_test(leave, test_reset_drops_login);
-    tcase_add_test(leave, test_remove_insert_drops_login);
-    tcase_add_test(leave, test_foreign_reset_leaves_no_pin);
-    tcase_add_test(leave, test_dead_program_pin_cleared_after_reset);
-    suite_add_tcase(s, leave);
+    tc = mt_tcase(s, "leave", true);
+    tcase_add_loop_test(tc, test_logout_leaves_no_verified_pin, 0, 2);
+    tcase_add_loop_test(tc, test_close_last_session_leaves_no_verified_pin, 0,
+                        2);
+    tcase_add_loop_test(tc, test_close_all_sessions_leaves_no_verified_pin, 0,
+                        2);
+    tcase_add_loop_test(tc, test_finalize_leaves_no_verified_pin, 0, 2);
+    check_add_tests(tc, test_reset_drops_login, test_remove_insert_drops_login,
+                    test_foreign_reset_leaves_no_pin,
+                    test_dead_program_pin_cleared_after_reset);
 
-    tcase_add_test(state, test_rejected_pin_forgotten_when_card_changed);
-    tcase_add_test(state, test_rejected_pin_forgotten_on_new_session);
-    tcase_add_test(state, test_tries_read_again_at_new_session);
-    tcase_add_test(state, test_wrong_setpin_while_logged_in_logs_out);
-    tcase_add_test(state, test_wrong_context_login_logs_out);
-    tcase_add_test(state, test_setpin_read_only_session);
-    tcase_add_test(state, test_rw_session_count);
-    tcase_add_test(state, test_two_threads_login_once);
-    tcase_add_test(state, test_login_after_other_program_verified);
-    suite_add_tcase(s, state);
-    return mt_run(s);
+    tc = mt_tcase(s, "state", true);
+    check_add_tests(tc, test_rejected_pin_forgotten_when_card_changed,
+                    test_rejected_pin_forgotten_on_new_session,
+                    test_tries_read_again_at_new_session,
+                    test_wrong_setpin_while_logged_in_logs_out,
+                    test_wrong_context_login_logs_out,
+                    test_setpin_read_only_session, test_rw_session_count,
+                    test_two_threads_login_once,
+                    test_login_after_other_program_verified);
 }

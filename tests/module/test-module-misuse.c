@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+const char check_suite_name[] = "module-misuse";
+
 #define F (fx.f)
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 #define BAD_SLOT ((CK_SLOT_ID)4242)
@@ -996,19 +998,16 @@ START_TEST(test_after_finalize)
 }
 END_TEST
 
-int main(void)
+void check_add_suite_tests(Suite *s)
 {
-    Suite *s = suite_create("module-misuse");
-    TCase *tc = mt_tcase("misuse", true);
-    TCase *ni = mt_tcase("before-initialize", false);
-    TCase *fin = mt_tcase("after-finalize", true);
+    TCase *tc = mt_tcase(s, "misuse", true);
 
     tcase_add_checked_fixture(tc, misuse_setup, NULL);
     tcase_add_loop_test(tc, test_misuse, 0, (int)N_OF(rows));
-    tcase_add_loop_test(ni, test_before_initialize, 0, NI_CALLS);
-    tcase_add_loop_test(fin, test_after_finalize, 0, NI_CALLS);
-    suite_add_tcase(s, tc);
-    suite_add_tcase(s, ni);
-    suite_add_tcase(s, fin);
-    return mt_run(s);
+
+    tc = mt_tcase(s, "before-initialize", false);
+    tcase_add_loop_test(tc, test_before_initialize, 0, NI_CALLS);
+
+    tc = mt_tcase(s, "after-finalize", true);
+    tcase_add_loop_test(tc, test_after_finalize, 0, NI_CALLS);
 }

@@ -18,6 +18,8 @@
 #include <openssl/core_names.h>
 #include <openssl/x509.h>
 
+const char check_suite_name[] = "module-objects";
+
 #define UNKNOWN_ATTR ((CK_ATTRIBUTE_TYPE)0x0FFFFFF0UL)
 
 static const CK_MECHANISM_TYPE six_mechs[6] = {
@@ -901,52 +903,33 @@ START_TEST(test_readonly_rw_session)
 }
 END_TEST
 
-int main(void)
+void check_add_suite_tests(Suite *s)
 {
-    Suite *s = suite_create("module-objects");
-    TCase *tc = mt_tcase("objects", true);
-    TCase *attrs = mt_tcase("attributes", true);
-    TCase *find = mt_tcase("find", true);
-    TCase *ro = mt_tcase("read-only", true);
+    TCase *tc = mt_tcase(s, "objects", true);
 
-    tcase_add_test(tc, test_auth_objects_without_login);
-    tcase_add_test(tc, test_auth_profile_object);
-    tcase_add_test(tc, test_auth_private_key_after_login);
-    tcase_add_test(tc, test_sign_before_login);
-    tcase_add_test(tc, test_sign_after_login);
-    tcase_add_test(tc, test_sign_private_objects_hidden_after_logout);
-    tcase_add_test(tc, test_cert_values_match_card);
-    tcase_add_test(tc, test_cert_fields_match_openssl);
-    tcase_add_test(tc, test_cert_attributes);
-    tcase_add_test(tc, test_key_modulus_matches_cert);
-    tcase_add_test(tc, test_private_key_attributes);
-    tcase_add_test(tc, test_always_authenticate_default);
-    tcase_add_test(tc, test_public_key_attributes);
-    suite_add_tcase(s, tc);
+    check_add_tests(
+        tc, test_auth_objects_without_login, test_auth_profile_object,
+        test_auth_private_key_after_login, test_sign_before_login,
+        test_sign_after_login, test_sign_private_objects_hidden_after_logout,
+        test_cert_values_match_card, test_cert_fields_match_openssl,
+        test_cert_attributes, test_key_modulus_matches_cert,
+        test_private_key_attributes, test_always_authenticate_default,
+        test_public_key_attributes);
 
-    tcase_add_test(attrs, test_getattr_null_gives_lengths);
-    tcase_add_test(attrs, test_getattr_buffer_too_small);
-    tcase_add_test(attrs, test_getattr_sensitive);
-    tcase_add_test(attrs, test_getattr_type_invalid);
-    tcase_add_test(attrs, test_getattr_mixed_template);
-    tcase_add_test(attrs, test_getattr_bad_handle);
-    suite_add_tcase(s, attrs);
+    tc = mt_tcase(s, "attributes", true);
+    check_add_tests(tc, test_getattr_null_gives_lengths,
+                    test_getattr_buffer_too_small, test_getattr_sensitive,
+                    test_getattr_type_invalid, test_getattr_mixed_template,
+                    test_getattr_bad_handle);
 
-    tcase_add_test(find, test_find_empty_template);
-    tcase_add_test(find, test_find_by_class);
-    tcase_add_test(find, test_find_by_id_and_class);
-    tcase_add_test(find, test_find_no_match);
-    tcase_add_test(find, test_find_by_value_and_label);
-    tcase_add_test(find, test_find_small_batches);
-    tcase_add_test(find, test_find_operation_states);
-    suite_add_tcase(s, find);
+    tc = mt_tcase(s, "find", true);
+    check_add_tests(tc, test_find_empty_template, test_find_by_class,
+                    test_find_by_id_and_class, test_find_no_match,
+                    test_find_by_value_and_label, test_find_small_batches,
+                    test_find_operation_states);
 
-    tcase_add_test(ro, test_readonly_create_object);
-    tcase_add_test(ro, test_readonly_copy_object);
-    tcase_add_test(ro, test_readonly_destroy_object);
-    tcase_add_test(ro, test_readonly_set_attribute);
-    tcase_add_test(ro, test_readonly_generate_key_pair);
-    tcase_add_test(ro, test_readonly_rw_session);
-    suite_add_tcase(s, ro);
-    return mt_run(s);
+    tc = mt_tcase(s, "read-only", true);
+    check_add_tests(tc, test_readonly_create_object, test_readonly_copy_object,
+                    test_readonly_destroy_object, test_readonly_set_attribute,
+                    test_readonly_generate_key_pair, test_readonly_rw_session);
 }

@@ -36,6 +36,8 @@
 #if defined(__has_include)
 #if __has_include(<valgrind/memcheck.h>)
 #include <valgrind/memcheck.h>
+
+const char check_suite_name[] = "module-privacy";
 #endif
 #endif
 #ifndef VALGRIND_MAKE_MEM_DEFINED
@@ -117,8 +119,7 @@ static void layer_reset(void *ctx)
 {
     (void)ctx;
     in_card = true;
-    if (layer.inner.reset)
-        layer.inner.reset(layer.inner.ctx);
+    emu_wrap_reset(&layer.inner);
     in_card = false;
 }
 
@@ -126,8 +127,7 @@ static void layer_unpower(void *ctx)
 {
     (void)ctx;
     in_card = true;
-    if (layer.inner.unpower)
-        layer.inner.unpower(layer.inner.ctx);
+    emu_wrap_unpower(&layer.inner);
     in_card = false;
 }
 
@@ -361,15 +361,11 @@ START_TEST(test_unsure_verify_leaves_no_pin)
 }
 END_TEST
 
-int main(void)
+void check_add_suite_tests(Suite *su)
 {
-    Suite *su = suite_create("module-privacy");
-    TCase *tc = mt_tcase("privacy", true);
+    TCase *tc = mt_tcase(su, "privacy", true);
 
-    tcase_add_test(tc, test_scanner_finds_a_pin);
-    tcase_add_test(tc, test_no_pin_in_freed_memory);
-    tcase_add_test(tc, test_no_pin_or_personal_data_in_log);
+    check_add_tests(tc, test_scanner_finds_a_pin, test_no_pin_in_freed_memory,
+                    test_no_pin_or_personal_data_in_log);
     tcase_add_loop_test(tc, test_unsure_verify_leaves_no_pin, 0, 4);
-    suite_add_tcase(su, tc);
-    return mt_run(su);
 }

@@ -24,6 +24,8 @@
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 
+const char check_suite_name[] = "pss";
+
 static const CK_RSA_PKCS_PSS_PARAMS tls13 = { CKM_SHA256, CKG_MGF1_SHA256,
                                               32 };
 
@@ -434,18 +436,13 @@ START_TEST(test_user_file)
 }
 END_TEST
 
-int main(void)
+void check_add_suite_tests(Suite *s)
 {
-    Suite *s = suite_create("pss");
-    TCase *tc = mt_tcase("pss", true);
+    TCase *tc = mt_tcase(s, "pss", true);
 
     tcase_add_checked_fixture(tc, NULL, pss_teardown);
-    tcase_add_test(tc, test_off_by_default);
-    tcase_add_test(tc, test_listed_on_auth_only);
-    tcase_add_test(tc, test_sign_verifies);
-    tcase_add_test(tc, test_params_and_lengths);
+    check_add_tests(tc, test_off_by_default, test_listed_on_auth_only,
+                    test_sign_verifies, test_params_and_lengths);
     tcase_add_loop_test(tc, test_card_refuses_or_lies, 0, 2);
     tcase_add_test(tc, test_user_file);
-    suite_add_tcase(s, tc);
-    return mt_run(s);
 }

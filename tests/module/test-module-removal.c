@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+const char check_suite_name[] = "module-removal";
+
 /* What a session of a removed card may answer (PKCS#11 2.40, 5.1). */
 #define GONE CKR_DEVICE_REMOVED, CKR_SESSION_HANDLE_INVALID, CKR_SESSION_CLOSED
 
@@ -357,27 +359,21 @@ START_TEST(test_remove_while_threads_sign)
 }
 END_TEST
 
-int main(void)
+void check_add_suite_tests(Suite *s)
 {
-    Suite *s = suite_create("module-removal");
-    TCase *tc = mt_tcase("removal", true);
-    TCase *reset = mt_tcase("reset", true);
-    TCase *faults = mt_tcase("faults", true);
+    TCase *tc = mt_tcase(s, "removal", true);
 
-    tcase_add_test(tc, test_remove_between_sign_init_and_sign);
-    tcase_add_test(tc, test_remove_mid_multipart);
-    tcase_add_test(tc, test_remove_during_find);
-    tcase_add_test(tc, test_remove_then_close_is_safe);
-    tcase_add_test(tc, test_remove_while_threads_sign);
-    suite_add_tcase(s, tc);
+    check_add_tests(tc, test_remove_between_sign_init_and_sign,
+                    test_remove_mid_multipart, test_remove_during_find,
+                    test_remove_then_close_is_safe,
+                    test_remove_while_threads_sign);
 
-    tcase_add_test(reset, test_reset_between_sign_init_and_sign);
-    tcase_add_test(reset, test_reset_public_operations_continue);
-    tcase_add_test(reset, test_reset_sign_token_drops_cert);
-    suite_add_tcase(s, reset);
+    tc = mt_tcase(s, "reset", true);
+    check_add_tests(tc, test_reset_between_sign_init_and_sign,
+                    test_reset_public_operations_continue,
+                    test_reset_sign_token_drops_cert);
 
-    tcase_add_test(faults, test_card_vanishes_during_sign);
-    tcase_add_test(faults, test_card_resets_during_sign);
-    suite_add_tcase(s, faults);
-    return mt_run(s);
+    tc = mt_tcase(s, "faults", true);
+    check_add_tests(tc, test_card_vanishes_during_sign,
+                    test_card_resets_during_sign);
 }

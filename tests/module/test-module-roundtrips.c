@@ -20,6 +20,8 @@
 #include <string.h>
 #include <unistd.h>
 
+const char check_suite_name[] = "module-roundtrips";
+
 /* ---- The virtual card's APDU log ---- */
 
 static char logpath[PATH_MAX];
@@ -243,41 +245,33 @@ END_TEST
 /* The one-token modules read only what their token shows: the
  * authentication certificate (both serial numbers come from it), their own
  * CA certificate and their own PIN's tries. */
+static void one_token_reads_its_own(bool auth)
+{
+    open_logged_variant(auth ? MYNACARD_VARIANT_AUTH_ONLY
+                             : MYNACARD_VARIANT_SIGN_ONLY);
+    ck_assert(fx.has_auth == auth && fx.has_sign == !auth);
+    nss_startup_token(auth ? fx.auth_slot : fx.sign_slot);
+    ck_assert_uint_eq(log_count(SELECT_EF("0A")), 1);
+    ck_assert_uint_eq(log_count(SELECT_EF("0B")), auth);  /* auth CA */
+    ck_assert_uint_eq(log_count(SELECT_EF("02")), !auth); /* sign CA */
+    ck_assert_uint_eq(log_count(SELECT_EF("18")), auth);  /* auth PIN */
+    ck_assert_uint_eq(log_count(SELECT_EF("1B")), !auth); /* sign PIN */
+    close_logged();
+}
+
 START_TEST(test_one_token_module_reads_its_own)
 {
-    open_logged_variant(MYNACARD_VARIANT_AUTH_ONLY);
-    ck_assert(fx.has_auth && !fx.has_sign);
-    nss_startup_token(fx.auth_slot);
-    ck_assert_uint_eq(log_count(SELECT_EF("0A")), 1);
-    ck_assert_uint_eq(log_count(SELECT_EF("0B")), 1);
-    ck_assert_uint_eq(log_count(SELECT_EF("02")), 0);
-    ck_assert_uint_eq(log_count(SELECT_EF("18")), 1);
-    ck_assert_uint_eq(log_count(SELECT_EF("1B")), 0);
-    close_logged();
-
-    open_logged_variant(MYNACARD_VARIANT_SIGN_ONLY);
-    ck_assert(fx.has_sign && !fx.has_auth);
-    nss_startup_token(fx.sign_slot);
-    ck_assert_uint_eq(log_count(SELECT_EF("0A")), 1);
-    ck_assert_uint_eq(log_count(SELECT_EF("0B")), 0);
-    ck_assert_uint_eq(log_count(SELECT_EF("02")), 1);
-    ck_assert_uint_eq(log_count(SELECT_EF("18")), 0);
-    ck_assert_uint_eq(log_count(SELECT_EF("1B")), 1);
-    close_logged();
+    one_token_reads_its_own(true);
+    one_token_reads_its_own(false);
 }
 END_TEST
 
-int main(void)
+void check_add_suite_tests(Suite *s)
 {
-    Suite *s = suite_create("module-roundtrips");
-    TCase *tc = mt_tcase("roundtrips", true);
+    TCase *tc = mt_tcase(s, "roundtrips", true);
 
-    tcase_add_test(tc, test_poll_sends_no_apdu);
-    tcase_add_test(tc, test_warm_signature_two_apdus);
-    tcase_add_test(tc, test_warm_signature_after_other_application);
-    tcase_add_test(tc, test_startup_reads_each_cert_once);
-    tcase_add_test(tc, test_sign_cert_read_once);
-    tcase_add_test(tc, test_one_token_module_reads_its_own);
-    suite_add_tcase(s, tc);
-    return mt_run(s);
+    check_add_tests(tc, test_poll_sends_no_apdu, test_warm_signature_two_apdus,
+                    test_warm_signature_after_other_application,
+                    test_startup_reads_each_cert_once, test_sign_cert_read_once,
+                    test_one_token_module_reads_its_own);
 }

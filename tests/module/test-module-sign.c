@@ -17,6 +17,8 @@
 
 #include <openssl/rand.h>
 
+const char check_suite_name[] = "module-sign";
+
 static const CK_MECHANISM_TYPE six[6] = {
     CKM_RSA_PKCS, CKM_SHA1_RSA_PKCS, CKM_SHA224_RSA_PKCS,
     CKM_SHA256_RSA_PKCS, CKM_SHA384_RSA_PKCS, CKM_SHA512_RSA_PKCS
@@ -499,33 +501,27 @@ START_TEST(test_verify_in_software)
 }
 END_TEST
 
-int main(void)
+void check_add_suite_tests(Suite *s)
 {
-    Suite *s = suite_create("module-sign");
-    TCase *mech = mt_tcase("mechanisms", true);
-    TCase *sign = mt_tcase("sign", true);
-    TCase *misc = mt_tcase("random-verify", true);
+    TCase *tc = mt_tcase(s, "mechanisms", true);
 
-    tcase_add_test(mech, test_mechanism_list_exactly_six);
-    tcase_add_test(mech, test_mechanism_info);
-    tcase_add_test(mech, test_sign_init_refusals);
-    suite_add_tcase(s, mech);
+    check_add_tests(tc, test_mechanism_list_exactly_six, test_mechanism_info,
+                    test_sign_init_refusals);
 
-    tcase_add_loop_test(sign, test_rsa_pkcs_digest_info, 0, 2);
-    tcase_add_loop_test(sign, test_rsa_pkcs_245_bytes, 0, 2);
-    tcase_add_test(sign, test_rsa_pkcs_246_bytes_refused);
-    tcase_add_test(sign, test_rsa_pkcs_multi_part);
-    tcase_add_loop_test(sign, test_hash_single_part, 0, 10);
-    tcase_add_loop_test(sign, test_hash_multi_part, 0, 10);
-    tcase_add_loop_test(sign, test_length_query_touches_no_card, 0, 2);
-    tcase_add_loop_test(sign, test_buffer_too_small_keeps_operation, 0, 2);
-    tcase_add_test(sign, test_always_authenticate_sign_key);
-    tcase_add_test(sign, test_always_authenticate_wrong_pin);
-    tcase_add_test(sign, test_auth_key_signs_without_context_login);
-    suite_add_tcase(s, sign);
+    tc = mt_tcase(s, "sign", true);
+    tcase_add_loop_test(tc, test_rsa_pkcs_digest_info, 0, 2);
+    tcase_add_loop_test(tc, test_rsa_pkcs_245_bytes, 0, 2);
+    check_add_tests(tc, test_rsa_pkcs_246_bytes_refused,
+                    test_rsa_pkcs_multi_part);
+    tcase_add_loop_test(tc, test_hash_single_part, 0, 10);
+    tcase_add_loop_test(tc, test_hash_multi_part, 0, 10);
+    tcase_add_loop_test(tc, test_length_query_touches_no_card, 0, 2);
+    tcase_add_loop_test(tc, test_buffer_too_small_keeps_operation, 0, 2);
+    check_add_tests(tc, test_always_authenticate_sign_key,
+                    test_always_authenticate_wrong_pin,
+                    test_auth_key_signs_without_context_login);
 
-    tcase_add_test(misc, test_generate_random_before_login);
-    tcase_add_test(misc, test_verify_in_software);
-    suite_add_tcase(s, misc);
-    return mt_run(s);
+    tc = mt_tcase(s, "random-verify", true);
+    check_add_tests(tc, test_generate_random_before_login,
+                    test_verify_in_software);
 }

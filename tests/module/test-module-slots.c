@@ -15,6 +15,8 @@
 #include <string.h>
 #include <time.h>
 
+const char check_suite_name[] = "module-slots";
+
 static bool contains_any(const char *s, const char *const *words)
 {
     for (; *words; words++)
@@ -498,37 +500,26 @@ START_TEST(test_old_sessions_fail_after_removal)
 }
 END_TEST
 
-int main(void)
+void check_add_suite_tests(Suite *s)
 {
-    Suite *s = suite_create("module-slots");
-    TCase *tc = mt_tcase("slots", true);
-    TCase *events = mt_tcase("events", true);
-    TCase *two = mt_tcase2("two-cards", true);
+    TCase *tc = mt_tcase(s, "slots", true);
 
     tcase_add_test(tc, test_two_tokens_per_card);
     tcase_add_loop_test(tc, test_real_atrs, 0, 9);
-    tcase_add_test(tc, test_token_labels);
-    tcase_add_test(tc, test_token_flags);
-    tcase_add_test(tc, test_token_strings);
-    tcase_add_test(tc, test_serial_stable_across_reinit);
-    tcase_add_test(tc, test_slot_info);
-    tcase_add_test(tc, test_invalid_slot);
-    tcase_add_test(tc, test_slot_list_buffer_too_small);
-    tcase_add_test(tc, test_variant_auth_only);
-    tcase_add_test(tc, test_variant_sign_only);
-    tcase_add_test(tc, test_polls_send_no_apdu);
-    suite_add_tcase(s, tc);
+    check_add_tests(tc, test_token_labels, test_token_flags, test_token_strings,
+                    test_serial_stable_across_reinit, test_slot_info,
+                    test_invalid_slot, test_slot_list_buffer_too_small,
+                    test_variant_auth_only, test_variant_sign_only,
+                    test_polls_send_no_apdu);
 
-    tcase_add_test(events, test_slot_list_shows_present_cards);
-    tcase_add_test(events, test_wait_dont_block_no_event);
-    tcase_add_test(events, test_wait_dont_block_removal_and_insertion);
-    tcase_add_test(events, test_wait_insertion_returns_slot);
-    tcase_add_test(events, test_wait_blocking_woken_by_insertion);
-    tcase_add_test(events, test_wait_blocking_woken_by_finalize);
-    tcase_add_test(events, test_old_sessions_fail_after_removal);
-    suite_add_tcase(s, events);
+    tc = mt_tcase(s, "events", true);
+    check_add_tests(
+        tc, test_slot_list_shows_present_cards, test_wait_dont_block_no_event,
+        test_wait_dont_block_removal_and_insertion,
+        test_wait_insertion_returns_slot, test_wait_blocking_woken_by_insertion,
+        test_wait_blocking_woken_by_finalize,
+        test_old_sessions_fail_after_removal);
 
-    tcase_add_test(two, test_serial_differs_between_cards);
-    suite_add_tcase(s, two);
-    return mt_run(s);
+    tc = mt_tcase2(s, "two-cards", true);
+    tcase_add_test(tc, test_serial_differs_between_cards);
 }

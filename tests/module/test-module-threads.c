@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+const char check_suite_name[] = "module-threads";
+
 #define NTHREADS 8
 #define NSIGS 100
 
@@ -448,15 +450,11 @@ START_TEST(test_threads_many_sessions_both_tokens)
 }
 END_TEST
 
-int main(void)
+void check_add_suite_tests(Suite *s)
 {
-    Suite *s = suite_create("module-threads");
-    TCase *tc = mt_tcase("threads", true);
+    TCase *tc = mt_tcase(s, "threads", true);
 
-    tcase_add_test(tc, test_threads_sign_both_tokens);
-    tcase_add_test(tc, test_threads_mixed_calls);
-    tcase_add_test(tc, test_threads_sessions_keep_login);
-    tcase_add_test(tc, test_threads_many_sessions_both_tokens);
-    suite_add_tcase(s, tc);
-    return mt_run(s);
+    check_add_tests(tc, test_threads_sign_both_tokens, test_threads_mixed_calls,
+                    test_threads_sessions_keep_login,
+                    test_threads_many_sessions_both_tokens);
 }

@@ -19,7 +19,10 @@
 
 #include <openssl/evp.h>
 
+#include "check-run.h"
 #include "mpa.h"
+
+const char check_suite_name[] = "mpa";
 
 /* ---- framing ---- */
 
@@ -531,45 +534,19 @@ START_TEST(test_handle_refusals)
 }
 END_TEST
 
-static Suite *suite(void)
+void check_add_suite_tests(Suite *s)
 {
-    Suite *s = suite_create("mpa");
-    TCase *tc = tcase_create("mpa");
+    TCase *tc = check_tcase(s, "mpa");
 
-    tcase_add_test(tc, test_frame_len_le);
-    tcase_add_test(tc, test_frame_read_ok_then_eof);
-    tcase_add_loop_test(tc, test_frame_read_bad, 0,
-                        sizeof(bad_frames) / sizeof(bad_frames[0]));
-    tcase_add_test(tc, test_frame_limit_exact);
-    tcase_add_test(tc, test_frame_write);
-    tcase_add_loop_test(tc, test_base64, 0,
-                        sizeof(b64_cases) / sizeof(b64_cases[0]));
-    tcase_add_test(tc, test_base64_cap);
-    tcase_add_test(tc, test_cardinfo_pin);
-    tcase_add_loop_test(tc, test_request, 0,
-                        sizeof(req_cases) / sizeof(req_cases[0]));
-    tcase_add_test(tc, test_request_fields);
-    tcase_add_test(tc, test_request_digest_bounds);
-    tcase_add_test(tc, test_request_digest_count);
-    tcase_add_test(tc, test_request_pin_shapes);
-    tcase_add_test(tc, test_combination_code);
-    tcase_add_test(tc, test_hex);
-    tcase_add_test(tc, test_uuid_path);
-    tcase_add_test(tc, test_uuid_made_and_kept);
-    tcase_add_test(tc, test_uuid_malformed_kept);
-    tcase_add_test(tc, test_errcodes_distinct);
-    tcase_add_test(tc, test_handle_refusals);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    int failed;
-
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    check_add_tests(tc, test_frame_len_le, test_frame_read_ok_then_eof);
+    tcase_add_loop_test(tc, test_frame_read_bad, 0, CHECK_N(bad_frames));
+    check_add_tests(tc, test_frame_limit_exact, test_frame_write);
+    tcase_add_loop_test(tc, test_base64, 0, CHECK_N(b64_cases));
+    check_add_tests(tc, test_base64_cap, test_cardinfo_pin);
+    tcase_add_loop_test(tc, test_request, 0, CHECK_N(req_cases));
+    check_add_tests(tc, test_request_fields, test_request_digest_bounds,
+                    test_request_digest_count, test_request_pin_shapes,
+                    test_combination_code, test_hex, test_uuid_path,
+                    test_uuid_made_and_kept, test_uuid_malformed_kept,
+                    test_errcodes_distinct, test_handle_refusals);
 }

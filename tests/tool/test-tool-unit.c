@@ -18,8 +18,11 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "check-run.h"
 #include "myna-err.h"
 #include "tool.h"
+
+const char check_suite_name[] = "tool";
 
 /* The library's output code reads the options main.c owns. */
 struct tool_opts tool_opt;
@@ -375,37 +378,16 @@ START_TEST(test_doc_text_json)
 }
 END_TEST
 
-static Suite *suite(void)
+void check_add_suite_tests(Suite *s)
 {
-    Suite *s = suite_create("tool");
-    TCase *tc = tcase_create("pure");
+    TCase *tc = check_tcase(s, "pure");
 
     tcase_set_timeout(tc, 60);
-    tcase_add_loop_test(tc, test_pin_format, 0,
-                        sizeof(pin_cases) / sizeof(pin_cases[0]));
+    tcase_add_loop_test(tc, test_pin_format, 0, CHECK_N(pin_cases));
     tcase_add_test(tc, test_pin_role_parse);
-    tcase_add_loop_test(tc, test_expiry, 0,
-                        sizeof(exp_cases) / sizeof(exp_cases[0]));
-    tcase_add_loop_test(tc, test_json_escape, 0,
-                        sizeof(json_cases) / sizeof(json_cases[0]));
-    tcase_add_test(tc, test_text_sanitize);
-    tcase_add_test(tc, test_cert_personal);
-    tcase_add_test(tc, test_cert_no_san);
-    tcase_add_test(tc, test_cert_garbage);
-    tcase_add_test(tc, test_cert_facts);
-    tcase_add_test(tc, test_strerror_table);
-    tcase_add_test(tc, test_doc_text_json);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    int failed;
-
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    tcase_add_loop_test(tc, test_expiry, 0, CHECK_N(exp_cases));
+    tcase_add_loop_test(tc, test_json_escape, 0, CHECK_N(json_cases));
+    check_add_tests(tc, test_text_sanitize, test_cert_personal,
+                    test_cert_no_san, test_cert_garbage, test_cert_facts,
+                    test_strerror_table, test_doc_text_json);
 }

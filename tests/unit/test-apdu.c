@@ -15,31 +15,14 @@
 #include <string.h>
 
 #include "apdu.h"
+#include "check-run.h"
 #include "log.h"
 #include "myna-err.h"
 #include "transport.h"
 
+const char check_suite_name[] = "apdu";
+
 /* ---- Helpers ---- */
-
-/* Parse "00 A4 04 0C" (spaces optional) into @out; aborts the test on
- * a malformed literal, which is a bug in the test itself. */
-static size_t unhex(const char *s, uint8_t *out, size_t cap)
-{
-    size_t n = 0;
-    unsigned v;
-
-    while (*s) {
-        if (*s == ' ') {
-            s++;
-            continue;
-        }
-        ck_assert_msg(sscanf(s, "%2x", &v) == 1, "bad hex literal %s", s);
-        ck_assert_uint_lt(n, cap);
-        out[n++] = (uint8_t)v;
-        s += 2;
-    }
-    return n;
-}
 
 static void tohex(const uint8_t *buf, size_t len, char *out, size_t cap)
 {
@@ -56,28 +39,15 @@ static uint8_t pattern_byte(size_t i)
     return (uint8_t)((i * 7 + 0x5A) & 0xFF);
 }
 
-/* Every log line, '\n'-separated, while a test has the sink installed. */
+/* Every log line while a test has the sink installed. */
 static char logbuf[1 << 16];
-static size_t loglen;
-
-static void capture_sink(void *ctx, const char *line)
-{
-    size_t n = strlen(line);
-
-    (void)ctx;
-    if (loglen + n + 2 > sizeof(logbuf))
-        return;
-    memcpy(logbuf + loglen, line, n);
-    loglen += n;
-    logbuf[loglen++] = '\n';
-    logbuf[loglen] = '\0';
-}
+static struct check_log logc = { logbuf, sizeof(logbuf), 0 };
 
 static void log_capture_start(void)
 {
-    loglen = 0;
+    logc.len = 0;
     logbuf[0] = '\0';
-    myna_log_set(MYNA_LOG_APDU, capture_sink, NULL);
+    myna_log_set(MYNA_LOG_APDU, check_log_sink, &logc);
 }
 
 /* Each test leaves logging off, also under CK_FORK=no. */
@@ -125,11 +95,11 @@ static size_t enc_expected(const struct enc_case *c, uint8_t *out, size_t cap)
 {
     size_t n, i;
 
-    n = unhex(c->head, out, cap);
+    n = check_unhex(c->head, out, cap);
     ck_assert_uint_le(n + c->lc, cap);
     for (i = 0; i < c->lc; i++)
         out[n++] = pattern_byte(i);
-    n += unhex(c->tail, out + n, cap - n);
+    n += check_unhex(c->tail, out + n, cap - n);
     return n;
 }
 
@@ -178,7 +148,8 @@ START_TEST(test_decode_roundtrip)
     ck_assert_uint_eq(a.lc, c->lc);
     ck_assert_uint_eq(a.le, c->le);
     if (c->lc > 0)  /* the data sit right after header and Lc */
-        ck_assert_ptr_eq(a.data, buf + unhex(c->head, head, sizeof(head)));
+        ck_assert_ptr_eq(a.data,
+                         buf + check_unhex(c->head, head, sizeof(head)));
     else
         ck_assert_ptr_null(a.data);
     /* Case 1 has no lengths to be extended; every other case must say. */
@@ -240,7 +211,7 @@ START_TEST(test_decode_rejects)
     struct apdu a;
     size_t len;
 
-    len = unhex(decode_bad[_i], buf, sizeof(buf));
+    len = check_unhex(decode_bad[_i], buf, sizeof(buf));
     memset(&a, 0x55, sizeof(a));
     ck_assert_msg(apdu_decode(buf, len, &a) == MYNA_E_BAD_RESPONSE,
                   "accepted \"%s\"", decode_bad[_i]);
@@ -399,9 +370,9 @@ START_TEST(test_log_default_off)
      * in a fresh child, and the fixture turns logging off under no-fork). */
     ck_assert(!myna_log_enabled(MYNA_LOG_ERROR));
     ck_assert(!myna_log_enabled(MYNA_LOG_APDU));
-    loglen = 0;
+    logc.len = 0;
     myna_log(MYNA_LOG_ERROR, "nothing %d", 1);
-    ck_assert_uint_eq(loglen, 0);
+    ck_assert_uint_eq(logc.len, 0);
 }
 END_TEST
 
@@ -409,8 +380,8 @@ START_TEST(test_log_levels)
 {
     char big[3000];
 
-    myna_log_set(MYNA_LOG_INFO, capture_sink, NULL);
-    loglen = 0;
+    myna_log_set(MYNA_LOG_INFO, check_log_sink, &logc);
+    logc.len = 0;
     logbuf[0] = '\0';
     ck_assert(myna_log_enabled(MYNA_LOG_ERROR));
     ck_assert(myna_log_enabled(MYNA_LOG_INFO));
@@ -423,9 +394,9 @@ START_TEST(test_log_levels)
     /* A long line is cut, not overrun, and says so. */
     memset(big, 'x', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
-    loglen = 0;
+    logc.len = 0;
     myna_log(MYNA_LOG_ERROR, "%s", big);
-    ck_assert_uint_lt(loglen, 1100);
+    ck_assert_uint_lt(logc.len, 1100);
     ck_assert(strstr(logbuf, "...\n") != NULL);
 
     myna_log_set(MYNA_LOG_DEBUG, NULL, NULL);
@@ -451,17 +422,17 @@ START_TEST(test_log_apdu_format)
     /* A long response is shortened but keeps its status word. */
     big[998] = 0x6A;
     big[999] = 0x82;
-    loglen = 0;
+    logc.len = 0;
     myna_log_apdu(false, big, sizeof(big), false);
     ck_assert(strstr(logbuf, "... 6A 82 (1000 bytes)\n") != NULL);
-    ck_assert_uint_lt(loglen, 1200);
+    ck_assert_uint_lt(logc.len, 1200);
 
     /* Below the APDU level nothing is written. */
-    myna_log_set(MYNA_LOG_DEBUG, capture_sink, NULL);
-    loglen = 0;
+    myna_log_set(MYNA_LOG_DEBUG, check_log_sink, &logc);
+    logc.len = 0;
     logbuf[0] = '\0';
     myna_log_apdu(true, verify, sizeof(verify), false);
-    ck_assert_uint_eq(loglen, 0);
+    ck_assert_uint_eq(logc.len, 0);
 }
 END_TEST
 
@@ -488,7 +459,7 @@ static int script_xfer(void *ctx, const uint8_t *cmd, size_t cmdlen,
     tohex(cmd, cmdlen, sc->cmd[sc->pos], sizeof(sc->cmd[0]));
     if (sc->err[sc->pos])
         return sc->err[sc->pos++];
-    n = unhex(sc->resp[sc->pos], resp, cap);
+    n = check_unhex(sc->resp[sc->pos], resp, cap);
     sc->pos++;
     *resplen = n;
     return 0;
@@ -970,72 +941,40 @@ START_TEST(test_transmit_secret_response_not_logged)
 }
 END_TEST
 
-static Suite *apdu_suite(void)
+void check_add_suite_tests(Suite *s)
 {
-    Suite *s = suite_create("apdu");
-    TCase *tc;
-
-    tc = tcase_create("encode");
-    tcase_add_loop_test(tc, test_encode_byte_exact, 0,
-                        sizeof(enc_cases) / sizeof(enc_cases[0]));
+    TCase *tc = check_tcase(s, "encode");
+    tcase_add_loop_test(tc, test_encode_byte_exact, 0, CHECK_N(enc_cases));
     tcase_add_test(tc, test_encode_rejects_impossible);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("decode");
-    tcase_add_loop_test(tc, test_decode_roundtrip, 0,
-                        sizeof(enc_cases) / sizeof(enc_cases[0]));
-    tcase_add_loop_test(tc, test_decode_rejects, 0,
-                        sizeof(decode_bad) / sizeof(decode_bad[0]));
+    tc = check_tcase(s, "decode");
+    tcase_add_loop_test(tc, test_decode_roundtrip, 0, CHECK_N(enc_cases));
+    tcase_add_loop_test(tc, test_decode_rejects, 0, CHECK_N(decode_bad));
     tcase_add_test(tc, test_decode_canonical_random);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("status");
-    tcase_add_loop_test(tc, test_sw_mapping, 0,
-                        sizeof(sw_cases) / sizeof(sw_cases[0]));
-    tcase_add_test(tc, test_split_response);
-    tcase_add_test(tc, test_strerror_distinct);
-    suite_add_tcase(s, tc);
+    tc = check_tcase(s, "status");
+    tcase_add_loop_test(tc, test_sw_mapping, 0, CHECK_N(sw_cases));
+    check_add_tests(tc, test_split_response, test_strerror_distinct);
 
-    tc = tcase_create("log");
+    tc = check_tcase(s, "log");
     tcase_add_checked_fixture(tc, NULL, log_teardown);
-    tcase_add_test(tc, test_log_default_off);
-    tcase_add_test(tc, test_log_levels);
-    tcase_add_test(tc, test_log_apdu_format);
-    suite_add_tcase(s, tc);
+    check_add_tests(tc, test_log_default_off, test_log_levels,
+                    test_log_apdu_format);
 
-    tc = tcase_create("transmit");
+    tc = check_tcase(s, "transmit");
     tcase_add_checked_fixture(tc, NULL, log_teardown);
-    tcase_add_test(tc, test_transmit_simple);
-    tcase_add_test(tc, test_transmit_error_sw_is_returned);
-    tcase_add_test(tc, test_transmit_transport_error);
-    tcase_add_test(tc, test_transmit_6c_resend);
-    tcase_add_test(tc, test_transmit_6c00_means_256);
-    tcase_add_test(tc, test_transmit_double_6c);
-    tcase_add_test(tc, test_transmit_6c_with_data);
-    tcase_add_loop_test(tc, test_transmit_truncated, 0,
-                        sizeof(truncated) / sizeof(truncated[0]));
-    tcase_add_loop_test(tc, test_transmit_chaining, 0,
-                        sizeof(chain_cases) / sizeof(chain_cases[0]));
-    tcase_add_test(tc, test_transmit_61_forever);
-    tcase_add_test(tc, test_transmit_length_past_buffer);
-    tcase_add_test(tc, test_transmit_args);
-    tcase_add_test(tc, test_transmit_secret_response_not_logged);
+    check_add_tests(tc, test_transmit_simple,
+                    test_transmit_error_sw_is_returned,
+                    test_transmit_transport_error, test_transmit_6c_resend,
+                    test_transmit_6c00_means_256, test_transmit_double_6c,
+                    test_transmit_6c_with_data);
+    tcase_add_loop_test(tc, test_transmit_truncated, 0, CHECK_N(truncated));
+    tcase_add_loop_test(tc, test_transmit_chaining, 0, CHECK_N(chain_cases));
+    check_add_tests(tc, test_transmit_61_forever,
+                    test_transmit_length_past_buffer, test_transmit_args,
+                    test_transmit_secret_response_not_logged);
     tcase_add_loop_test(tc, test_transmit_secret_not_logged, 0,
-                        sizeof(secret_cases) / sizeof(secret_cases[0]));
-    tcase_add_test(tc, test_transmit_secret_6cxx_not_resent);
-    tcase_add_test(tc, test_transmit_public_logged);
-    suite_add_tcase(s, tc);
-
-    return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(apdu_suite());
-    int failures;
-
-    srunner_run_all(sr, CK_ENV);
-    failures = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failures ? 1 : 0;
+                        CHECK_N(secret_cases));
+    check_add_tests(tc, test_transmit_secret_6cxx_not_resent,
+                    test_transmit_public_logged);
 }

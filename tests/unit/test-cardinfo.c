@@ -20,13 +20,17 @@
 
 #include <check.h>
 
+#include "all-zero.h"
 #include "apdu.h"
 #include "cardinfo.h"
+#include "check-run.h"
 #include "emu.h"
 #include "jpki.h"
 #include "log.h"
 #include "myna-err.h"
 #include "transport.h"
+
+const char check_suite_name[] = "cardinfo";
 
 /* ------------------------------------------------------------------ */
 /* The scripted card.                                                  */
@@ -323,18 +327,6 @@ static void make_cardinfo(struct buf *b, const char *name, size_t namelen,
     put_tlv(b, 0xFF20, in.b, in.n, form);
     memset(b->b + b->n, 0xFF, filler);
     b->n += filler;
-}
-
-static bool all_zero(const void *p, size_t len)
-{
-    const uint8_t *b = p;
-    size_t i;
-
-    for (i = 0; i < len; i++) {
-        if (b[i])
-            return false;
-    }
-    return true;
 }
 
 /* ------------------------------------------------------------------ */
@@ -806,33 +798,7 @@ END_TEST
 /* The APDU log.                                                       */
 
 static char g_log[1 << 16];
-static size_t g_loglen;
-
-static void log_sink(void *ctx, const char *line)
-{
-    size_t n = strlen(line);
-
-    (void)ctx;
-    if (g_loglen + n + 2 > sizeof(g_log))
-        return;
-    memcpy(g_log + g_loglen, line, n);
-    g_loglen += n;
-    g_log[g_loglen++] = '\n';
-    g_log[g_loglen] = '\0';
-}
-
-/* @s as the log writes bytes: "41 42 31". */
-static bool logged(const char *s, size_t n)
-{
-    char hex[64 * 3 + 1];
-    size_t i;
-
-    ck_assert_uint_le(n, 64);
-    for (i = 0; i < n; i++)
-        snprintf(hex + 3 * i, 4, "%02X ", (uint8_t)s[i]);
-    hex[3 * n - 1] = '\0';
-    return strstr(g_log, hex) != NULL;
-}
+static struct check_log g_logc = { g_log, sizeof(g_log), 0 };
 
 /* With every APDU logged, the card-info PIN, the manufacture number and
  * the four facts never appear, while the token label read in the same
@@ -850,9 +816,9 @@ START_TEST(test_not_logged)
     make_cardinfo(&f, NAME, strlen(NAME), 0, 0);
     r->card.data = f.b;
     r->card.data_len = f.n;
-    g_loglen = 0;
+    g_logc.len = 0;
     g_log[0] = '\0';
-    myna_log_set(MYNA_LOG_APDU, log_sink, NULL);
+    myna_log_set(MYNA_LOG_APDU, check_log_sink, &g_logc);
     ck_assert_int_eq(jpki_begin(r->j), 0);
     ck_assert_int_eq(jpki_read_token_label(r->j, &ti), 0);
     ck_assert_int_eq(myna_read_mfg_number(r->j, num), 0);
@@ -863,13 +829,14 @@ START_TEST(test_not_logged)
     myna_log_set(MYNA_LOG_OFF, NULL, NULL);
     cardinfo_clear(&ci);
 
-    ck_assert_msg(logged("JPKIAPICCTOKEN2", 15), "the log shows no answer");
+    ck_assert_msg(check_log_has_bytes(&g_logc, "JPKIAPICCTOKEN2", 15),
+                  "the log shows no answer");
     ck_assert_ptr_nonnull(strstr(g_log, "> 00 B2 01 0C 00"));
-    ck_assert(!logged("4821", 4));
-    ck_assert(!logged("AB12345678901", 13));
-    ck_assert(!logged(NAME, 9));
-    ck_assert(!logged(ADDRESS, 9));
-    ck_assert(!logged(BIRTH, 8));
+    ck_assert(!check_log_has_bytes(&g_logc, "4821", 4));
+    ck_assert(!check_log_has_bytes(&g_logc, "AB12345678901", 13));
+    ck_assert(!check_log_has_bytes(&g_logc, NAME, 9));
+    ck_assert(!check_log_has_bytes(&g_logc, ADDRESS, 9));
+    ck_assert(!check_log_has_bytes(&g_logc, BIRTH, 8));
 }
 END_TEST
 
@@ -1139,49 +1106,24 @@ START_TEST(test_emu_end_to_end)
 }
 END_TEST
 
-static Suite *cardinfo_suite(void)
+void check_add_suite_tests(Suite *s)
 {
-    Suite *s = suite_create("cardinfo");
-    TCase *tc;
-
-    tc = tcase_create("parse");
+    TCase *tc = check_tcase(s, "parse");
     tcase_add_loop_test(tc, test_mfg_parse, 0, (int)NMFG);
     tcase_add_loop_test(tc, test_parse, 0, M_COUNT);
-    tcase_add_test(tc, test_parse_prefixes);
-    tcase_add_test(tc, test_args);
-    suite_add_tcase(s, tc);
+    check_add_tests(tc, test_parse_prefixes, test_args);
 
-    tc = tcase_create("scripted");
+    tc = check_tcase(s, "scripted");
     tcase_add_checked_fixture(tc, rig_setup, rig_teardown);
-    tcase_add_test(tc, test_mfg_read);
-    tcase_add_test(tc, test_mfg_errors);
-    tcase_add_test(tc, test_verify_apdus);
+    check_add_tests(tc, test_mfg_read, test_mfg_errors, test_verify_apdus);
     tcase_add_loop_test(tc, test_verify_sw, 0, (int)NVERIFY);
     tcase_add_loop_test(tc, test_bad_pin_never_sent, 0, (int)NBADPIN);
-    tcase_add_test(tc, test_tries_sw);
-    tcase_add_test(tc, test_read);
-    tcase_add_test(tc, test_read_long);
-    tcase_add_test(tc, test_read_errors);
-    tcase_add_test(tc, test_jpki_reselected);
-    tcase_add_test(tc, test_other_aps_distinct);
-    tcase_add_test(tc, test_not_logged);
-    suite_add_tcase(s, tc);
+    check_add_tests(tc, test_tries_sw, test_read, test_read_long,
+                    test_read_errors, test_jpki_reselected,
+                    test_other_aps_distinct, test_not_logged);
 
-    tc = tcase_create("emu");
+    tc = check_tcase(s, "emu");
     tcase_add_unchecked_fixture(tc, emu_setup, emu_teardown);
     tcase_set_timeout(tc, 240);
     tcase_add_loop_test(tc, test_emu_end_to_end, 0, 3);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(cardinfo_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -11,28 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check-run.h"
 #include "der.h"
 #include "myna-err.h"
 
+const char check_suite_name[] = "der";
+
 #define BAD MYNA_E_BAD_RESPONSE
-
-static size_t unhex(const char *s, uint8_t *out, size_t cap)
-{
-    size_t n = 0;
-    unsigned v;
-
-    while (*s) {
-        if (*s == ' ') {
-            s++;
-            continue;
-        }
-        ck_assert_msg(sscanf(s, "%2x", &v) == 1, "bad hex literal %s", s);
-        ck_assert_uint_lt(n, cap);
-        out[n++] = (uint8_t)v;
-        s += 2;
-    }
-    return n;
-}
 
 struct der_case {
     const char *name;
@@ -99,7 +84,7 @@ START_TEST(test_element_length)
 
     /* The header alone, on the heap with no slack: ASan catches any read
      * past what the card sent. */
-    len = unhex(c->bytes, tmp, sizeof(tmp));
+    len = check_unhex(c->bytes, tmp, sizeof(tmp));
     buf = malloc(len ? len : 1);
     ck_assert_ptr_nonnull(buf);
     memcpy(buf, tmp, len);
@@ -140,7 +125,7 @@ START_TEST(test_cert_length)
     size_t len, total = 77;
     int err;
 
-    len = unhex(c->bytes, tmp, sizeof(tmp));
+    len = check_unhex(c->bytes, tmp, sizeof(tmp));
     buf = malloc(len ? len : 1);
     ck_assert_ptr_nonnull(buf);
     memcpy(buf, tmp, len);
@@ -214,33 +199,12 @@ START_TEST(test_element_length_exhaustive_short)
 }
 END_TEST
 
-static Suite *der_suite(void)
+void check_add_suite_tests(Suite *s)
 {
-    Suite *s = suite_create("der");
-    TCase *tc;
+    TCase *tc = check_tcase(s, "element");
+    tcase_add_loop_test(tc, test_element_length, 0, CHECK_N(elem_cases));
+    check_add_tests(tc, test_element_length_exhaustive_short, test_args);
 
-    tc = tcase_create("element");
-    tcase_add_loop_test(tc, test_element_length, 0,
-                        sizeof(elem_cases) / sizeof(elem_cases[0]));
-    tcase_add_test(tc, test_element_length_exhaustive_short);
-    tcase_add_test(tc, test_args);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("certificate");
-    tcase_add_loop_test(tc, test_cert_length, 0,
-                        sizeof(cert_cases) / sizeof(cert_cases[0]));
-    suite_add_tcase(s, tc);
-
-    return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(der_suite());
-    int failures;
-
-    srunner_run_all(sr, CK_ENV);
-    failures = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failures ? 1 : 0;
+    tc = check_tcase(s, "certificate");
+    tcase_add_loop_test(tc, test_cert_length, 0, CHECK_N(cert_cases));
 }

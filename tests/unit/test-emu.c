@@ -13,6 +13,7 @@
 
 #include "apdu.h"
 #include "cardinfo.h"
+#include "check-run.h"
 #include "myna-err.h"
 #include "transport.h"
 
@@ -2024,54 +2025,37 @@ static TCase *tcase(Suite *s, const char *name, void (*fixture)(void))
 static Suite *emu_suite(void)
 {
     Suite *s = suite_create("emu");
-    TCase *tc;
-
-    tc = tcase(s, "files", make_base);
-    tcase_add_test(tc, test_select_applications);
-    tcase_add_test(tc, test_select_files);
-    tcase_add_test(tc, test_read_certificate_padding);
-    tcase_add_test(tc, test_read_signature_certificate_needs_password);
-    tcase_add_test(tc, test_read_short_ef_id);
-    tcase_add_test(tc, test_read_key_and_pin_files);
+    TCase *tc = tcase(s, "files", make_base);
+    check_add_tests(tc, test_select_applications, test_select_files,
+                    test_read_certificate_padding,
+                    test_read_signature_certificate_needs_password,
+                    test_read_short_ef_id, test_read_key_and_pin_files);
     tcase_add_loop_test(tc, test_extended_length, 0, 2);
-    tcase_add_test(tc, test_token_info);
-    tcase_add_test(tc, test_command_errors);
-    tcase_add_test(tc, test_buffer_small);
+    check_add_tests(tc, test_token_info, test_command_errors,
+                    test_buffer_small);
 
     tc = tcase(s, "pins", make_base);
-    tcase_add_test(tc, test_tries_query);
-    tcase_add_test(tc, test_wrong_pin_costs_one_try);
-    tcase_add_test(tc, test_blocking);
-    tcase_add_test(tc, test_counter_persists);
-    tcase_add_test(tc, test_reset_drops_verification);
+    check_add_tests(tc, test_tries_query, test_wrong_pin_costs_one_try,
+                    test_blocking, test_counter_persists,
+                    test_reset_drops_verification);
     tcase_add_loop_test(tc, test_reselect, 0, 2);
-    tcase_add_test(tc, test_change_pin);
-    tcase_add_test(tc, test_log_redacts_pins);
+    check_add_tests(tc, test_change_pin, test_log_redacts_pins);
 
     tc = tcase(s, "sign", make_base);
     tcase_add_loop_test(tc, test_sign_verifies, 0, 2);
-    tcase_add_test(tc, test_sign_errors);
-    tcase_add_test(tc, test_two_cards_at_once);
+    check_add_tests(tc, test_sign_errors, test_two_cards_at_once);
 
     tc = tcase(s, "faults", make_base);
-    tcase_add_test(tc, test_chain_chunk);
-    tcase_add_test(tc, test_reset_after);
-    tcase_add_test(tc, test_remove_after);
-    tcase_add_test(tc, test_corrupt_one_sw);
-    tcase_add_test(tc, test_corrupt_ins);
+    check_add_tests(tc, test_chain_chunk, test_reset_after, test_remove_after,
+                    test_corrupt_one_sw, test_corrupt_ins);
     tcase_add_loop_test(tc, test_corrupt, EMU_CORRUPT_SW,
                         EMU_CORRUPT_OVERLONG + 1);
-    tcase_add_test(tc, test_latency_and_counters);
-    tcase_add_test(tc, test_sign_latency);
-    tcase_add_test(tc, test_callbacks);
-    tcase_add_test(tc, test_transport_chained);
-    tcase_add_test(tc, test_threads);
+    check_add_tests(tc, test_latency_and_counters, test_sign_latency,
+                    test_callbacks, test_transport_chained, test_threads);
 
     tc = tcase(s, "certificates", make_base);
-    tcase_add_test(tc, test_auth_certificate);
-    tcase_add_test(tc, test_sign_certificate);
-    tcase_add_test(tc, test_init_refusals);
-    tcase_add_test(tc, test_cardinfo_matches_certificate);
+    check_add_tests(tc, test_auth_certificate, test_sign_certificate,
+                    test_init_refusals, test_cardinfo_matches_certificate);
 
     tc = tcase(s, "small-aps", make_base);
     tcase_add_loop_test(tc, test_mfg_record, 0, 3);
@@ -2080,29 +2064,22 @@ static Suite *emu_suite(void)
     tc = tcase(s, "profiles", make_base);
     tcase_add_loop_test(tc, test_profile_pin_lifetime, 0, 3);
     tcase_add_loop_test(tc, test_profile_status_words, 0, 3);
-    tcase_add_test(tc, test_profile_pss);
-    tcase_add_test(tc, test_pss_switches);
-    tcase_add_test(tc, test_profile_contactless);
-    tcase_add_test(tc, test_profile_switches_and_env);
+    check_add_tests(tc, test_profile_pss, test_pss_switches,
+                    test_profile_contactless, test_profile_switches_and_env);
 
     tc = tcase(s, "custom", make_base);
     tcase_add_unchecked_fixture(tc, make_custom, NULL);
-    tcase_add_test(tc, test_custom_card);
-    tcase_add_test(tc, test_custom_small_aps);
+    check_add_tests(tc, test_custom_card, test_custom_small_aps);
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(emu_suite());
-    int failed;
+    int status = check_run(emu_suite());
 
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
     /* The fixtures' cards, made in this process (outside any test: no
      * assertions here). */
     remove_tree(custom_dir);
     remove_tree(base_dir);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return status;
 }

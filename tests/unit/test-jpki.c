@@ -26,12 +26,15 @@
 #include <openssl/x509.h>
 
 #include "apdu.h"
+#include "check-run.h"
 #include "der.h"
 #include "emu.h"
 #include "jpki.h"
 #include "log.h"
 #include "myna-err.h"
 #include "transport.h"
+
+const char check_suite_name[] = "jpki";
 
 /* ------------------------------------------------------------------ */
 /* The spy: records every command on its way to the card.              */
@@ -76,22 +79,6 @@ static int spy_xfer(void *ctx, const uint8_t *cmd, size_t cmdlen,
     return s->inner.xfer(s->inner.ctx, cmd, cmdlen, resp, cap, resplen);
 }
 
-static void spy_reset(void *ctx)
-{
-    struct spy *s = ctx;
-
-    if (s->inner.reset)
-        s->inner.reset(s->inner.ctx);
-}
-
-static void spy_unpower(void *ctx)
-{
-    struct spy *s = ctx;
-
-    if (s->inner.unpower)
-        s->inner.unpower(s->inner.ctx);
-}
-
 static void spy_wrap(struct spy *s, const struct tp_card_cb *inner,
                      struct tp_card_cb *out)
 {
@@ -99,8 +86,8 @@ static void spy_wrap(struct spy *s, const struct tp_card_cb *inner,
     s->n = 0;
     *out = *inner;
     out->xfer = spy_xfer;
-    out->reset = spy_reset;
-    out->unpower = spy_unpower;
+    out->reset = emu_wrap_reset;
+    out->unpower = emu_wrap_unpower;
     out->ctx = s;
 }
 
@@ -2048,32 +2035,7 @@ END_TEST
 
 /* The APDU log at its highest level, for the privacy test below. */
 static char g_log[1 << 18];
-static size_t g_loglen;
-
-static void log_sink(void *ctx, const char *line)
-{
-    size_t n = strlen(line);
-
-    (void)ctx;
-    if (g_loglen + n + 2 > sizeof(g_log))
-        return;
-    memcpy(g_log + g_loglen, line, n);
-    g_loglen += n;
-    g_log[g_loglen++] = '\n';
-    g_log[g_loglen] = '\0';
-}
-
-/* True if 8 bytes of @der from @at appear in the log as hex. */
-static bool logged(const uint8_t *der, size_t at)
-{
-    char hex[8 * 3 + 1];
-    size_t i;
-
-    for (i = 0; i < 8; i++)
-        snprintf(hex + 3 * i, 4, "%02X ", der[at + i]);
-    hex[8 * 3 - 1] = '\0';
-    return strstr(g_log, hex) != NULL;
-}
+static struct check_log g_logc = { g_log, sizeof(g_log), 0 };
 
 /* The signature certificate is the holder's personal data: with every APDU
  * logged, its bytes never appear, while the authentication certificate's
@@ -2084,9 +2046,9 @@ START_TEST(test_sign_cert_not_logged)
     uint8_t *sign = NULL, *auth = NULL;
     size_t slen = 0, alen = 0, at, checked = 0;
 
-    g_loglen = 0;
+    g_logc.len = 0;
     g_log[0] = '\0';
-    myna_log_set(MYNA_LOG_APDU, log_sink, NULL);
+    myna_log_set(MYNA_LOG_APDU, check_log_sink, &g_logc);
     ck_assert_int_eq(jpki_begin(r->j), 0);
     ck_assert_int_eq(jpki_read_cert(r->j, JPKI_CERT_AUTH, &auth, &alen), 0);
     ck_assert_int_eq(jpki_verify(r->j, JPKI_SIGN, (const uint8_t *)"ABC123",
@@ -2096,7 +2058,8 @@ START_TEST(test_sign_cert_not_logged)
     myna_log_set(MYNA_LOG_OFF, NULL, NULL);
 
     ck_assert_ptr_nonnull(strstr(g_log, "> 00 B0"));
-    ck_assert_msg(logged(auth, 300), "the public certificate is not logged");
+    ck_assert_msg(check_log_has_bytes(&g_logc, auth + 300, 8),
+                  "the public certificate is not logged");
     /* Windows the two certificates share (algorithm identifiers, parts of
      * the issuer) are logged with the public one; every other window of the
      * signature certificate must be absent. */
@@ -2104,7 +2067,7 @@ START_TEST(test_sign_cert_not_logged)
         if (memmem(auth, alen, sign + at, 8))
             continue;
         checked++;
-        ck_assert_msg(!logged(sign, at),
+        ck_assert_msg(!check_log_has_bytes(&g_logc, sign + at, 8),
                       "signature certificate bytes at %zu in the log", at);
     }
     ck_assert_uint_gt(checked, slen / 2);
@@ -2113,82 +2076,44 @@ START_TEST(test_sign_cert_not_logged)
 }
 END_TEST
 
-static Suite *jpki_suite(void)
+void check_add_suite_tests(Suite *s)
 {
-    Suite *s = suite_create("jpki");
-    TCase *tc;
-
-    tc = tcase_create("pure");
-    tcase_add_loop_test(tc, test_pin_normalize, 0,
-                        sizeof(PIN_CASES) / sizeof(PIN_CASES[0]));
+    TCase *tc = check_tcase(s, "pure");
+    tcase_add_loop_test(tc, test_pin_normalize, 0, CHECK_N(PIN_CASES));
     tcase_add_test(tc, test_kind_from_label);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("scripted");
+    tc = check_tcase(s, "scripted");
     tcase_add_checked_fixture(tc, NULL, rigs_teardown);
     tcase_add_test(tc, test_not_jpki);
     tcase_add_loop_test(tc, test_select_pin_sw_not_pin_error, 0, 4);
-    tcase_add_loop_test(tc, test_cert_sizes, 0,
-                        3 * (sizeof(SIZE_CASES) / sizeof(SIZE_CASES[0])));
-    tcase_add_loop_test(tc, test_cert_hostile, 0,
-                        sizeof(HOSTILE) / sizeof(HOSTILE[0]));
-    tcase_add_test(tc, test_cert_empty_file_6b00);
-    tcase_add_test(tc, test_cert_security_and_missing);
-    tcase_add_test(tc, test_reselect_after_foreign_select);
-    tcase_add_test(tc, test_token_info_scripted);
-    tcase_add_test(tc, test_tries_scripted);
-    tcase_add_test(tc, test_verify_scripted);
-    tcase_add_test(tc, test_sign_scripted);
-    tcase_add_test(tc, test_sign_pss_scripted);
-    tcase_add_test(tc, test_challenge_scripted);
-    tcase_add_test(tc, test_ext_auto_learns);
-    suite_add_tcase(s, tc);
+    tcase_add_loop_test(tc, test_cert_sizes, 0, 3 * (CHECK_N(SIZE_CASES)));
+    tcase_add_loop_test(tc, test_cert_hostile, 0, CHECK_N(HOSTILE));
+    check_add_tests(
+        tc, test_cert_empty_file_6b00, test_cert_security_and_missing,
+        test_reselect_after_foreign_select, test_token_info_scripted,
+        test_tries_scripted, test_verify_scripted, test_sign_scripted,
+        test_sign_pss_scripted, test_challenge_scripted, test_ext_auto_learns);
 
-    tc = tcase_create("card");
+    tc = check_tcase(s, "card");
     tcase_set_timeout(tc, 120);
     tcase_add_unchecked_fixture(tc, card_setup, card_teardown);
     tcase_add_checked_fixture(tc, NULL, rigs_teardown);
-    tcase_add_test(tc, test_select_ap);
-    tcase_add_test(tc, test_token_info);
-    tcase_add_test(tc, test_read_free_certs);
-    tcase_add_test(tc, test_read_sign_cert);
-    tcase_add_test(tc, test_sign_cert_not_logged);
-    tcase_add_test(tc, test_tries_free);
-    tcase_add_test(tc, test_verify_correct_and_wrong);
-    tcase_add_test(tc, test_verify_blocked);
-    tcase_add_test(tc, test_bad_format_never_sent);
-    tcase_add_test(tc, test_change_pin);
-    tcase_add_test(tc, test_sign_both_keys);
-    tcase_add_test(tc, test_sign_limits);
-    tcase_add_test(tc, test_challenge);
-    tcase_add_test(tc, test_selection_cache);
-    tcase_add_test(tc, test_begin_reset);
-    tcase_add_test(tc, test_reset_mid_read);
-    tcase_add_test(tc, test_card_removed);
+    check_add_tests(tc, test_select_ap, test_token_info, test_read_free_certs,
+                    test_read_sign_cert, test_sign_cert_not_logged,
+                    test_tries_free, test_verify_correct_and_wrong,
+                    test_verify_blocked, test_bad_format_never_sent,
+                    test_change_pin, test_sign_both_keys, test_sign_limits,
+                    test_challenge, test_selection_cache, test_begin_reset,
+                    test_reset_mid_read, test_card_removed);
     tcase_add_loop_test(tc, test_corrupt_mid_read, 0, 3);
     tcase_add_loop_test(tc, test_reselect_clears_pin, 0, 2);
     tcase_add_test(tc, test_6f00_after_power_down);
     tcase_add_loop_test(tc, test_extended_modes, 0, 6);
     tcase_add_loop_test(tc, test_chaining, 0, 4);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("labels");
+    tc = check_tcase(s, "labels");
     tcase_set_timeout(tc, 120);
     tcase_add_unchecked_fixture(tc, labels_setup, labels_teardown);
     tcase_add_checked_fixture(tc, NULL, rigs_teardown);
     tcase_add_loop_test(tc, test_token_labels, 0, (int)NLABELS);
-    suite_add_tcase(s, tc);
-
-    return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(jpki_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -16,8 +16,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check-run.h"
 #include "myna-err.h"
 #include "transport.h"
+
+const char check_suite_name[] = "transport-callback";
 
 /* ---- A toy card: echoes the command's INS and counts its calls ---- */
 
@@ -594,48 +597,21 @@ START_TEST(test_hub_concurrent_churn)
 }
 END_TEST
 
-static Suite *transport_suite(void)
+void check_add_suite_tests(Suite *s)
 {
-    Suite *s = suite_create("transport-callback");
-    TCase *tc;
+    TCase *tc = check_tcase(s, "callback");
+    check_add_tests(tc, test_callback_transmit_and_atr, test_callback_end_reset,
+                    test_callback_overlong_response, test_callback_args);
 
-    tc = tcase_create("callback");
-    tcase_add_test(tc, test_callback_transmit_and_atr);
-    tcase_add_test(tc, test_callback_end_reset);
-    tcase_add_test(tc, test_callback_overlong_response);
-    tcase_add_test(tc, test_callback_args);
-    suite_add_tcase(s, tc);
+    tc = check_tcase(s, "hub");
+    check_add_tests(tc, test_hub_readers, test_hub_insert_remove_events,
+                    test_hub_connect, test_hub_no_card_after_removal,
+                    test_hub_card_reset_once, test_hub_end_reset,
+                    test_hub_free_before_transport, test_hub_concurrent_churn);
 
-    tc = tcase_create("hub");
-    tcase_add_test(tc, test_hub_readers);
-    tcase_add_test(tc, test_hub_insert_remove_events);
-    tcase_add_test(tc, test_hub_connect);
-    tcase_add_test(tc, test_hub_no_card_after_removal);
-    tcase_add_test(tc, test_hub_card_reset_once);
-    tcase_add_test(tc, test_hub_end_reset);
-    tcase_add_test(tc, test_hub_free_before_transport);
-    tcase_add_test(tc, test_hub_concurrent_churn);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("wait");
+    tc = check_tcase(s, "wait");
     tcase_set_timeout(tc, 30);
-    tcase_add_test(tc, test_wait_timeout);
-    tcase_add_test(tc, test_wait_sees_change_before_wait);
-    tcase_add_test(tc, test_wait_woken_by_insert);
-    tcase_add_test(tc, test_cancel_wakes_all_waiters);
-    tcase_add_test(tc, test_cancel_before_wait_once);
-    suite_add_tcase(s, tc);
-
-    return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(transport_suite());
-    int failures;
-
-    srunner_run_all(sr, CK_ENV);
-    failures = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failures ? 1 : 0;
+    check_add_tests(tc, test_wait_timeout, test_wait_sees_change_before_wait,
+                    test_wait_woken_by_insert, test_cancel_wakes_all_waiters,
+                    test_cancel_before_wait_once);
 }
