@@ -195,18 +195,16 @@ static void stop_foreign(const char *pid_env)
 
 /* ---- "Another program": a second PC/SC connection that resets ---- */
 
-/* Connect to the reader as another program does; false, with nothing
- * left open, when it cannot. */
-static bool other_connect(SCARDCONTEXT *ctx, SCARDHANDLE *h)
+/* Connect to the reader as another program does (@proto: the protocol
+ * it got); false, with nothing left open, when it cannot. */
+static bool other_connect(SCARDCONTEXT *ctx, SCARDHANDLE *h, DWORD *proto)
 {
-    DWORD proto;
-
     if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, ctx) !=
         SCARD_S_SUCCESS)
         return false;
     if (SCardConnect(*ctx, reader, SCARD_SHARE_SHARED,
                      SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, h,
-                     &proto) != SCARD_S_SUCCESS) {
+                     proto) != SCARD_S_SUCCESS) {
         SCardReleaseContext(*ctx);
         return false;
     }
@@ -220,7 +218,7 @@ static bool other_reset(void)
     DWORD proto;
     LONG rv;
 
-    if (!other_connect(&ctx, &h))
+    if (!other_connect(&ctx, &h, &proto))
         return false;
     rv = SCardReconnect(h, SCARD_SHARE_SHARED,
                         SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, SCARD_RESET_CARD,
@@ -236,9 +234,10 @@ static bool other_unpower(void)
 {
     SCARDCONTEXT ctx;
     SCARDHANDLE h;
+    DWORD proto;
     LONG rv;
 
-    if (!other_connect(&ctx, &h))
+    if (!other_connect(&ctx, &h, &proto))
         return false;
     rv = SCardDisconnect(h, SCARD_UNPOWER_CARD);
     SCardReleaseContext(ctx);
