@@ -113,6 +113,31 @@ sys_kill() {
     return 0
 }
 
+# sys_reap PID TENTHS: give @pid that many tenths of a second to leave by
+# itself (a browser asked to quit, a server started for N connections),
+# then stop it (sys_kill) and forget it.
+sys_reap() {
+    local pid=$1 n=$2
+    for _ in $(seq "$n"); do
+        sys_alive "$pid" || break
+        sleep 0.1
+    done
+    sys_kill "$pid"
+    sys_untrack "$pid"
+}
+
+# sys_poll TENTHS CMD...: run CMD every tenth of a second until it
+# succeeds, at most TENTHS times; 1 if it never did.
+sys_poll() {
+    local n=$1
+    shift
+    for _ in $(seq "$n"); do
+        "$@" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
 sys_cleanup() {
     local rc=$? pid rev=""
     trap - EXIT
@@ -210,6 +235,18 @@ EOF
     sys_log "work directory $SYS_WORK, vpcd port $SYS_PORT"
 }
 
+# sys_start_xvfb [Xvfb options]: a private X display (1280x1024x24, no
+# TCP), tracked; DISPLAY names it.
+sys_start_xvfb() {
+    Xvfb -displayfd 5 -nolisten tcp -screen 0 1280x1024x24 "$@" \
+        5>"$SYS_WORK/xvfb.display" >"$SYS_WORK/xvfb.log" 2>&1 &
+    SYS_XVFB_PID=$!
+    sys_track "$SYS_XVFB_PID"
+    sys_poll 100 test -s "$SYS_WORK/xvfb.display" || sys_fail "Xvfb did not start"
+    export DISPLAY=":$(head -n 1 "$SYS_WORK/xvfb.display")"
+    sys_log "Xvfb on $DISPLAY"
+}
+
 # Start a private pcscd (foreground, APDUs and debug to pcscd.log).
 sys_start_pcscd() {
     mkdir -p /run/pcscd
@@ -291,6 +328,24 @@ sys_stop_emu() {
     sys_untrack "$SYS_EMU_PID"
     SYS_EMU_PID=""
     sys_wait_card absent
+}
+
+# tries ROLE N: the virtual card keeps N tries for ROLE (auth or sign).
+# mynacard-emu writes DIR/card.state on every change, so this reads it
+# while the card is in the reader too.  Needs $CARD.
+tries() {
+    local got
+    got=$("$MYNACARD_EMU" status "$CARD" | awk -v k="$1-tries" '$1 == k { print $2 }')
+    echo "#   $1 tries left on the card: $got (want $2)"
+    [ "$got" = "$2" ]
+}
+
+# How many VERIFY commands carrying a PIN the card has received so far
+# (the APDU log redacts their data: "> 00 20 00 80 [data redacted]").
+verify_count() {
+    local n
+    n=$(grep -c '^> 00 20 00 80 \[data redacted\]' "$SYS_WORK/emu-apdu.log" 2>/dev/null)
+    echo "${n:-0}"
 }
 
 # TAP helpers: sys_ok DESCRIPTION COMMAND... runs the command.

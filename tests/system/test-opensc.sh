@@ -10,6 +10,7 @@
 # signatures with those certificates (and finds them equal to the ones the
 # card was made with).  Runs through lib.sh in a private pcscd.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/module/common.sh"
 
 command -v pkcs11-tool >/dev/null || sys_skip "pkcs11-tool (opensc) is missing"
 command -v openssl >/dev/null || sys_skip "openssl is missing"
@@ -39,14 +40,6 @@ p11() {
     local rc=$?
     sed 's/^/#   /' "$SYS_WORK/out"
     return "$rc"
-}
-
-out_has() {
-    grep -qF -- "$1" "$SYS_WORK/out"
-}
-
-out_lacks() {
-    ! grep -qF -- "$1" "$SYS_WORK/out"
 }
 
 # The certificate OpenSC read, the same as the one the card was made with.

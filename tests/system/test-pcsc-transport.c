@@ -195,6 +195,22 @@ static void stop_foreign(const char *pid_env)
 
 /* ---- "Another program": a second PC/SC connection that resets ---- */
 
+/* Connect to the reader as another program does (@proto: the protocol
+ * it got); false, with nothing left open, when it cannot. */
+static bool other_connect(SCARDCONTEXT *ctx, SCARDHANDLE *h, DWORD *proto)
+{
+    if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, ctx) !=
+        SCARD_S_SUCCESS)
+        return false;
+    if (SCardConnect(*ctx, reader, SCARD_SHARE_SHARED,
+                     SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, h,
+                     proto) != SCARD_S_SUCCESS) {
+        SCardReleaseContext(*ctx);
+        return false;
+    }
+    return true;
+}
+
 static bool other_reset(void)
 {
     SCARDCONTEXT ctx;
@@ -202,17 +218,12 @@ static bool other_reset(void)
     DWORD proto;
     LONG rv;
 
-    if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx) !=
-        SCARD_S_SUCCESS)
+    if (!other_connect(&ctx, &h, &proto))
         return false;
-    rv = SCardConnect(ctx, reader, SCARD_SHARE_SHARED,
-                      SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, &h, &proto);
-    if (rv == SCARD_S_SUCCESS) {
-        rv = SCardReconnect(h, SCARD_SHARE_SHARED,
-                            SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1,
-                            SCARD_RESET_CARD, &proto);
-        SCardDisconnect(h, SCARD_LEAVE_CARD);
-    }
+    rv = SCardReconnect(h, SCARD_SHARE_SHARED,
+                        SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, SCARD_RESET_CARD,
+                        &proto);
+    SCardDisconnect(h, SCARD_LEAVE_CARD);
     SCardReleaseContext(ctx);
     return rv == SCARD_S_SUCCESS;
 }
@@ -226,13 +237,9 @@ static bool other_unpower(void)
     DWORD proto;
     LONG rv;
 
-    if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx) !=
-        SCARD_S_SUCCESS)
+    if (!other_connect(&ctx, &h, &proto))
         return false;
-    rv = SCardConnect(ctx, reader, SCARD_SHARE_SHARED,
-                      SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, &h, &proto);
-    if (rv == SCARD_S_SUCCESS)
-        rv = SCardDisconnect(h, SCARD_UNPOWER_CARD);
+    rv = SCardDisconnect(h, SCARD_UNPOWER_CARD);
     SCardReleaseContext(ctx);
     return rv == SCARD_S_SUCCESS;
 }

@@ -22,14 +22,6 @@ CARD="$SYS_WORK/card"
 sys_card_init "$CARD"
 sys_start_pcscd
 
-# tries ROLE N: `mynacard-emu status` says ROLE (auth or sign) has N left.
-tries() {
-    local got
-    got=$("$MYNACARD_EMU" status "$CARD" | awk -v k="$1-tries" '$1 == k { print $2 }')
-    echo "#   $1 tries left: $got (want $2)"
-    [ "$got" = "$2" ]
-}
-
 # login PIN: log in to the authentication token with PIN; output in out.
 login() {
     pkcs11-tool --module "$OPENSC_MODULE" --token-label "$AUTH_TOKEN" \

@@ -33,11 +33,7 @@ PY=${MYNACARD_PYTHON3:-/usr/bin/python3}
 [ -x "${MYNACARD_TOOL:-}" ] || sys_skip "MYNACARD_TOOL is not set"
 mc_need_module MYNACARD_AUTH_MODULE
 
-sys_setup
-CARD="$SYS_WORK/card"
-sys_card_init "$CARD" --auth-pin "$MC_AUTH_PIN" --sign-pin "$MC_SIGN_PIN"
-sys_start_pcscd
-sys_start_emu "$CARD"
+mc_start_card
 
 SUBJECT=$(openssl x509 -in "$CARD/auth.crt.pem" -noout -subject | sed 's/^subject=//')
 ISSUER_CN=$(openssl x509 -in "$CARD/auth.crt.pem" -noout -issuer -nameopt multiline |
@@ -71,17 +67,7 @@ EOF
 }
 
 # ---- a private X display ----
-Xvfb -displayfd 5 -nolisten tcp -screen 0 1280x1024x24 \
-    5>"$SYS_WORK/xvfb.display" >"$SYS_WORK/xvfb.log" 2>&1 &
-XVFB=$!
-sys_track "$XVFB"
-for _ in $(seq 100); do
-    [ -s "$SYS_WORK/xvfb.display" ] && break
-    sleep 0.1
-done
-[ -s "$SYS_WORK/xvfb.display" ] || sys_fail "Xvfb did not start"
-export DISPLAY=":$(head -n 1 "$SYS_WORK/xvfb.display")"
-sys_log "Xvfb on $DISPLAY"
+sys_start_xvfb
 
 CR_PID=""
 # chromium_run NAME URL PIN...: a fresh Chromium profile, DevTools on a
@@ -102,12 +88,7 @@ chromium_run() {
         >"$SYS_WORK/$name.client.log" 2>&1
     rc=$?
     sed 's/^/#   client: /' "$SYS_WORK/$name.client.log"
-    for _ in $(seq 100); do
-        sys_alive "$CR_PID" || break
-        sleep 0.1
-    done
-    sys_kill "$CR_PID"
-    sys_untrack "$CR_PID"
+    sys_reap "$CR_PID" 100
     CR_PID=""
     return "$rc"
 }

@@ -23,11 +23,7 @@ mc_need gnutls-cli openssl ss timeout
 mc_need_module MYNACARD_MODULE
 MOD=$MYNACARD_MODULE
 
-sys_setup
-CARD="$SYS_WORK/card"
-sys_card_init "$CARD" --auth-pin "$MC_AUTH_PIN" --sign-pin "$MC_SIGN_PIN"
-sys_start_pcscd
-sys_start_emu "$CARD"
+mc_start_card
 
 TOKEN="My%20Number%20Card%20%28Authentication%29"
 CERT_URI="pkcs11:token=$TOKEN;id=%01;type=cert"

@@ -35,11 +35,7 @@ mc_need_module MYNACARD_SIGN_MODULE
 mc_need_module MYNACARD_MODULE
 SRC=$(cd "$(dirname "$0")" && pwd)/java
 
-sys_setup
-CARD="$SYS_WORK/card"
-sys_card_init "$CARD" --auth-pin "$MC_AUTH_PIN" --sign-pin "$MC_SIGN_PIN"
-sys_start_pcscd
-sys_start_emu "$CARD"
+mc_start_card
 
 J=$SYS_WORK/java
 mkdir -p "$J"

@@ -23,11 +23,7 @@ if [ -z "$CLIENT" ]; then
 fi
 [ -e "$CLIENT" ] || sys_skip "p11-kit-client.so is missing ($CLIENT)"
 
-sys_setup
-CARD="$SYS_WORK/card"
-sys_card_init "$CARD" --auth-pin "$MC_AUTH_PIN" --sign-pin "$MC_SIGN_PIN"
-sys_start_pcscd
-sys_start_emu "$CARD"
+mc_start_card
 
 SOCK=$SYS_WORK/p11kit.sock
 TOKEN_URI="pkcs11:token=My%20Number%20Card%20%28Authentication%29"

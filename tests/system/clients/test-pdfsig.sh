@@ -18,11 +18,7 @@ mc_need pdfsig certutil modutil openssl python3 timeout
 mc_need_module MYNACARD_SIGN_MODULE
 MOD=$MYNACARD_SIGN_MODULE
 
-sys_setup
-CARD="$SYS_WORK/card"
-sys_card_init "$CARD" --auth-pin "$MC_AUTH_PIN" --sign-pin "$MC_SIGN_PIN"
-sys_start_pcscd
-sys_start_emu "$CARD"
+mc_start_card
 
 # A one-page PDF, written by hand (offsets computed).
 python3 - "$SYS_WORK/in.pdf" <<'EOF'

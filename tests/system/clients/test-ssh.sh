@@ -18,11 +18,7 @@ SSHD=$(command -v sshd || echo /usr/sbin/sshd)
 mc_need_module MYNACARD_MODULE
 MOD=$MYNACARD_MODULE
 
-sys_setup
-CARD="$SYS_WORK/card"
-sys_card_init "$CARD" --auth-pin "$MC_AUTH_PIN" --sign-pin "$MC_SIGN_PIN"
-sys_start_pcscd
-sys_start_emu "$CARD"
+mc_start_card
 
 S=$SYS_WORK/ssh
 mkdir -p "$S" /run/sshd

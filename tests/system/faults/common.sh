@@ -24,13 +24,14 @@ ft_need_driver() {
         sys_skip "FAULTS_DRIVER is not built"
 }
 
-# ft_setup: the test's work directory, a new card with the default PINs in
-# $CARD, and the private pcscd; the card is not inserted yet.
-ft_setup() {
-    sys_setup
-    CARD="$SYS_WORK/card"
-    sys_card_init "$CARD" --auth-pin "$MC_AUTH_PIN" --sign-pin "$MC_SIGN_PIN"
-    sys_start_pcscd
+# ft_begin: what most fault tests start with: skip unless the driver and
+# the module (MYNACARD_MODULE, in $MOD) were built, then mc_new_card
+# (module/common.sh): the card in $CARD, not inserted yet.
+ft_begin() {
+    ft_need_driver
+    mc_need_module MYNACARD_MODULE
+    MOD=$MYNACARD_MODULE
+    mc_new_card
 }
 
 # ft_restart_emu [mynacard-emu run options]: take the card out if it is in,
@@ -44,6 +45,42 @@ ft_restart_emu() {
     fi
     : >"$SYS_WORK/emu-apdu.log"
     sys_start_emu "$CARD" "$@"
+}
+
+# ft_pause_start: faults-driver logs in to the authentication token of
+# $MOD and pauses before C_Sign until $SYS_WORK/go appears; in the
+# background ($drv, output "between", see ft_run); this returns once it
+# pauses (at most 60 s).
+ft_pause_start() {
+    rm -f "$SYS_WORK/pause" "$SYS_WORK/go"
+    ft_run between 120 "$MOD" pause-sign auth "$MC_AUTH_PIN" \
+        "$SYS_WORK/pause" "$SYS_WORK/go" &
+    drv=$!
+    sys_poll 600 test -e "$SYS_WORK/pause" || true
+}
+
+# ft_loop_start [marked]: faults-driver signs in a loop on the
+# authentication token of $MOD, in the background ($drv), its output in
+# $SYS_WORK/loop.out, until $SYS_WORK/stop appears; it counts apart the
+# signatures made once $SYS_WORK/mark is there (already, with "marked").
+ft_loop_start() {
+    rm -f "$SYS_WORK/stop" "$SYS_WORK/mark"
+    [ "${1:-}" != marked ] || touch "$SYS_WORK/mark"
+    ${SYS_WRAP:-} "$FAULTS_DRIVER" "$MOD" sign-loop auth "$MC_AUTH_PIN" \
+        "$SYS_WORK/stop" "$SYS_WORK/mark" >"$SYS_WORK/loop.out" 2>&1 &
+    drv=$!
+    sys_track "$drv"
+}
+
+# ft_loop_stop LINES: stop that loop (at most 120 s to end by itself);
+# $rc is its exit status, and the last LINES of its output are shown.
+ft_loop_stop() {
+    touch "$SYS_WORK/stop"
+    timeout 120 tail --pid="$drv" -f /dev/null
+    wait "$drv"
+    rc=$?
+    sys_untrack "$drv"
+    sed 's/^/#   /' "$SYS_WORK/loop.out" | tail -n "$1"
 }
 
 # ft_run NAME SECONDS MODULE ARGS...: run the driver, output in

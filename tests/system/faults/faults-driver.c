@@ -344,15 +344,30 @@ static CK_RV sign(struct ctx *c, const char **stage, const char **sig)
     return rv;
 }
 
+/* Open a session, log in and sign once: what an application does. */
+static CK_RV login_sign(struct ctx *c, const char **stage, const char **sig)
+{
+    CK_RV rv = open_login(c, stage);
+
+    if (rv == CKR_OK)
+        rv = sign(c, stage, sig);
+    return rv;
+}
+
+/* The end of a command: the signature certificate it read is freed. */
+static int done(struct ctx *c)
+{
+    X509_free(c->cert);
+    return 0;
+}
+
 static int cmd_login_sign(void)
 {
     struct ctx c = { .s = CK_INVALID_HANDLE };
     const char *stage, *sig = "none";
     CK_RV rv;
 
-    rv = open_login(&c, &stage);
-    if (rv == CKR_OK)
-        rv = sign(&c, &stage, &sig);
+    rv = login_sign(&c, &stage, &sig);
     if (rv == CKR_OK) {
         stage = "logout";
         rv = f->C_Logout(c.s);
@@ -365,8 +380,7 @@ static int cmd_login_sign(void)
     if (rv == CKR_OK)
         stage = "done";
     result(stage, rv, sig);
-    X509_free(c.cert);
-    return 0;
+    return done(&c);
 }
 
 static int cmd_pause_sign(const char *pause, const char *go)
@@ -393,14 +407,11 @@ static int cmd_pause_sign(const char *pause, const char *go)
                 rv = sign(&c, &stage, &sig);
         } else {
             f->C_CloseAllSessions(c.slot);
-            rv = open_login(&c, &stage);
-            if (rv == CKR_OK)
-                rv = sign(&c, &stage, &sig);
+            rv = login_sign(&c, &stage, &sig);
         }
         result(rv == CKR_OK ? "done" : stage, rv, sig);
     }
-    X509_free(c.cert);
-    return 0;
+    return done(&c);
 }
 
 static int cmd_sign_loop(const char *stop, const char *mark)
@@ -446,8 +457,7 @@ static int cmd_sign_loop(const char *stop, const char *mark)
     }
     printf("SUMMARY ok=%u bad=%u err=%u ok_after_mark=%u logins=%u\n", ok,
            bad, err, after, c.logins);
-    X509_free(c.cert);
-    return 0;
+    return done(&c);
 }
 
 static int cmd_concurrent(unsigned n, const char *dir, const char *name)
@@ -491,8 +501,7 @@ static int cmd_concurrent(unsigned n, const char *dir, const char *name)
     wait_files(dir, ".done", 2);
     printf("SUMMARY ok=%u bad=%u err=%u ok_after_mark=0 logins=%u\n", ok, bad,
            err, c.logins);
-    X509_free(c.cert);
-    return 0;
+    return done(&c);
 }
 
 static int cmd_login_twice(void)
@@ -507,8 +516,7 @@ static int cmd_login_twice(void)
         rv = f->C_Login(c.s, CKU_USER, (CK_UTF8CHAR *)pin, strlen(pin));
         result("login", rv, "none");
     }
-    X509_free(c.cert);
-    return 0;
+    return done(&c);
 }
 
 static int cmd_close_wait(const char *pause, const char *go)
@@ -517,9 +525,7 @@ static int cmd_close_wait(const char *pause, const char *go)
     const char *stage, *sig = "none";
     CK_RV rv;
 
-    rv = open_login(&c, &stage);
-    if (rv == CKR_OK)
-        rv = sign(&c, &stage, &sig);
+    rv = login_sign(&c, &stage, &sig);
     if (rv == CKR_OK) {
         stage = "close";
         rv = f->C_CloseSession(c.s);
@@ -527,8 +533,7 @@ static int cmd_close_wait(const char *pause, const char *go)
     result(rv == CKR_OK ? "done" : stage, rv, sig);
     touch(pause);
     wait_for(go);
-    X509_free(c.cert);
-    return 0;
+    return done(&c);
 }
 
 int main(int argc, char **argv)

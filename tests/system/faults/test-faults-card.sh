@@ -22,11 +22,7 @@
 . "$(dirname "$0")/../module/common.sh"
 . "$(dirname "$0")/common.sh"
 
-ft_need_driver
-mc_need_module MYNACARD_MODULE
-MOD=$MYNACARD_MODULE
-
-ft_setup
+ft_begin
 
 signed() {
     [ "$FT_RC" = 0 ] && [ "$(ft_field "$1" rv)" = CKR_OK ] &&
@@ -94,11 +90,7 @@ sys_ok "  no try spent" tries sign 5
 
 # ---- (4) another program selects another application ----
 ft_restart_emu
-rm -f "$SYS_WORK/pause" "$SYS_WORK/go"
-ft_run between 120 "$MOD" pause-sign auth "$MC_AUTH_PIN" \
-    "$SYS_WORK/pause" "$SYS_WORK/go" &
-drv=$!
-for _ in $(seq 600); do [ -e "$SYS_WORK/pause" ] && break; sleep 0.1; done
+ft_pause_start
 ft_other "$FT_SELECT_OTHER"
 sed 's/^/#   /' "$SYS_WORK/other.out"
 touch "$SYS_WORK/go"
@@ -116,24 +108,14 @@ sys_ok "  the module selected the JPKI AP again after it" \
                END { exit !ok }" "$SYS_WORK/emu-apdu.log"'
 
 ft_restart_emu --latency-apdu-us 50000
-rm -f "$SYS_WORK/stop" "$SYS_WORK/mark"
-touch "$SYS_WORK/mark"
-${SYS_WRAP:-} "$FAULTS_DRIVER" "$MOD" sign-loop auth "$MC_AUTH_PIN" \
-    "$SYS_WORK/stop" "$SYS_WORK/mark" >"$SYS_WORK/loop.out" 2>&1 &
-drv=$!
-sys_track "$drv"
+ft_loop_start marked
 sleep 2
 selects=0
 for _ in $(seq 20); do
     ft_other "$FT_SELECT_OTHER" && selects=$((selects + 1))
     sleep 0.3
 done
-touch "$SYS_WORK/stop"
-timeout 120 tail --pid="$drv" -f /dev/null
-wait "$drv"
-rc=$?
-sys_untrack "$drv"
-sed 's/^/#   /' "$SYS_WORK/loop.out" | tail -n 10
+ft_loop_stop 10
 sys_ok "$selects SELECTs of another AP during a signing loop: it ends normally (status $rc)" \
     [ "$rc" = 0 ]
 sys_ok "  every signature verifies ($(ft_summary loop ok) made, $(ft_summary loop bad) bad)" \

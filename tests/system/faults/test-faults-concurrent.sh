@@ -22,7 +22,7 @@ ft_need_driver
 mc_need_module MYNACARD_AUTH_MODULE
 mc_need_module MYNACARD_SIGN_MODULE
 
-ft_setup
+mc_new_card
 sys_start_emu "$CARD" --latency-apdu-us 20000
 
 # ---- (1) both logged in, signing in parallel ----

@@ -39,7 +39,7 @@ MOD=$MYNACARD_MODULE
 PROFILE=${MYNACARD_EMU_PROFILE:-strict}
 sys_log "card profile: $PROFILE"
 
-ft_setup
+mc_new_card
 sys_start_emu "$CARD"
 
 # The program that stays: one connection, held open.

@@ -14,18 +14,10 @@
 . "$(dirname "$0")/../module/common.sh"
 . "$(dirname "$0")/common.sh"
 
-ft_need_driver
-mc_need_module MYNACARD_MODULE
-MOD=$MYNACARD_MODULE
-
-ft_setup
+ft_begin
 sys_start_emu "$CARD"
 
-rm -f "$SYS_WORK/stop" "$SYS_WORK/mark"
-${SYS_WRAP:-} "$FAULTS_DRIVER" "$MOD" sign-loop auth "$MC_AUTH_PIN" \
-    "$SYS_WORK/stop" "$SYS_WORK/mark" >"$SYS_WORK/loop.out" 2>&1 &
-drv=$!
-sys_track "$drv"
+ft_loop_start
 sleep 3
 signed_before=$(grep -c '^> 80 2A' "$SYS_WORK/emu-apdu.log")
 sys_ok "the program signs in a loop ($signed_before signatures in 3 s)" \
@@ -43,12 +35,7 @@ for round in 1 2; do
 done
 touch "$SYS_WORK/mark"
 sleep 5
-touch "$SYS_WORK/stop"
-timeout 120 tail --pid="$drv" -f /dev/null
-wait "$drv"
-rc=$?
-sys_untrack "$drv"
-sed 's/^/#   /' "$SYS_WORK/loop.out" | tail -n 30
+ft_loop_stop 30
 
 sys_ok "the program ends normally after two pcscd restarts (status $rc)" [ "$rc" = 0 ]
 FT_RC=0

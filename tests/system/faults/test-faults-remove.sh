@@ -20,11 +20,7 @@
 . "$(dirname "$0")/../module/common.sh"
 . "$(dirname "$0")/common.sh"
 
-ft_need_driver
-mc_need_module MYNACARD_MODULE
-MOD=$MYNACARD_MODULE
-
-ft_setup
+ft_begin
 
 # What a removal may be reported as (PKCS#11 2.40, 5.1): the device went
 # away, the token is gone, or the session went with it.

@@ -19,11 +19,7 @@
 . "$(dirname "$0")/../module/common.sh"
 . "$(dirname "$0")/common.sh"
 
-ft_need_driver
-mc_need_module MYNACARD_MODULE
-MOD=$MYNACARD_MODULE
-
-ft_setup
+ft_begin
 
 # ---- (1) reset after every N ----
 for role in auth sign; do
@@ -62,11 +58,7 @@ done
 
 # ---- (2) another program resets between C_Login and C_Sign ----
 ft_restart_emu
-rm -f "$SYS_WORK/pause" "$SYS_WORK/go"
-ft_run between 120 "$MOD" pause-sign auth "$MC_AUTH_PIN" \
-    "$SYS_WORK/pause" "$SYS_WORK/go" &
-drv=$!
-for _ in $(seq 600); do [ -e "$SYS_WORK/pause" ] && break; sleep 0.1; done
+ft_pause_start
 sys_ok "another program resets the card between C_Login and C_Sign (opensc-tool --reset)" \
     ft_other_reset
 v_before=$(ft_verifies)
@@ -82,11 +74,7 @@ sys_ok "  no try spent" tries auth 3
 
 # ---- (3) resets during a signing loop on a slow card ----
 ft_restart_emu --latency-apdu-us 100000
-rm -f "$SYS_WORK/stop" "$SYS_WORK/mark"
-${SYS_WRAP:-} "$FAULTS_DRIVER" "$MOD" sign-loop auth "$MC_AUTH_PIN" \
-    "$SYS_WORK/stop" "$SYS_WORK/mark" >"$SYS_WORK/loop.out" 2>&1 &
-drv=$!
-sys_track "$drv"
+ft_loop_start
 sleep 3
 resets=0
 for _ in $(seq 12); do
@@ -96,12 +84,7 @@ done
 touch "$SYS_WORK/mark"
 # Give it 8 s of quiet to sign again, then stop it.
 sleep 8
-touch "$SYS_WORK/stop"
-timeout 120 tail --pid="$drv" -f /dev/null
-wait "$drv"
-rc=$?
-sys_untrack "$drv"
-sed 's/^/#   /' "$SYS_WORK/loop.out" | tail -n 25
+ft_loop_stop 25
 sys_ok "$resets resets by another program during a signing loop: the loop ends normally (status $rc)" \
     [ "$rc" = 0 ]
 FT_RC=0

@@ -84,22 +84,16 @@ sys_ok "  one VERIFY per C_Login or C_SetPIN, no retry ($((v1 - v0)) for 1+2+1+2
 DB="$SYS_WORK/nssdb"
 mkdir -p "$DB"
 printf '%s\n' "$SIGN_PIN" >"$SYS_WORK/pw"
-nss() {
-    timeout 300 "$@" </dev/null >"$SYS_WORK/out" 2>&1
-    local rc=$?
-    sed 's/^/#   /' "$SYS_WORK/out"
-    return "$rc"
-}
 sys_ok "NSS: a database with the module (certutil -N, modutil -add)" \
-    eval 'nss certutil -N -d "sql:$DB" --empty-password &&
-          nss modutil -dbdir "sql:$DB" -add mynacard -libfile "$MOD" -force'
+    eval 'mc_run certutil -N -d "sql:$DB" --empty-password &&
+          mc_run modutil -dbdir "sql:$DB" -add mynacard -libfile "$MOD" -force'
 sys_ok "NSS: certutil -L -h '$SIGN_TOKEN', logged in, lists the signature certificate" \
-    eval 'nss certutil -L -d "sql:$DB" -h "$SIGN_TOKEN" -f "$SYS_WORK/pw" &&
+    eval 'mc_run certutil -L -d "sql:$DB" -h "$SIGN_TOKEN" -f "$SYS_WORK/pw" &&
           grep -q "u,u,u" "$SYS_WORK/out"'
 nick=$(awk '/u,u,u/ { sub(/ +u,u,u.*/, ""); print; exit }' "$SYS_WORK/out")
-nss certutil -L -d "sql:$DB" -n "$nick" -f "$SYS_WORK/pw" -a >/dev/null
+mc_run certutil -L -d "sql:$DB" -n "$nick" -f "$SYS_WORK/pw" -a >/dev/null
 sys_ok "NSS: certutil -K on both tokens" \
-    eval 'nss certutil -K -d "sql:$DB" -h all -f "$SYS_WORK/pw"'
+    eval 'mc_run certutil -K -d "sql:$DB" -h all -f "$SYS_WORK/pw"'
 rm -f "$SYS_WORK/pw"
 unset MYNACARD_CONF MYNACARD_DEBUG
 

@@ -39,11 +39,7 @@ mc_need "$FIREFOX" certutil modutil openssl ss timeout python3 pkcs11-tool
 mc_need_module MYNACARD_AUTH_MODULE
 MOD=$MYNACARD_AUTH_MODULE
 
-sys_setup
-CARD="$SYS_WORK/card"
-sys_card_init "$CARD" --auth-pin "$MC_AUTH_PIN" --sign-pin "$MC_SIGN_PIN"
-sys_start_pcscd
-sys_start_emu "$CARD"
+mc_start_card
 
 SUBJECT_CN=$(openssl x509 -in "$CARD/auth.crt.pem" -noout -subject -nameopt multiline |
     sed -n 's/^ *commonName *= *//p' | head -n 1)
@@ -56,64 +52,36 @@ mc_server_pki "$PKI"
 
 # ---- The profile: an NSS database with the module and the server CA ----
 PROFILE="$SYS_WORK/profile"
-mkdir -p "$PROFILE"
-run() {
-    local rc
-    timeout 120 "$@" </dev/null >"$SYS_WORK/out" 2>&1
-    rc=$?
-    sed 's/^/#   /' "$SYS_WORK/out"
-    return "$rc"
-}
-sys_ok "certutil -N: the profile's NSS database" \
-    run certutil -N -d "sql:$PROFILE" --empty-password
-sys_ok "modutil -add mynacard -libfile mynacard-auth-pkcs11.so (the README's way)" \
-    run modutil -dbdir "sql:$PROFILE" -add mynacard -libfile "$MOD" -force
+MC_RUN_TIMEOUT=120
+mc_nss_db "$PROFILE" mynacard "$MOD" "certutil -N: the profile's NSS database" \
+    "modutil -add mynacard -libfile mynacard-auth-pkcs11.so (the README's way)"
 sys_ok "certutil -A: the test server's CA trusted for TLS servers (C,,)" \
-    run certutil -A -d "sql:$PROFILE" -n "mynacard test server CA" -t "C,," -i "$PKI/ca.pem"
+    mc_run certutil -A -d "sql:$PROFILE" -n "mynacard test server CA" -t "C,," -i "$PKI/ca.pem"
 
 MPORT=$(mc_free_port)
 # user_js TLSMAX: the profile's preferences; Firefox reads user.js at start.
 user_js() {
-    cat >"$PROFILE/user.js" <<UJS
+    {
+        mc_firefox_prefs "$MPORT"
+        cat <<UJS
 user_pref("security.default_personal_cert", "Select Automatically");
 user_pref("security.tls.version.max", $1);
-user_pref("marionette.port", $MPORT);
-user_pref("browser.shell.checkDefaultBrowser", false);
-user_pref("browser.startup.page", 0);
-user_pref("browser.startup.homepage", "about:blank");
-user_pref("browser.startup.homepage_override.mstone", "ignore");
-user_pref("startup.homepage_welcome_url", "about:blank");
 user_pref("startup.homepage_welcome_url.additional", "");
-user_pref("browser.aboutwelcome.enabled", false);
-user_pref("datareporting.policy.dataSubmissionEnabled", false);
 user_pref("datareporting.healthreport.uploadEnabled", false);
-user_pref("toolkit.telemetry.enabled", false);
 user_pref("toolkit.telemetry.unified", false);
-user_pref("app.update.enabled", false);
 user_pref("app.update.auto", false);
-user_pref("app.normandy.enabled", false);
 user_pref("app.shield.optoutstudies.enabled", false);
-user_pref("extensions.update.enabled", false);
-user_pref("extensions.getAddons.cache.enabled", false);
-user_pref("browser.safebrowsing.malware.enabled", false);
-user_pref("browser.safebrowsing.phishing.enabled", false);
 user_pref("browser.safebrowsing.downloads.enabled", false);
-user_pref("browser.safebrowsing.update.enabled", false);
 user_pref("browser.search.update", false);
 user_pref("browser.newtabpage.enabled", false);
 user_pref("browser.newtabpage.activity-stream.feeds.topsites", false);
-user_pref("network.captive-portal-service.enabled", false);
-user_pref("network.connectivity-service.enabled", false);
 user_pref("network.dns.disablePrefetch", true);
 user_pref("network.prefetch-next", false);
 user_pref("network.predictor.enabled", false);
 user_pref("network.proxy.type", 0);
-user_pref("network.trr.mode", 5);
-user_pref("security.OCSP.enabled", 0);
 user_pref("security.remote_settings.crlite_filters.enabled", false);
-user_pref("services.settings.server", "http://127.0.0.1:9/");
-user_pref("remote.prefs.recommended", true);
 UJS
+    } >"$PROFILE/user.js"
 }
 
 FF_PID=""
@@ -130,12 +98,7 @@ firefox_run() {
     rc=$?
     sed 's/^/#   client: /' "$out.client.log"
     # Marionette:Quit was asked; give Firefox 20 s, then stop it by PID.
-    for _ in $(seq 200); do
-        sys_alive "$FF_PID" || break
-        sleep 0.1
-    done
-    sys_kill "$FF_PID"
-    sys_untrack "$FF_PID"
+    sys_reap "$FF_PID" 200
     FF_PID=""
     return "$rc"
 }

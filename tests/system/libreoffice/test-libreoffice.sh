@@ -26,50 +26,25 @@ mc_need "$SOFFICE" Xvfb xdotool pdfsig certutil modutil openssl timeout
 mc_need_module MYNACARD_SIGN_MODULE
 MOD=$MYNACARD_SIGN_MODULE
 
-sys_setup
-CARD="$SYS_WORK/card"
 # The holder's facts are test data; they live only in the card's files and
 # in the signed PDF (a PDF signature carries the signer's certificate).
-sys_card_init "$CARD" --auth-pin "$MC_AUTH_PIN" --sign-pin "$MC_SIGN_PIN" \
-    --name "テスト 花子" --address "東京都千代田区永田町1-7-1" --city "Chiyoda-ku"
-sys_start_pcscd
-sys_start_emu "$CARD"
+mc_start_card --name "テスト 花子" --address "東京都千代田区永田町1-7-1" --city "Chiyoda-ku"
 SIGN_SUBJECT=$(openssl x509 -in "$CARD/sign.crt.pem" -noout -subject -nameopt RFC2253 |
     sed 's/^subject=//')
 SIGN_CN=$(openssl x509 -in "$CARD/sign.crt.pem" -noout -subject -nameopt multiline |
     sed -n 's/^ *commonName *= *//p' | head -n 1)
 sys_log "the card's signature certificate: $SIGN_SUBJECT"
 
-run() {
-    local rc
-    timeout 120 "$@" </dev/null >"$SYS_WORK/out" 2>&1
-    rc=$?
-    sed 's/^/#   /' "$SYS_WORK/out"
-    return "$rc"
-}
+MC_RUN_TIMEOUT=120
 
 # ---- LibreOffice's NSS database, with the signature module ----
 NSSDB="$SYS_WORK/nssdb"
-mkdir -p "$NSSDB"
-sys_ok "certutil -N: an NSS database for LibreOffice" \
-    run certutil -N -d "sql:$NSSDB" --empty-password
-sys_ok "modutil -add mynacard-sign -libfile mynacard-sign-pkcs11.so (the README's way)" \
-    run modutil -dbdir "sql:$NSSDB" -add mynacard-sign -libfile "$MOD" -force
+mc_nss_db "$NSSDB" mynacard-sign "$MOD" "certutil -N: an NSS database for LibreOffice" \
+    "modutil -add mynacard-sign -libfile mynacard-sign-pkcs11.so (the README's way)"
 
 # ---- A private X display and LibreOffice listening for UNO ----
-exec 5>"$SYS_WORK/xvfb.display"
-Xvfb -displayfd 5 -fbdir "$SYS_WORK" -nolisten tcp -screen 0 1280x1024x24 >"$SYS_WORK/xvfb.log" 2>&1 &
-XVFB_PID=$!
-sys_track "$XVFB_PID"
-exec 5>&-
-for _ in $(seq 100); do
-    [ -s "$SYS_WORK/xvfb.display" ] && break
-    sleep 0.1
-done
-[ -s "$SYS_WORK/xvfb.display" ] || sys_fail "Xvfb did not start"
-export DISPLAY=":$(head -n 1 "$SYS_WORK/xvfb.display")"
+sys_start_xvfb -fbdir "$SYS_WORK"
 export LO_SCREEN="$SYS_WORK/Xvfb_screen0"    # the screen, as an XWD file
-sys_log "Xvfb on $DISPLAY"
 
 LO_PID=""
 # lo_start: LibreOffice with its own user profile, on $DISPLAY, taking its
@@ -147,11 +122,11 @@ sys_ok "  the card keeps 5 tries" tries sign 5
 # ---- pdfsig: valid, and made by the card's signature certificate ----
 VERIFYDB="$SYS_WORK/verifydb"
 mkdir -p "$VERIFYDB"
-run certutil -N -d "sql:$VERIFYDB" --empty-password
-run certutil -A -d "sql:$VERIFYDB" -n "JPKI test signature CA" -t "CT,C,C" \
+mc_run certutil -N -d "sql:$VERIFYDB" --empty-password
+mc_run certutil -A -d "sql:$VERIFYDB" -n "JPKI test signature CA" -t "CT,C,C" \
     -i "$CARD/ca-sign.crt.pem"
 sys_ok "pdfsig reads the signed PDF" \
-    run pdfsig -nssdir "sql:$VERIFYDB" -no-ocsp "$SYS_WORK/signed.pdf"
+    mc_run pdfsig -nssdir "sql:$VERIFYDB" -no-ocsp "$SYS_WORK/signed.pdf"
 cp "$SYS_WORK/out" "$SYS_WORK/pdfsig.out"
 sys_ok "  one signature" grep -q '^Signature #1:' "$SYS_WORK/pdfsig.out"
 sys_ok "  pdfsig: \"Signature is Valid\"" \
@@ -235,6 +210,6 @@ sys_ok "  pdfsig: \"Signature is Valid\", by the card's certificate" \
           grep -qF "Signer Certificate Common Name: $SIGN_CN" "$SYS_WORK/pdfsig2.out"'
 sys_ok "  the right password reset the counter: 5 tries" tries sign 5
 
-sys_kill "$XVFB_PID"
-sys_untrack "$XVFB_PID"
+sys_kill "$SYS_XVFB_PID"
+sys_untrack "$SYS_XVFB_PID"
 sys_done

@@ -5,13 +5,33 @@
 # sourced after tests/system/lib.sh: pkcs11-tool through a chosen module
 # with its output kept in $SYS_WORK/out, parsers of pkcs11-tool's listings
 # (tokens, serial numbers, objects by kind and CKA_ID, mechanisms),
-# certificate and key conversions with openssl, the card's tries left and
-# VERIFY commands as the virtual card saw them, a free loopback port, and
+# certificate and key conversions with openssl, a free loopback port,
 # background servers (openssl s_server) stopped by PID through lib.sh's
-# exit trap.  Everything here connects to 127.0.0.1 only.
+# exit trap, and the steps many tests share: a new card with the test
+# PINs (mc_new_card, mc_start_card), an NSS database with a module in it,
+# a meson install seen by p11-kit, a Firefox profile's user.js.  Also
+# sourced by the client, browser, fault and Mynaportal tests.  Everything
+# here connects to 127.0.0.1 only.
 
 MC_AUTH_PIN=${MC_AUTH_PIN:-1234}
 MC_SIGN_PIN=${MC_SIGN_PIN:-ABC123}
+
+# mc_new_card [mynacard-emu init options]: the test's work directory, a
+# new card in $CARD with the PINs MC_AUTH_PIN and MC_SIGN_PIN, and the
+# private pcscd; the card is not inserted yet.
+mc_new_card() {
+    sys_setup
+    CARD="$SYS_WORK/card"
+    sys_card_init "$CARD" --auth-pin "$MC_AUTH_PIN" --sign-pin "$MC_SIGN_PIN" "$@"
+    sys_start_pcscd
+}
+
+# mc_start_card [mynacard-emu init options]: the same, and the card
+# inserted in the reader.
+mc_start_card() {
+    mc_new_card "$@"
+    sys_start_emu "$CARD"
+}
 
 # mc_need_module VAR: skip unless the module named by $VAR exists.
 mc_need_module() {
@@ -73,6 +93,21 @@ tokens_of() {
         /^  token flags *: / { flags = $0; sub(/^  token flags *: /, "", flags) }
         END { flush() }
     ' "$1"
+}
+
+# mc_tokens MODULE WHO: MODULE's tokens (pkcs11-tool -L, kept in list and,
+# parsed, in tokens); AUTH_TOKEN and SIGN_TOKEN are the labels that name
+# authentication and signature.  Two checks, "WHO shows" each; with
+# either missing the test cannot go on.
+mc_tokens() {
+    p11m "$1" -L
+    out_save list
+    tokens_of "$SYS_WORK/list" >"$SYS_WORK/tokens"
+    AUTH_TOKEN=$(awk -F '\t' 'tolower($2) ~ /auth/ { print $2; exit }' "$SYS_WORK/tokens")
+    SIGN_TOKEN=$(awk -F '\t' 'tolower($2) ~ /sign/ { print $2; exit }' "$SYS_WORK/tokens")
+    sys_ok "$2 shows the authentication token ('$AUTH_TOKEN')" test -n "$AUTH_TOKEN"
+    sys_ok "$2 shows the signature token ('$SIGN_TOKEN')" test -n "$SIGN_TOKEN"
+    [ -n "$AUTH_TOKEN" ] && [ -n "$SIGN_TOKEN" ] || sys_fail "no tokens, nothing to go on with"
 }
 
 # objects_of FILE: one line per object of a `pkcs11-tool -O` listing,
@@ -172,22 +207,6 @@ subject_of() {
     openssl x509 -in "$1" -noout -subject -nameopt RFC2253 | sed 's/^subject=//'
 }
 
-# tries ROLE N: the virtual card keeps N tries for ROLE (auth or sign).
-# mynacard-emu writes DIR/card.state on every change, so this reads it
-# while the card is in the reader.
-tries() {
-    local got
-    got=$("$MYNACARD_EMU" status "$CARD" | awk -v k="$1-tries" '$1 == k { print $2 }')
-    echo "#   $1 tries left: $got (want $2)"
-    [ "$got" = "$2" ]
-}
-
-# How many VERIFY commands carrying a PIN the card has received so far
-# (the APDU log redacts their data: "> 00 20 00 80 [data redacted]").
-verify_count() {
-    grep -c '^> 00 20 00 80 \[data redacted\]' "$SYS_WORK/emu-apdu.log" 2>/dev/null
-}
-
 # A TCP port free on 127.0.0.1 (random: other checkouts' tests share the
 # network namespace).
 mc_free_port() {
@@ -232,12 +251,7 @@ mc_s_server() {
 # Stop the s_server: started with -naccept N it leaves by itself after N
 # connections, its log complete; give it 10 s to, then stop it.
 mc_stop_server() {
-    for _ in $(seq 100); do
-        sys_alive "$MC_SERVER_PID" || break
-        sleep 0.1
-    done
-    sys_kill "$MC_SERVER_PID"
-    sys_untrack "$MC_SERVER_PID"
+    sys_reap "$MC_SERVER_PID" 100
     MC_SERVER_PID=""
 }
 
@@ -250,11 +264,12 @@ mc_server_cert() {
         { cat "$SYS_WORK/req.log"; sys_fail "openssl req"; }
 }
 
-# mc_run CMD...: run it (no input, at most 300 s); its output in
-# $SYS_WORK/out and shown as TAP comments; its exit status.
+# mc_run CMD...: run it (no input, at most MC_RUN_TIMEOUT seconds, 300
+# unless the test sets it); its output in $SYS_WORK/out and shown as TAP
+# comments; its exit status.
 mc_run() {
     local rc
-    timeout 300 "$@" </dev/null >"$SYS_WORK/out" 2>&1
+    timeout "${MC_RUN_TIMEOUT:-300}" "$@" </dev/null >"$SYS_WORK/out" 2>&1
     rc=$?
     sed 's/^/#   /' "$SYS_WORK/out"
     return "$rc"
@@ -285,4 +300,111 @@ mc_server_pki() {
 # mc_cat_comment FILE: show a file as TAP comments.
 mc_cat_comment() {
     sed 's/^/#   /' "$1"
+}
+
+# mc_firefox_prefs PORT: the user.js lines of a Firefox profile for a
+# test: Marionette on 127.0.0.1:PORT, a blank start, and no update,
+# telemetry, Safe Browsing or other network traffic of its own.
+mc_firefox_prefs() {
+    cat <<UJS
+user_pref("marionette.port", $1);
+user_pref("browser.shell.checkDefaultBrowser", false);
+user_pref("browser.startup.page", 0);
+user_pref("browser.startup.homepage", "about:blank");
+user_pref("browser.startup.homepage_override.mstone", "ignore");
+user_pref("startup.homepage_welcome_url", "about:blank");
+user_pref("browser.aboutwelcome.enabled", false);
+user_pref("datareporting.policy.dataSubmissionEnabled", false);
+user_pref("toolkit.telemetry.enabled", false);
+user_pref("app.update.enabled", false);
+user_pref("app.normandy.enabled", false);
+user_pref("extensions.update.enabled", false);
+user_pref("extensions.getAddons.cache.enabled", false);
+user_pref("browser.safebrowsing.malware.enabled", false);
+user_pref("browser.safebrowsing.phishing.enabled", false);
+user_pref("browser.safebrowsing.update.enabled", false);
+user_pref("network.captive-portal-service.enabled", false);
+user_pref("network.connectivity-service.enabled", false);
+user_pref("network.trr.mode", 5);
+user_pref("security.OCSP.enabled", 0);
+user_pref("services.settings.server", "http://127.0.0.1:9/");
+user_pref("remote.prefs.recommended", true);
+UJS
+}
+
+# mc_nss_db DIR NAME MODULE DESC_NEW DESC_ADD: two checks, an empty NSS
+# database in DIR (certutil -N) and the PKCS#11 MODULE added to it as NAME
+# (modutil -add), with these descriptions.
+mc_nss_db() {
+    local db=$1 name=$2 lib=$3
+    mkdir -p "$db"
+    sys_ok "$4" mc_run certutil -N -d "sql:$db" --empty-password
+    sys_ok "$5" mc_run modutil -dbdir "sql:$db" -add "$name" -libfile "$lib" -force
+}
+
+# mc_nss_list DB TOKEN: a check, certutil -L -h all on the NSS database
+# DB with no PIN given and stdin closed; its listing kept in certutil-L,
+# NICK the nickname of TOKEN's user certificate (u,u,u) in it, and v0 the
+# card's VERIFY count before.
+mc_nss_list() {
+    v0=$(verify_count)
+    sys_ok "certutil -L -h all, no PIN given, stdin closed" \
+        mc_run certutil -L -d "sql:$1" -h all
+    out_save certutil-L
+    # "TOKEN:LABEL   u,u,u": the nickname is all but the last field.
+    NICK=$(awk -v t="$2:" 'index($0, t) == 1 && $NF == "u,u,u" {
+            n = $0; sub(/[ \t]+[^ \t]+[ \t]*$/, "", n); print n; exit }' \
+        "$SYS_WORK/certutil-L")
+}
+
+# mc_nss_export DB DESC: two checks, NSS exports the certificate $NICK of
+# the database DB (kept in nss-auth.pem), and it is the card's
+# authentication certificate (described DESC).
+mc_nss_export() {
+    sys_ok "NSS exports that certificate (certutil -L -n ... -a)" \
+        mc_run certutil -L -d "sql:$1" -n "${NICK:-none}" -a
+    cp "$SYS_WORK/out" "$SYS_WORK/nss-auth.pem"
+    sys_ok "$2" \
+        eval 'openssl x509 -in "$SYS_WORK/nss-auth.pem" -outform DER -out "$SYS_WORK/nss-auth.der" 2>/dev/null &&
+              same_cert "$SYS_WORK/nss-auth.der" "$CARD/auth.crt.pem"'
+}
+
+# mc_need_install: skip unless MYNACARD_BUILD_ROOT (or meson's
+# MESON_BUILD_ROOT) names this build directory and p11-kit's directories
+# exist; REAL_CONFIGS, REAL_MODULES and PROXY are p11-kit's module
+# configuration and module directories and its proxy (pkg-config).
+mc_need_install() {
+    [ -n "${MYNACARD_BUILD_ROOT:-}" ] || MYNACARD_BUILD_ROOT=${MESON_BUILD_ROOT:-}
+    [ -n "$MYNACARD_BUILD_ROOT" ] && [ -d "$MYNACARD_BUILD_ROOT/meson-private" ] ||
+        sys_skip "MYNACARD_BUILD_ROOT must name the meson build directory"
+    REAL_CONFIGS=$(pkg-config --variable=p11_module_configs p11-kit-1)
+    REAL_MODULES=$(pkg-config --variable=p11_module_path p11-kit-1)
+    PROXY=$(pkg-config --variable=proxy_module p11-kit-1)
+    [ -d "$REAL_CONFIGS" ] && [ -d "$REAL_MODULES" ] ||
+        sys_skip "p11-kit's directories are missing ($REAL_CONFIGS, $REAL_MODULES)"
+}
+
+# mc_meson_install ROOT: `meson install --destdir ROOT` of this build
+# (MYNACARD_BUILD_ROOT); its log shown as TAP comments when it fails.
+mc_meson_install() {
+    meson install -C "$MYNACARD_BUILD_ROOT" --no-rebuild --destdir "$1" \
+        >"$SYS_WORK/install.log" 2>&1 || { mc_cat_comment "$SYS_WORK/install.log"; false; }
+}
+
+# mc_p11kit_mount ROOT: two checks, p11-kit's configuration and module
+# directories (REAL_CONFIGS, REAL_MODULES) replaced by the ones that
+# `meson install --destdir ROOT` made, so that p11-kit sees those and
+# nothing else; /etc/pkcs11/modules (admins') is hidden too if it exists.
+mc_p11kit_mount() {
+    local root=$1
+    [ -d "$root$REAL_CONFIGS" ] && [ -d "$root$REAL_MODULES" ] ||
+        sys_fail "meson install did not make p11-kit's directories"
+    sys_ok "bind-mount the installed module files over $REAL_CONFIGS" \
+        mount --bind "$root$REAL_CONFIGS" "$REAL_CONFIGS"
+    sys_ok "bind-mount the installed modules over $REAL_MODULES" \
+        mount --bind "$root$REAL_MODULES" "$REAL_MODULES"
+    if [ -d /etc/pkcs11/modules ]; then
+        mkdir -p "$SYS_WORK/empty"
+        mount --bind "$SYS_WORK/empty" /etc/pkcs11/modules
+    fi
 }

@@ -22,11 +22,7 @@ SYSCONF=$(sed -n 's/^#define MYNACARD_SYSCONFDIR "\(.*\)"$/\1/p' \
 [ -n "$SYSCONF" ] || sys_fail "no MYNACARD_SYSCONFDIR in the build's config.h"
 [ -d "$SYSCONF" ] || sys_skip "$SYSCONF does not exist here (nothing to mount over)"
 
-sys_setup
-CARD="$SYS_WORK/card"
-sys_card_init "$CARD" --auth-pin "$MC_AUTH_PIN" --sign-pin "$MC_SIGN_PIN"
-sys_start_pcscd
-sys_start_emu "$CARD"
+mc_start_card
 
 mkdir -p "$SYS_WORK/sysconf/mynacard"
 mount --bind "$SYS_WORK/sysconf" "$SYSCONF" ||

@@ -22,11 +22,7 @@ mc_need certutil modutil tstclnt pkcs11-tool openssl ss timeout
 mc_need_module MYNACARD_AUTH_MODULE
 MOD=$MYNACARD_AUTH_MODULE
 
-sys_setup
-CARD="$SYS_WORK/card"
-sys_card_init "$CARD" --auth-pin "$MC_AUTH_PIN" --sign-pin "$MC_SIGN_PIN"
-sys_start_pcscd
-sys_start_emu "$CARD"
+mc_start_card
 
 # The token and the CA certificate, through the module (pkcs11-tool).
 p11m "$MOD" -L
@@ -45,47 +41,24 @@ der_to_pem "$SYS_WORK/auth-ca.der" "$SYS_WORK/auth-ca.pem" ||
 
 # ---- The NSS database ----
 DB="$SYS_WORK/nssdb"
-mkdir -p "$DB"
-nss() {
-    # nss PROGRAM ARGS...: output in $SYS_WORK/out, as TAP comments.
-    local rc
-    timeout 300 "$@" </dev/null >"$SYS_WORK/out" 2>&1
-    rc=$?
-    sed 's/^/#   /' "$SYS_WORK/out"
-    return "$rc"
-}
-sys_ok "certutil -N makes an empty NSS database" \
-    nss certutil -N -d "sql:$DB" --empty-password
-sys_ok "modutil adds mynacard-auth-pkcs11.so" \
-    nss modutil -dbdir "sql:$DB" -add mynacard -libfile "$MOD" -force
+mc_nss_db "$DB" mynacard "$MOD" "certutil -N makes an empty NSS database" \
+    "modutil adds mynacard-auth-pkcs11.so"
 # modutil -list exits non-zero for vpcd's second, empty reader ("Unable
 # to get information about token"): only its listing is checked.
-nss modutil -dbdir "sql:$DB" -list mynacard
+mc_run modutil -dbdir "sql:$DB" -list mynacard
 sys_ok "modutil -list shows the module with token '$AUTH_TOKEN'" \
     eval 'out_has "Library file: $MOD" && out_has "Token Name: $AUTH_TOKEN"'
 
 
-v0=$(verify_count)
-sys_ok "certutil -L -h all, no PIN given, stdin closed" \
-    nss certutil -L -d "sql:$DB" -h all
-out_save certutil-L
+mc_nss_list "$DB" "$AUTH_TOKEN"
 sys_ok "  it never asked for a password" sys_not out_matches 'Enter Password|[Pp]assword or [Pp]in'
-# "TOKEN:LABEL   u,u,u": the nickname is all but the last field.
-NICK=$(awk -v t="$AUTH_TOKEN:" 'index($0, t) == 1 && $NF == "u,u,u" {
-        n = $0; sub(/[ \t]+[^ \t]+[ \t]*$/, "", n); print n; exit }' \
-    "$SYS_WORK/certutil-L")
 sys_ok "  a certificate of '$AUTH_TOKEN' is a user certificate, u,u,u ('$NICK')" \
     test -n "$NICK"
 sys_ok "  it is the only user certificate" \
     test "$(awk '$NF == "u,u,u"' "$SYS_WORK/certutil-L" | wc -l)" = 1
 v1=$(verify_count)
 sys_ok "  no PIN reached the card ($v0 -> $v1 VERIFY)" test "$v0" = "$v1"
-sys_ok "NSS exports that certificate (certutil -L -n ... -a)" \
-    nss certutil -L -d "sql:$DB" -n "${NICK:-none}" -a
-cp "$SYS_WORK/out" "$SYS_WORK/nss-auth.pem"
-sys_ok "  it is the card's authentication certificate" \
-    eval 'openssl x509 -in "$SYS_WORK/nss-auth.pem" -outform DER -out "$SYS_WORK/nss-auth.der" &&
-          same_cert "$SYS_WORK/nss-auth.der" "$CARD/auth.crt.pem"'
+mc_nss_export "$DB" "  it is the card's authentication certificate"
 [ -n "$NICK" ] || sys_fail "no user certificate, no TLS login to try"
 
 # ---- TLS 1.2 client authentication with tstclnt ----

@@ -22,10 +22,7 @@ MOD=$MYNACARD_MODULE
 OSC_AUTH="JPKI (User Authentication PIN)"
 OSC_SIGN="JPKI (Digital Signature PIN)"
 
-sys_setup
-CARD="$SYS_WORK/card"
-sys_card_init "$CARD" --auth-pin "$MC_AUTH_PIN" --sign-pin "$MC_SIGN_PIN"
-sys_start_pcscd
+mc_new_card
 # The classic profile: OpenSC 0.23 does not repeat a command answered
 # 6F00, which the strict card gives first after a power-down (and our
 # logout powers the card down), and cannot sign on a card that answers an
@@ -52,14 +49,7 @@ sys_ok "OpenSC reads the signature certificate with the password" \
     --login --pin "$MC_SIGN_PIN"
 
 # ---- Ours: by role ----
-p11m "$MOD" -L
-out_save list
-tokens_of "$SYS_WORK/list" >"$SYS_WORK/tokens"
-AUTH_TOKEN=$(awk -F '\t' 'tolower($2) ~ /auth/ { print $2; exit }' "$SYS_WORK/tokens")
-SIGN_TOKEN=$(awk -F '\t' 'tolower($2) ~ /sign/ { print $2; exit }' "$SYS_WORK/tokens")
-sys_ok "our module shows the authentication token ('$AUTH_TOKEN')" test -n "$AUTH_TOKEN"
-sys_ok "our module shows the signature token ('$SIGN_TOKEN')" test -n "$SIGN_TOKEN"
-[ -n "$AUTH_TOKEN" ] && [ -n "$SIGN_TOKEN" ] || sys_fail "no tokens, nothing to compare"
+mc_tokens "$MOD" "our module"
 
 p11m "$MOD" --token-label "$AUTH_TOKEN" -O
 out_save auth-O

@@ -24,21 +24,10 @@ ENGINES_DIR=$(openssl version -e | sed -n 's/^ENGINESDIR: "\(.*\)"$/\1/p')
 ENGINE_SO=${ENGINE_SO:-$ENGINES_DIR/pkcs11.so}
 [ -e "$ENGINE_SO" ] || sys_skip "libp11's OpenSSL engine is missing ($ENGINE_SO)"
 
-sys_setup
-CARD="$SYS_WORK/card"
-sys_card_init "$CARD" --auth-pin "$MC_AUTH_PIN" --sign-pin "$MC_SIGN_PIN"
-sys_start_pcscd
-sys_start_emu "$CARD"
+mc_start_card
 
 # The tokens and certificates, through the module.
-p11m "$MOD" -L
-out_save list
-tokens_of "$SYS_WORK/list" >"$SYS_WORK/tokens"
-AUTH_TOKEN=$(awk -F '\t' 'tolower($2) ~ /auth/ { print $2; exit }' "$SYS_WORK/tokens")
-SIGN_TOKEN=$(awk -F '\t' 'tolower($2) ~ /sign/ { print $2; exit }' "$SYS_WORK/tokens")
-sys_ok "the module shows the authentication token ('$AUTH_TOKEN')" test -n "$AUTH_TOKEN"
-sys_ok "the module shows the signature token ('$SIGN_TOKEN')" test -n "$SIGN_TOKEN"
-[ -n "$AUTH_TOKEN" ] && [ -n "$SIGN_TOKEN" ] || sys_fail "no tokens"
+mc_tokens "$MOD" "the module"
 p11m "$MOD" --token-label "$AUTH_TOKEN" -O
 out_save auth-O
 AUTH_CA_ID=$(ids_of "$SYS_WORK/auth-O" cert | grep -vx 01 | head -n 1)

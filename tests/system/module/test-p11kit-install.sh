@@ -18,28 +18,16 @@
 . "$(dirname "$0")/common.sh"
 
 mc_need meson p11-kit p11tool pkg-config openssl mount timeout nm
-[ -n "${MYNACARD_BUILD_ROOT:-}" ] || MYNACARD_BUILD_ROOT=${MESON_BUILD_ROOT:-}
-[ -n "$MYNACARD_BUILD_ROOT" ] && [ -d "$MYNACARD_BUILD_ROOT/meson-private" ] ||
-    sys_skip "MYNACARD_BUILD_ROOT must name the meson build directory"
-REAL_CONFIGS=$(pkg-config --variable=p11_module_configs p11-kit-1)
-REAL_MODULES=$(pkg-config --variable=p11_module_path p11-kit-1)
-PROXY=$(pkg-config --variable=proxy_module p11-kit-1)
-[ -d "$REAL_CONFIGS" ] && [ -d "$REAL_MODULES" ] ||
-    sys_skip "p11-kit's directories are missing ($REAL_CONFIGS, $REAL_MODULES)"
+mc_need_install
 ENGINES_DIR=$(openssl version -e | sed -n 's/^ENGINESDIR: "\(.*\)"$/\1/p')
 [ -e "$ENGINES_DIR/pkcs11.so" ] || sys_skip "libp11's OpenSSL engine is missing"
 
-sys_setup
-CARD="$SYS_WORK/card"
-sys_card_init "$CARD" --auth-pin "$MC_AUTH_PIN" --sign-pin "$MC_SIGN_PIN"
-sys_start_pcscd
-sys_start_emu "$CARD"
+mc_start_card
 
 # ---- meson install, into the work directory only ----
 ROOT="$SYS_WORK/root"
 sys_ok "meson install --destdir (build directory $MYNACARD_BUILD_ROOT)" \
-    eval 'meson install -C "$MYNACARD_BUILD_ROOT" --no-rebuild --destdir "$ROOT" \
-        >"$SYS_WORK/install.log" 2>&1 || { mc_cat_comment "$SYS_WORK/install.log"; false; }'
+    mc_meson_install "$ROOT"
 sys_log "installed: $(cd "$ROOT" 2>/dev/null && find . -type f | sort | tr '\n' ' ')"
 for m in mynacard-pkcs11.so mynacard-auth-pkcs11.so mynacard-sign-pkcs11.so; do
     sys_ok "$m went to p11-kit's module directory ($REAL_MODULES)" \
@@ -59,35 +47,16 @@ for m in mynacard-pkcs11.so mynacard-auth-pkcs11.so mynacard-sign-pkcs11.so; do
 done
 
 # ---- p11-kit sees what meson install produced, nothing else ----
-[ -d "$ROOT$REAL_CONFIGS" ] && [ -d "$ROOT$REAL_MODULES" ] ||
-    sys_fail "meson install did not make p11-kit's directories"
-sys_ok "bind-mount the installed module files over $REAL_CONFIGS" \
-    mount --bind "$ROOT$REAL_CONFIGS" "$REAL_CONFIGS"
-sys_ok "bind-mount the installed modules over $REAL_MODULES" \
-    mount --bind "$ROOT$REAL_MODULES" "$REAL_MODULES"
-# p11-kit also reads /etc/pkcs11/modules (admins') and, for non-root users,
-# ~/.config/pkcs11; hide the former too if it exists.
-if [ -d /etc/pkcs11/modules ]; then
-    mkdir -p "$SYS_WORK/empty"
-    mount --bind "$SYS_WORK/empty" /etc/pkcs11/modules
-fi
+# p11-kit also reads, for non-root users, ~/.config/pkcs11 (not root's).
+mc_p11kit_mount "$ROOT"
 
-run() {
-    # run CMD...: output in $SYS_WORK/out, as TAP comments.
-    local rc
-    timeout 300 "$@" </dev/null >"$SYS_WORK/out" 2>&1
-    rc=$?
-    sed 's/^/#   /' "$SYS_WORK/out"
-    return "$rc"
-}
-
-sys_ok "p11-kit list-modules" run p11-kit list-modules
+sys_ok "p11-kit list-modules" mc_run p11-kit list-modules
 out_save list-modules
 sys_ok "  shows the module mynacard" out_matches '^mynacard: '
 sys_ok "  only mynacard (nothing else was installed)" \
     test "$(grep -cE '^[^ ]+: ' "$SYS_WORK/list-modules")" = 1
 
-sys_ok "p11tool --list-tokens" run p11tool --list-tokens
+sys_ok "p11tool --list-tokens" mc_run p11tool --list-tokens
 out_save list-tokens
 # "URL: ...", then "Label: ..." per token.
 awk '/^\tURL: / { url = $2 } /^\tLabel: / { l = $0; sub(/^\tLabel: /, "", l); print l "\t" url }' \

@@ -22,11 +22,7 @@ mc_need_module MYNACARD_AUTH_MODULE
 mc_need_module MYNACARD_SIGN_MODULE
 MOD=$MYNACARD_MODULE
 
-sys_setup
-CARD="$SYS_WORK/card"
-sys_card_init "$CARD" --auth-pin "$MC_AUTH_PIN" --sign-pin "$MC_SIGN_PIN"
-sys_start_pcscd
-sys_start_emu "$CARD"
+mc_start_card
 
 p11() {
     p11m "$MOD" "$@"
@@ -298,22 +294,21 @@ p11 -L
 sys_ok "  the count-low flag is gone" sys_not out_has 'user PIN count low'
 
 # ---- The one-token modules ----
-p11m "$MYNACARD_AUTH_MODULE" -L
-out_save list-auth-only
-sys_ok "mynacard-auth-pkcs11.so shows one token" \
-    test "$(tokens_of "$SYS_WORK/list-auth-only" | wc -l)" = 1
-sys_ok "  the authentication token" \
-    test "$(tokens_of "$SYS_WORK/list-auth-only" | cut -f 2)" = "$AUTH_TOKEN"
+# one_token ROLE MODULE TOKEN WHAT: MODULE shows one token, TOKEN (WHAT's).
+one_token() {
+    local list=$SYS_WORK/list-$1-only
+    p11m "$2" -L
+    out_save "list-$1-only"
+    sys_ok "$(basename "$2") shows one token" \
+        test "$(tokens_of "$list" | wc -l)" = 1
+    sys_ok "  the $4 token" test "$(tokens_of "$list" | cut -f 2)" = "$3"
+}
+one_token auth "$MYNACARD_AUTH_MODULE" "$AUTH_TOKEN" authentication
 p11m "$MYNACARD_AUTH_MODULE" -O
 out_save auth-only-O
 sys_ok "  with the authentication certificate" \
     has_object "$SYS_WORK/auth-only-O" cert 01
-p11m "$MYNACARD_SIGN_MODULE" -L
-out_save list-sign-only
-sys_ok "mynacard-sign-pkcs11.so shows one token" \
-    test "$(tokens_of "$SYS_WORK/list-sign-only" | wc -l)" = 1
-sys_ok "  the signature token" \
-    test "$(tokens_of "$SYS_WORK/list-sign-only" | cut -f 2)" = "$SIGN_TOKEN"
+one_token sign "$MYNACARD_SIGN_MODULE" "$SIGN_TOKEN" signature
 sys_ok "  which signs after login" \
     p11m "$MYNACARD_SIGN_MODULE" --login --pin "$MC_SIGN_PIN" --sign \
     -m SHA256-RSA-PKCS --id 02 -i "$SYS_WORK/small" -o "$SYS_WORK/sign-only.sig"

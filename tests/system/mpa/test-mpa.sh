@@ -78,19 +78,6 @@ print(eval(sys.argv[3]))' "$SYS_WORK/$1.ans" "$2" "$3" 2>&1)
 answers() { [ "$(wc -l <"$SYS_WORK/$1.ans")" = "$2" ]; }
 rc_is() { [ "$(cat "$SYS_WORK/$1.rc")" = "$2" ]; }
 
-verify_count() {
-    local n
-    n=$(grep -c '^> 00 20 00 80 \[data redacted\]' "$SYS_WORK/emu-apdu.log" 2>/dev/null)
-    echo "${n:-0}"
-}
-
-tries() {
-    local got
-    got=$("$MYNACARD_EMU" status "$CARD" | awk -v k="$1-tries" '$1 == k { print $2 }')
-    echo "#   $1 tries on the card: $got (want $2)"
-    [ "$got" = "$2" ]
-}
-
 # A SHA-256 DigestInfo of TEXT, base64, as the site sends it.
 digest_info() {
     $PY -c 'import base64, hashlib, sys

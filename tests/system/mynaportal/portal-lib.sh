@@ -1,13 +1,19 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Copyright (C) 2026 The mynacard authors
 #
-# Shared by the Mynaportal browser tests (test-portal-*.sh), sourced after
-# tests/system/lib.sh (with SYS_PRIVATE_NET=1) and module/common.sh: the
+# Shared by the Mynaportal browser tests (test-portal-*.sh), sourced with
+# HERE set to their directory; it sources tests/system/lib.sh (with
+# SYS_PRIVATE_NET=1, and TAP's skip) and module/common.sh first: the
 # virtual card with a chosen manufacture number, the test site
 # (server.py) over HTTPS as portal.test.go.jp:443 in the test's own network
 # namespace and hosts file, its test CA, the native messaging host
 # manifests as `mynacard-tool setup mynaportal` writes them, and the
 # checks both browsers share.
+
+export SYS_SKIP_STATUS=${SYS_SKIP_STATUS:-0}    # TAP: the plan says skip
+export SYS_PRIVATE_NET=1
+. "$HERE/../lib.sh"
+. "$HERE/../module/common.sh"
 
 PORTAL_HOST=portal.test.go.jp
 PORTAL_URL=https://$PORTAL_HOST
@@ -37,7 +43,7 @@ portal_need() {
 portal_setup() {
     sys_setup
     # The driver's --after for a login: the VERIFY commands the card has
-    # had (common.sh's verify_count, as one shell command).
+    # had (lib.sh's verify_count, as one shell command).
     VERIFY_COUNT="grep -c '^> 00 20 00 80 \\[data redacted\\]' '$SYS_WORK/emu-apdu.log'"
     sys_hosts "$PORTAL_HOST"
     export XDG_CONFIG_HOME="$HOME/.config"

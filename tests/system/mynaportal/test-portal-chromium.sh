@@ -24,11 +24,7 @@
 #     refused in the window, the right one typed in lower case signs; the
 #     server verifies both signatures with the card's signature
 #     certificate.
-export SYS_SKIP_STATUS=${SYS_SKIP_STATUS:-0}    # TAP: the plan says skip
-export SYS_PRIVATE_NET=1
 HERE=$(cd "$(dirname "$0")" && pwd)
-. "$HERE/../lib.sh"
-. "$HERE/../module/common.sh"
 . "$HERE/portal-lib.sh"
 
 CHROMIUM=${CHROMIUM:-/usr/lib/chromium/chromium}
@@ -57,12 +53,7 @@ chromium_run() {
         --ext-id "$EXT_ID" "$@" >"$SYS_WORK/$name.client.log" 2>&1
     rc=$?
     sed 's/^/#   client: /' "$SYS_WORK/$name.client.log"
-    for _ in $(seq 50); do
-        sys_alive "$CR_PID" || break
-        sleep 0.1
-    done
-    sys_kill "$CR_PID"
-    sys_untrack "$CR_PID"
+    sys_reap "$CR_PID" 50
     CR_PID=""
     sys_log "$name: $((SECONDS - t0)) s with Chromium's start and end"
     return "$rc"

@@ -17,11 +17,7 @@
 #     its own random digest, the certificate, uuid and combination_code.
 #  2. The card-info read (mode 04): its PIN typed into the window, the
 #     page's form gets the card's name, address, birth date and sex.
-export SYS_SKIP_STATUS=${SYS_SKIP_STATUS:-0}    # TAP: the plan says skip
-export SYS_PRIVATE_NET=1
 HERE=$(cd "$(dirname "$0")" && pwd)
-. "$HERE/../lib.sh"
-. "$HERE/../module/common.sh"
 . "$HERE/portal-lib.sh"
 
 FIREFOX=${FIREFOX:-firefox-esr}
@@ -45,30 +41,7 @@ StartWithLastProfile=1
 Version=2
 INI
 MPORT=$(mc_free_port)
-cat >"$PROFILE/user.js" <<UJS
-user_pref("marionette.port", $MPORT);
-user_pref("browser.shell.checkDefaultBrowser", false);
-user_pref("browser.startup.page", 0);
-user_pref("browser.startup.homepage", "about:blank");
-user_pref("browser.startup.homepage_override.mstone", "ignore");
-user_pref("startup.homepage_welcome_url", "about:blank");
-user_pref("browser.aboutwelcome.enabled", false);
-user_pref("datareporting.policy.dataSubmissionEnabled", false);
-user_pref("toolkit.telemetry.enabled", false);
-user_pref("app.update.enabled", false);
-user_pref("app.normandy.enabled", false);
-user_pref("extensions.update.enabled", false);
-user_pref("extensions.getAddons.cache.enabled", false);
-user_pref("browser.safebrowsing.malware.enabled", false);
-user_pref("browser.safebrowsing.phishing.enabled", false);
-user_pref("browser.safebrowsing.update.enabled", false);
-user_pref("network.captive-portal-service.enabled", false);
-user_pref("network.connectivity-service.enabled", false);
-user_pref("network.trr.mode", 5);
-user_pref("security.OCSP.enabled", 0);
-user_pref("services.settings.server", "http://127.0.0.1:9/");
-user_pref("remote.prefs.recommended", true);
-UJS
+mc_firefox_prefs "$MPORT" >"$PROFILE/user.js"
 
 # ---- the README's set-up ----
 sys_ok "mynacard-tool setup mynaportal --allow-unsigned: exit 0" \
@@ -97,12 +70,7 @@ firefox_run() {
         "$@" >"$SYS_WORK/$name.client.log" 2>&1
     rc=$?
     sed 's/^/#   client: /' "$SYS_WORK/$name.client.log"
-    for _ in $(seq 100); do
-        sys_alive "$FF_PID" || break
-        sleep 0.1
-    done
-    sys_kill "$FF_PID"
-    sys_untrack "$FF_PID"
+    sys_reap "$FF_PID" 100
     FF_PID=""
     sys_log "$name: $((SECONDS - t0)) s with Firefox's start and end"
     return "$rc"

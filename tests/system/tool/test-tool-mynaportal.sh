@@ -54,26 +54,7 @@ EOF
 
 # Two Firefox profiles, as in test-tool-setup.sh; the first has a user.js
 # of the user's own, without a final newline.
-FF="$HOME/.mozilla/firefox"
-P1="$FF/abcd1234.default-esr"
-P2="$SYS_WORK/elsewhere/profile2"
-mkdir -p "$P1" "$P2"
-cat >"$FF/profiles.ini" <<EOF
-[Profile1]
-Name=other
-IsRelative=0
-Path=$P2
-
-[Profile0]
-Name=default-esr
-IsRelative=1
-Path=abcd1234.default-esr
-Default=1
-
-[General]
-StartWithLastProfile=1
-Version=2
-EOF
+tool_ff_profiles
 printf 'user_pref("browser.startup.page", 3);\n// mine\nuser_pref("xpinstall.signatures.required", true);' >"$P1/user.js"
 cp "$P1/user.js" "$SYS_WORK/user.js.orig"
 

@@ -30,30 +30,7 @@ export MYNACARD_P11KIT_CONFIGS="$SYS_WORK/p11kit-installed"
 export MYNACARD_P11KIT_USER_DIR="$SYS_WORK/p11kit-user"
 mkdir -p "$MYNACARD_P11KIT_CONFIGS"
 
-FF="$HOME/.mozilla/firefox"
-P1="$FF/abcd1234.default-esr"
-P2="$SYS_WORK/elsewhere/profile2"
-mkdir -p "$P1" "$P2"
-cat >"$FF/profiles.ini" <<EOF
-[Install3B6073811A6ABF12]
-Default=abcd1234.default-esr
-Locked=1
-
-[Profile1]
-Name=other
-IsRelative=0
-Path=$P2
-
-[Profile0]
-Name=default-esr
-IsRelative=1
-Path=abcd1234.default-esr
-Default=1
-
-[General]
-StartWithLastProfile=1
-Version=2
-EOF
+tool_ff_profiles install
 for p in "$P1" "$P2"; do
     certutil -N -d "sql:$p" --empty-password >/dev/null 2>&1 || sys_fail "certutil -N"
 done

@@ -4,8 +4,8 @@
 # Helpers of mynacard-tool's system tests (tests/system/tool/test-*.sh),
 # sourced after tests/system/lib.sh: running the tool with its output,
 # errors and exit status kept under a name in $SYS_WORK, reading its JSON
-# with python3, the virtual card's tries and the VERIFY commands it
-# received, and a terminal for the PIN prompts: a tmux server of the
+# with python3 (the card's tries and VERIFY commands: lib.sh), two
+# Firefox profiles, and a terminal for the PIN prompts: a tmux server of the
 # test's own (its socket in $SYS_WORK), driven with send-keys and read
 # with capture-pane, so that what a person would see can be checked.
 #
@@ -78,19 +78,36 @@ print(eval(sys.argv[2]))' "$SYS_WORK/$1.out" "$2" 2>&1)
     [ "$got" = "$3" ]
 }
 
-# tries ROLE N: the virtual card keeps N tries for ROLE (auth or sign).
-tries() {
-    local got
-    got=$("$MYNACARD_EMU" status "$CARD" | awk -v k="$1-tries" '$1 == k { print $2 }')
-    echo "#   $1 tries left on the card: $got (want $2)"
-    [ "$got" = "$2" ]
-}
+# tool_ff_profiles [install]: two Firefox profiles under $HOME, as the
+# browser writes profiles.ini: $P1 (relative, the default) and $P2 (an
+# absolute path); with "install", an [Install...] section first, as
+# Firefox 67 and later write.  FF is the profiles' directory.
+tool_ff_profiles() {
+    FF="$HOME/.mozilla/firefox"
+    P1="$FF/abcd1234.default-esr"
+    P2="$SYS_WORK/elsewhere/profile2"
+    mkdir -p "$P1" "$P2"
+    {
+        if [ "${1:-}" = install ]; then
+            printf '[Install3B6073811A6ABF12]\nDefault=abcd1234.default-esr\nLocked=1\n\n'
+        fi
+        cat <<EOF
+[Profile1]
+Name=other
+IsRelative=0
+Path=$P2
 
-# How many VERIFY commands with a PIN in them the card has received.
-verify_count() {
-    local n
-    n=$(grep -c '^> 00 20 00 80 \[data redacted\]' "$SYS_WORK/emu-apdu.log" 2>/dev/null)
-    echo "${n:-0}"
+[Profile0]
+Name=default-esr
+IsRelative=1
+Path=abcd1234.default-esr
+Default=1
+
+[General]
+StartWithLastProfile=1
+Version=2
+EOF
+    } >"$FF/profiles.ini"
 }
 
 # ---- a terminal (tmux) ----
