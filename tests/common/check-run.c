@@ -74,6 +74,9 @@ bool check_log_has_bytes(const struct check_log *log, const void *p, size_t n)
     char hex[64 * 3 + 1];
     size_t i;
 
+    /* One byte at least: the search string ends where the last byte's
+     * separator was. */
+    ck_assert_uint_ge(n, 1);
     ck_assert_uint_le(n, 64);
     for (i = 0; i < n; i++)
         snprintf(hex + 3 * i, 4, "%02X ", b[i]);

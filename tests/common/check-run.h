@@ -56,7 +56,7 @@ struct check_log {
 /* The sink for myna_log_set(): @ctx is a struct check_log. */
 void check_log_sink(void *ctx, const char *line);
 
-/* Whether @log holds the @n bytes at @p (at most 64) as the APDU log
+/* Whether @log holds the @n bytes at @p (1 to 64) as the APDU log
  * writes bytes: "41 42 31". */
 bool check_log_has_bytes(const struct check_log *log, const void *p, size_t n);
 
